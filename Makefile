@@ -1,0 +1,60 @@
+# prevent-survey: every target sets up what it needs. `make help` lists them.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+JS_STAMP := node_modules/.installed
+CSS := survey/static/css/main.css
+DATABASE_STAMP := instance/.migrated
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := survey
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-all lint format assets migrate demo clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: $(PY_STAMP) $(CSS) ## Set everything up and serve the platform on http://127.0.0.1:5000
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo --base-url http://$(HOST):$(PORT)
+	@echo "Staff sign-in is not built yet: the platform has only the resident survey so far."
+	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C to stop)"
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m survey.devserver
+
+test: $(PY_STAMP) $(CSS) ## Set everything up and run the test suite (SQLite; PostgreSQL with TEST_DATABASE_URL)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-all: $(PY_STAMP) $(CSS) ## Run every test, slow suites included
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(PY_STAMP) ## Check style with ruff
+	$(BIN)/ruff check survey analysis tests bench
+	$(BIN)/ruff format --check survey analysis tests bench
+
+format: $(PY_STAMP) ## Format the code with ruff
+	$(BIN)/ruff format survey analysis tests bench
+	$(BIN)/ruff check --fix survey analysis tests bench
+
+assets: $(CSS) ## Build the front-end assets into survey/static
+
+$(PY_STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $@
+
+$(JS_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+$(CSS): $(JS_STAMP) $(wildcard assets/scss/*.scss assets/js/* assets/images/*)
+	mkdir -p survey/static/css survey/static/js survey/static/images
+	npx sass --pkg-importer=node --no-source-map --style=compressed --quiet-deps assets/scss/main.scss $(CSS)
+	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js survey/static/js/
+	cp assets/js/app.mjs survey/static/js/
+	cp assets/images/* survey/static/images/
+
+clean: ## Remove the virtual environment, built assets and the local database
+	rm -rf $(VENV) node_modules survey/static instance

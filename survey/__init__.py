@@ -1,0 +1,90 @@
+"""The prevent-survey Flask app."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+
+from survey.config import PROJECT_ROOT, apply_environment, config_for
+
+__version__ = "0.1.0"
+
+
+def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config from SURVEY_ENV, then the overrides (the tests' door)."""
+    app = Flask(__name__, instance_relative_config=True)
+    env_name = (config_overrides or {}).get("SURVEY_ENV") or os.environ.get(
+        "SURVEY_ENV", "development"
+    )
+    app.config.from_object(config_for(env_name))
+    app.config.update(config_overrides or {})
+    settings = dict(app.config)
+    apply_environment(settings, env_name, app.instance_path)
+    app.config.update(settings)
+    app.config["SURVEY_ENV"] = env_name
+
+    _register_templates(app)
+    _register_extensions(app)
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_commands(app)
+    _register_headers(app)
+    return app
+
+
+def _register_templates(app: Flask) -> None:
+    app.jinja_loader = ChoiceLoader(
+        [
+            PackageLoader("survey"),
+            PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def service_names() -> dict[str, Any]:
+        return {
+            "service_name": app.config["SERVICE_NAME"],
+            "organisation_name": app.config["ORGANISATION_NAME"],
+            "software_version": __version__,
+        }
+
+
+def _register_extensions(app: Flask) -> None:
+    from survey import database
+    from survey.extensions import csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    database.configure_engines(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from survey.views import health, pages, respond
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(respond.bp)
+    app.register_blueprint(health.bp)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from survey.views import errors
+
+    errors.register(app)
+
+
+def _register_commands(app: Flask) -> None:
+    from survey import cli
+
+    cli.register(app)
+
+
+def _register_headers(app: Flask) -> None:
+    from survey.views import headers
+
+    headers.register(app)

@@ -1,0 +1,90 @@
+"""Command-line tasks: `flask questionnaires ...`, `flask drafts purge`, `flask demo`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from survey.extensions import db
+from survey.questionnaire import QuestionnaireError
+from survey.services import drafts as draft_service
+from survey.services.links import create_demo_link
+from survey.services.questionnaires import (
+    VersionConflict,
+    load_questionnaire,
+    questionnaire_files,
+    validate_directory,
+)
+
+questionnaires_cli = AppGroup("questionnaires", help="Check and load questionnaire files.")
+drafts_cli = AppGroup("drafts", help="Look after residents' unfinished answers.")
+
+
+@questionnaires_cli.command("validate")
+@click.argument("directory", required=False)
+def validate_command(directory: str | None) -> None:
+    """Check every questionnaire file; exit 1 naming each problem."""
+    directory = directory or current_app.config["QUESTIONNAIRE_DIR"]
+    results = validate_directory(directory)
+    if not results:
+        raise click.ClickException(f"No questionnaire files (*.yaml) in {directory}")
+    failed = False
+    for name, error in results.items():
+        if error is None:
+            click.echo(f"ok      {name}")
+        else:
+            failed = True
+            click.echo(f"invalid {error}", err=True)
+    if failed:
+        raise SystemExit(1)
+
+
+@questionnaires_cli.command("load")
+@click.argument("directory", required=False)
+def load_command(directory: str | None) -> None:
+    """Load every questionnaire file into the database; loaded versions never change."""
+    directory = directory or current_app.config["QUESTIONNAIRE_DIR"]
+    for path in questionnaire_files(directory):
+        try:
+            result = load_questionnaire(
+                db.session, path.read_text(encoding="utf-8"), filename=path.name
+            )
+        except (QuestionnaireError, VersionConflict) as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from None
+        state = "loaded" if result.created else "already loaded"
+        click.echo(f"{state}: {result.questionnaire_id} version {result.version} ({path.name})")
+    db.session.commit()
+
+
+@drafts_cli.command("purge")
+def purge_command() -> None:
+    """Delete expired drafts and old one-time submission tokens."""
+    drafts, tokens = draft_service.purge_expired(
+        db.session, spent_token_days=current_app.config["SPENT_TOKEN_TTL_DAYS"]
+    )
+    db.session.commit()
+    click.echo(f"Deleted {drafts} expired draft(s) and {tokens} old submission token(s).")
+
+
+@click.command("demo")
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
+def demo_command(base_url: str) -> None:
+    """Load the questionnaires and make the demo link; print where to open it."""
+    directory = current_app.config["QUESTIONNAIRE_DIR"]
+    loaded = []
+    for path in questionnaire_files(directory):
+        result = load_questionnaire(db.session, path.read_text(encoding="utf-8"),
+                                    filename=path.name)
+        loaded.append(result.questionnaire_id)
+    link = create_demo_link(db.session, "prevent-awareness")
+    db.session.commit()
+    click.echo(f"Questionnaires ready: {', '.join(sorted(set(loaded)))}")
+    click.echo(f"Resident survey (demo link): {base_url}/s/{link.code}")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(questionnaires_cli)
+    app.cli.add_command(drafts_cli)
+    app.cli.add_command(demo_command)

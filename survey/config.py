@@ -1,0 +1,119 @@
+"""Configuration classes. Secrets come only from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+    QUESTIONNAIRE_DIR = str(PROJECT_ROOT / "questionnaires")
+    DRAFT_TTL = 24 * 60 * 60  # seconds a draft may sit untouched before it expires
+    SPENT_TOKEN_TTL_DAYS = 7  # days a used submission token is kept to catch repeats
+
+    MAX_CONTENT_LENGTH = 64 * 1024  # bytes in one request body
+    MAX_FORM_PARTS = 50  # fields in one form post
+    WTF_CSRF_TIME_LIMIT = 24 * 60 * 60  # seconds; matches the draft lifetime
+
+    SESSION_COOKIE_NAME = "survey_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+
+    SERVICE_NAME = "London Prevent awareness survey"
+    ORGANISATION_NAME = "London community safety partnership"
+
+
+class DevelopmentConfig(Config):
+    """Local use: SQLite in the instance folder, a secret key kept beside it."""
+
+    DEBUG = False  # the debugger would show tracebacks to anyone who reaches the port
+
+
+class TestConfig(Config):
+    """The test suite: fast, isolated, CSRF on (tests fetch real tokens)."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-use-anywhere-else"
+
+
+class ProductionConfig(Config):
+    """Production: PostgreSQL, secrets from the environment, secure cookies."""
+
+    SESSION_COOKIE_SECURE = True
+    SQLALCHEMY_ENGINE_OPTIONS = {
+        "pool_pre_ping": True,
+        "pool_recycle": 30 * 60,  # seconds
+    }
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not allow the app to start safely."""
+
+
+def config_for(name: str) -> type[Config]:
+    """Return the config class for SURVEY_ENV, naming the allowed values if it is wrong."""
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        allowed = ", ".join(sorted(CONFIGS))
+        raise ConfigurationError(f"SURVEY_ENV={name!r} is not one of: {allowed}") from None
+
+
+def apply_environment(settings: dict, env_name: str, instance_path: str) -> None:
+    """Fill secrets and the database URL from the environment, refusing unsafe production."""
+    secret = os.environ.get("SECRET_KEY")
+    database_url = os.environ.get("DATABASE_URL")
+    if env_name == "production":
+        if not secret or len(secret) < 32:
+            raise ConfigurationError(
+                "Production needs SECRET_KEY in the environment (at least 32 characters)."
+            )
+        if not database_url:
+            raise ConfigurationError("Production needs DATABASE_URL in the environment.")
+        if os.environ.get("FLASK_DEBUG", "").lower() in {"1", "true", "yes"}:
+            raise ConfigurationError("Production refuses to start with debug on.")
+    if secret:
+        settings["SECRET_KEY"] = secret
+    elif not settings.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = _instance_secret_key(instance_path)
+    if database_url:
+        settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(database_url)
+    elif not settings.get("SQLALCHEMY_DATABASE_URI"):
+        settings["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
+            instance_path, "survey.db"
+        )
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written the usual way."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _instance_secret_key(instance_path: str) -> str:
+    """Keep a generated key in the instance folder so local sessions survive restarts."""
+    os.makedirs(instance_path, exist_ok=True)
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

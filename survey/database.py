@@ -1,0 +1,45 @@
+"""Engine settings that SQLAlchemy's URL cannot carry.
+
+SQLite: WAL so readers never block the writer, a busy timeout so writers wait rather than
+fail, foreign keys enforced, and write requests that take the write lock when they begin,
+so a transaction never reads and then finds the database locked when it writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from flask import Flask, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+SQLITE_BUSY_TIMEOUT = 10_000  # milliseconds a writer waits for the lock
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def configure_engines(app: Flask) -> None:
+    """Attach the SQLite settings to the app's engine when it is SQLite."""
+    from survey.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+
+
+def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN, so it can choose IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Engine) -> None:
+    reading = has_request_context() and request.method in SAFE_METHODS
+    writing = not reading
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")

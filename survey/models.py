@@ -1,0 +1,166 @@
+"""Database tables.
+
+Response-side tables (responses, answers, text_answers) hold nothing that could identify
+a resident: no address, user agent, referrer, cookie or draft id, no time of day and no
+staff id. Response ids are random so insertion order cannot be recovered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID_LENGTH = 64  # characters in questionnaire and question ids
+VALUE_LENGTH = 64  # characters in a closed answer's stored value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def random_response_id() -> str:
+    """Return a random id, so ids say nothing about when a response arrived."""
+    return secrets.token_hex(16)
+
+
+class QuestionnaireVersion(Base):
+    """One loaded version of a questionnaire file, kept verbatim and never changed."""
+
+    __tablename__ = "questionnaire_versions"
+    __table_args__ = (UniqueConstraint("questionnaire_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    questionnaire_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    loaded_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class Link(Base):
+    """A distribution link residents open: where a response came from, nothing more."""
+
+    __tablename__ = "links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200))
+    questionnaire_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    fixed_borough: Mapped[str | None] = mapped_column(String(9))
+    opens_on: Mapped[dt.date | None] = mapped_column(Date)
+    closes_on: Mapped[dt.date | None] = mapped_column(Date)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Draft(Base):
+    """Answers in progress, keyed by a hash of a random cookie token; deleted on submit.
+
+    Not a response table: it expires within a day and is gone once the resident submits,
+    so its expiry time can never be joined to a stored response.
+    """
+
+    __tablename__ = "drafts"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    questionnaire_version_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaire_versions.id")
+    )
+    link_id: Mapped[int] = mapped_column(ForeignKey("links.id"))
+    language: Mapped[str] = mapped_column(String(16))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    submit_token: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+    questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
+    link: Mapped[Link] = relationship()
+
+
+class SpentSubmissionToken(Base):
+    """A used one-time submission token, so a repeated submit stores nothing twice.
+
+    Holds only a hash of the token and a date; nothing joins it to a response.
+    """
+
+    __tablename__ = "spent_submission_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    spent_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class Response(Base):
+    """One completed questionnaire."""
+
+    __tablename__ = "responses"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_response_id)
+    questionnaire_version_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaire_versions.id"), index=True
+    )
+    link_id: Mapped[int] = mapped_column(ForeignKey("links.id"), index=True)
+    language: Mapped[str] = mapped_column(String(16))
+    submitted_on: Mapped[dt.date] = mapped_column(Date, index=True)
+
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan"
+    )
+    text_answers: Mapped[list[TextAnswer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan"
+    )
+
+
+class Answer(Base):
+    """One closed answer: a chosen option, a scale point or a whole number.
+
+    A multiple-choice question has one row per chosen option.
+    """
+
+    __tablename__ = "answers"
+
+    response_id: Mapped[str] = mapped_column(
+        ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    value: Mapped[str] = mapped_column(String(VALUE_LENGTH), primary_key=True)
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class TextAnswer(Base):
+    """A free-text answer, scrubbed of contact details before it is stored."""
+
+    __tablename__ = "text_answers"
+
+    response_id: Mapped[str] = mapped_column(
+        ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+
+    response: Mapped[Response] = relationship(back_populates="text_answers")
+
+
+RESPONSE_TABLES = ("responses", "answers", "text_answers", "spent_submission_tokens")

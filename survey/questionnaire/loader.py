@@ -1,0 +1,412 @@
+"""Read a questionnaire file, check every rule, and build frozen dataclasses.
+
+Errors name the file, where in it the problem is, and what is wrong, and every problem
+in a file is reported at once so an author can fix them in one pass.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from survey.geography import BOROUGH_CODES, OUTSIDE_LONDON, PREFER_NOT_TO_SAY
+from survey.questionnaire.schema import (
+    CHOICE_TYPES,
+    DEFAULT_LANGUAGE,
+    DIMENSIONS,
+    QUESTION_TYPES,
+    TEXT_TYPES,
+    Condition,
+    Indicator,
+    LocalText,
+    Option,
+    Question,
+    Questionnaire,
+    ShowIf,
+)
+
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+VALUE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+MAX_TEXT_LENGTH = {"short_text": 500, "long_text": 5000}  # characters
+DEFAULT_TEXT_LENGTH = {"short_text": 200, "long_text": 1000}  # characters
+MAX_NUMBER_DIGITS = 9
+
+TOP_KEYS = {"id", "version", "title", "languages", "introduction", "minutes", "questions",
+            "indicators"}
+QUESTION_KEYS = {"id", "type", "text", "hint", "required", "options", "none_option",
+                 "dont_know_option", "control", "min", "max", "max_length", "show_if",
+                 "dimension", "error"}
+OPTION_KEYS = {"value", "label", "hint", "group"}
+INDICATOR_KEYS = {"id", "label", "question", "positive", "exclude"}
+
+
+class QuestionnaireError(ValueError):
+    """A questionnaire file breaks the format; `problems` lists every one found."""
+
+    def __init__(self, filename: str, problems: list[str]) -> None:
+        self.filename = filename
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{filename}: {len(problems)} problem(s)\n{lines}")
+
+
+class _Checker:
+    """Collects problems while building the dataclasses."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+        self.languages: tuple[str, ...] = (DEFAULT_LANGUAGE,)
+
+    def fail(self, where: str, problem: str) -> None:
+        self.problems.append(f"{where}: {problem}")
+
+    def keys(self, where: str, data: dict, allowed: set[str]) -> None:
+        for key in sorted(set(data) - allowed, key=str):
+            self.fail(where, f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
+
+    def text(self, where: str, value: Any, *, required: bool = True) -> LocalText | None:
+        if value is None:
+            if required:
+                self.fail(where, "text is missing")
+            return None
+        if isinstance(value, str):
+            value = {DEFAULT_LANGUAGE: value}
+        if not isinstance(value, dict):
+            self.fail(where, "text must be a mapping of language code to text")
+            return None
+        pairs = []
+        for lang, text in value.items():
+            if lang not in self.languages:
+                self.fail(where, f"language {lang!r} is not declared in 'languages'")
+            elif not isinstance(text, str) or not text.strip():
+                self.fail(where, f"text in {lang!r} must be non-empty text")
+            else:
+                pairs.append((lang, text.strip()))
+        if DEFAULT_LANGUAGE not in value:
+            self.fail(where, "English text ('en') is required")
+            return None
+        return LocalText(tuple(pairs))
+
+    def option(self, where: str, data: Any) -> Option | None:
+        if not isinstance(data, dict):
+            self.fail(where, "an option must be a mapping with 'value' and 'label'")
+            return None
+        self.keys(where, data, OPTION_KEYS)
+        value = data.get("value")
+        if not isinstance(value, str) or not VALUE_PATTERN.match(value):
+            self.fail(
+                where,
+                f"option value {value!r} must be text of letters, digits, '_' or '-' "
+                "(quote yes and no, which YAML reads as true and false)",
+            )
+            return None
+        label = self.text(f"{where} ({value}) label", data.get("label"))
+        hint = self.text(f"{where} ({value}) hint", data.get("hint"), required=False)
+        group = data.get("group")
+        if group is not None and not (isinstance(group, str) and VALUE_PATTERN.match(group)):
+            self.fail(where, f"option group {group!r} must be a short code")
+            group = None
+        if label is None:
+            return None
+        return Option(value=value, label=label, hint=hint, group=group)
+
+
+def parse_questionnaire(source: str, *, filename: str = "<questionnaire>") -> Questionnaire:
+    """Validate questionnaire YAML text and return the frozen questionnaire."""
+    try:
+        data = yaml.safe_load(source)
+    except yaml.YAMLError as error:
+        raise QuestionnaireError(filename, [f"not valid YAML: {error}"]) from None
+    if not isinstance(data, dict):
+        raise QuestionnaireError(filename, ["the file must hold a mapping at the top level"])
+    check = _Checker()
+    questionnaire = _build(check, data)
+    if check.problems or questionnaire is None:
+        raise QuestionnaireError(filename, check.problems or ["the file is incomplete"])
+    return questionnaire
+
+
+def load_file(path: str | Path) -> Questionnaire:
+    """Read and validate one questionnaire file."""
+    path = Path(path)
+    return parse_questionnaire(path.read_text(encoding="utf-8"), filename=path.name)
+
+
+def _build(check: _Checker, data: dict) -> Questionnaire | None:
+    check.keys("questionnaire", data, TOP_KEYS)
+    qid = data.get("id")
+    if not isinstance(qid, str) or not ID_PATTERN.match(qid):
+        check.fail("id", f"{qid!r} must be lower-case letters, digits, '_' or '-'")
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        check.fail("version", f"{version!r} must be a whole number, 1 or more")
+    languages = data.get("languages", [DEFAULT_LANGUAGE])
+    if (
+        not isinstance(languages, list)
+        or not all(isinstance(lang, str) and LANGUAGE_PATTERN.match(lang) for lang in languages)
+        or DEFAULT_LANGUAGE not in languages
+        or len(set(languages)) != len(languages)
+    ):
+        check.fail("languages", "must be a list of distinct language codes including 'en'")
+        languages = [DEFAULT_LANGUAGE]
+    check.languages = tuple(languages)
+    title = check.text("title", data.get("title"))
+    introduction = check.text("introduction", data.get("introduction"))
+    minutes = data.get("minutes", 5)
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 60:
+        check.fail("minutes", f"{minutes!r} must be a whole number of minutes from 1 to 60")
+        minutes = 5
+
+    raw_questions = data.get("questions")
+    if not isinstance(raw_questions, list) or not raw_questions:
+        check.fail("questions", "there must be a list of at least one question")
+        raw_questions = []
+    questions: list[Question] = []
+    seen: dict[str, Question] = {}
+    for index, raw in enumerate(raw_questions, start=1):
+        question = _question(check, index, raw, seen)
+        if question is not None:
+            questions.append(question)
+            seen[question.id] = question
+    if raw_questions and not any(q.answerable for q in questions):
+        check.fail("questions", "at least one question must ask for an answer")
+    _check_dimensions(check, questions)
+    indicators = _indicators(check, data.get("indicators", []), seen)
+
+    if check.problems or title is None or introduction is None:
+        return None
+    return Questionnaire(
+        id=qid,
+        version=version,
+        title=title,
+        languages=tuple(languages),
+        introduction=introduction,
+        questions=tuple(questions),
+        indicators=tuple(indicators),
+        minutes=minutes,
+    )
+
+
+def _question(
+    check: _Checker, index: int, raw: Any, earlier: dict[str, Question]
+) -> Question | None:
+    where = f"question {index}"
+    if not isinstance(raw, dict):
+        check.fail(where, "must be a mapping")
+        return None
+    qid = raw.get("id")
+    if not isinstance(qid, str) or not ID_PATTERN.match(qid):
+        check.fail(where, f"id {qid!r} must be lower-case letters, digits, '_' or '-'")
+        return None
+    where = f"question {qid!r}"
+    if qid in earlier:
+        check.fail(where, "id is used by an earlier question")
+        return None
+    check.keys(where, raw, QUESTION_KEYS)
+    qtype = raw.get("type")
+    if qtype not in QUESTION_TYPES:
+        check.fail(where, f"type {qtype!r} is not one of: {', '.join(QUESTION_TYPES)}")
+        return None
+    text = check.text(f"{where} text", raw.get("text"))
+    hint = check.text(f"{where} hint", raw.get("hint"), required=False)
+    error = check.text(f"{where} error", raw.get("error"), required=False)
+    required = raw.get("required", qtype not in TEXT_TYPES and qtype != "information")
+    if not isinstance(required, bool):
+        check.fail(where, f"required must be true or false, not {required!r}")
+        required = True
+    if qtype in TEXT_TYPES and required:
+        check.fail(where, "text questions must be optional (required: false)")
+    if qtype == "information":
+        required = False
+
+    fields: dict[str, Any] = {}
+    if qtype in CHOICE_TYPES:
+        fields.update(_choice_fields(check, where, qtype, raw))
+    else:
+        for key in ("options", "none_option", "dont_know_option", "control"):
+            if key in raw:
+                check.fail(where, f"{key!r} only applies to choice questions")
+    if qtype == "number":
+        fields.update(_number_fields(check, where, raw))
+    elif any(k in raw for k in ("min", "max")):
+        check.fail(where, "'min' and 'max' only apply to number questions")
+    if qtype in TEXT_TYPES:
+        max_length = raw.get("max_length", DEFAULT_TEXT_LENGTH[qtype])
+        cap = MAX_TEXT_LENGTH[qtype]
+        if not isinstance(max_length, int) or isinstance(max_length, bool) or not (
+            1 <= max_length <= cap
+        ):
+            check.fail(where, f"max_length {max_length!r} must be from 1 to {cap}")
+            max_length = DEFAULT_TEXT_LENGTH[qtype]
+        fields["max_length"] = max_length
+    elif "max_length" in raw:
+        check.fail(where, "'max_length' only applies to text questions")
+
+    show_if = _show_if(check, where, raw.get("show_if"), earlier)
+    dimension = raw.get("dimension")
+    if dimension is not None:
+        if dimension not in DIMENSIONS:
+            check.fail(where, f"dimension {dimension!r} is not one of: "
+                              f"{', '.join(sorted(DIMENSIONS))}")
+            dimension = None
+        elif qtype != "single_choice":
+            check.fail(where, "a demographic dimension must be a single choice question")
+    if text is None:
+        return None
+    return Question(
+        id=qid, type=qtype, text=text, hint=hint, required=required, show_if=show_if,
+        dimension=dimension, error=error, **fields,
+    )
+
+
+def _choice_fields(check: _Checker, where: str, qtype: str, raw: dict) -> dict[str, Any]:
+    raw_options = raw.get("options")
+    options: list[Option] = []
+    if not isinstance(raw_options, list) or len(raw_options) < 2:
+        check.fail(where, "a choice question needs a list of at least 2 options")
+        raw_options = []
+    for number, raw_option in enumerate(raw_options, start=1):
+        option = check.option(f"{where} option {number}", raw_option)
+        if option is not None:
+            options.append(option)
+    fields: dict[str, Any] = {"options": tuple(options)}
+    if "none_option" in raw:
+        if qtype != "multiple_choice":
+            check.fail(where, "'none_option' only applies to multiple choice questions")
+        fields["exclusive_option"] = check.option(f"{where} none_option", raw["none_option"])
+    if "dont_know_option" in raw:
+        if qtype != "scale":
+            check.fail(where, "'dont_know_option' only applies to scale questions")
+        fields["dont_know_option"] = check.option(
+            f"{where} dont_know_option", raw["dont_know_option"]
+        )
+    control = raw.get("control", "radios")
+    if control not in ("radios", "dropdown") or (control == "dropdown" and qtype != "single_choice"):
+        check.fail(where, f"control {control!r} must be 'radios', or 'dropdown' for single choice")
+    fields["control"] = control
+    values = [o.value for o in options] + [
+        o.value for o in (fields.get("exclusive_option"), fields.get("dont_know_option")) if o
+    ]
+    duplicates = sorted({v for v in values if values.count(v) > 1})
+    if duplicates:
+        check.fail(where, f"option values used twice: {', '.join(duplicates)}")
+    return fields
+
+
+def _number_fields(check: _Checker, where: str, raw: dict) -> dict[str, Any]:
+    low, high = raw.get("min"), raw.get("max")
+    limit = 10**MAX_NUMBER_DIGITS - 1
+    for name, value in (("min", low), ("max", high)):
+        if not isinstance(value, int) or isinstance(value, bool) or abs(value) > limit:
+            check.fail(where, f"{name} {value!r} must be a whole number within ±{limit}")
+            return {}
+    if low > high:
+        check.fail(where, f"min {low} is greater than max {high}")
+    return {"minimum": low, "maximum": high}
+
+
+def _show_if(
+    check: _Checker, where: str, raw: Any, earlier: dict[str, Question]
+) -> ShowIf | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("any", "all"):
+        check.fail(where, "show_if must be {any: [...]} or {all: [...]}")
+        return None
+    mode, raw_conditions = next(iter(raw.items()))
+    if not isinstance(raw_conditions, list) or not raw_conditions:
+        check.fail(where, f"show_if {mode} needs a list of conditions")
+        return None
+    conditions = []
+    for raw_condition in raw_conditions:
+        if not isinstance(raw_condition, dict) or set(raw_condition) != {"question", "in"}:
+            check.fail(where, "each show_if condition is {question: ID, in: [values]}")
+            continue
+        target = earlier.get(raw_condition["question"])
+        values = raw_condition["in"]
+        if target is None:
+            check.fail(where, f"show_if refers to {raw_condition['question']!r}, "
+                              "which is not an earlier question")
+            continue
+        if target.type not in CHOICE_TYPES:
+            check.fail(where, f"show_if can only depend on choice questions, "
+                              f"not {target.id!r} ({target.type})")
+            continue
+        if not isinstance(values, list) or not values:
+            check.fail(where, "show_if 'in' must be a non-empty list of values")
+            continue
+        unknown = [v for v in values if v not in target.allowed_values]
+        if unknown:
+            check.fail(where, f"show_if values {unknown!r} are not options of {target.id!r}")
+            continue
+        conditions.append(Condition(question=target.id, values=frozenset(values)))
+    return ShowIf(mode=mode, conditions=tuple(conditions))
+
+
+def _check_dimensions(check: _Checker, questions: list[Question]) -> None:
+    seen: set[str] = set()
+    for question in questions:
+        if question.dimension is None:
+            continue
+        if question.dimension in seen:
+            check.fail(f"question {question.id!r}",
+                       f"dimension {question.dimension!r} is tagged on two questions")
+        seen.add(question.dimension)
+        if question.dimension == "borough":
+            values = {o.value for o in question.options}
+            extra = values - BOROUGH_CODES - {OUTSIDE_LONDON, PREFER_NOT_TO_SAY}
+            missing = BOROUGH_CODES - values
+            if extra:
+                check.fail(f"question {question.id!r}",
+                           f"borough options must be ONS codes E09000001-E09000033, "
+                           f"{OUTSIDE_LONDON} or {PREFER_NOT_TO_SAY}; not {sorted(extra)}")
+            if missing:
+                check.fail(f"question {question.id!r}",
+                           f"borough options are missing {sorted(missing)}")
+
+
+def _indicators(check: _Checker, raw: Any, questions: dict[str, Question]) -> list[Indicator]:
+    if not isinstance(raw, list):
+        check.fail("indicators", "must be a list")
+        return []
+    indicators: list[Indicator] = []
+    for index, item in enumerate(raw, start=1):
+        where = f"indicator {index}"
+        if not isinstance(item, dict):
+            check.fail(where, "must be a mapping")
+            continue
+        iid = item.get("id")
+        if not isinstance(iid, str) or not ID_PATTERN.match(iid):
+            check.fail(where, f"id {iid!r} must be lower-case letters, digits, '_' or '-'")
+            continue
+        where = f"indicator {iid!r}"
+        check.keys(where, item, INDICATOR_KEYS)
+        if any(i.id == iid for i in indicators):
+            check.fail(where, "id is used twice")
+        label = check.text(f"{where} label", item.get("label"))
+        question = questions.get(item.get("question"))
+        if question is None or question.type not in CHOICE_TYPES:
+            check.fail(where, f"question {item.get('question')!r} must be an existing "
+                              "choice or scale question")
+            continue
+        positive = item.get("positive")
+        exclude = item.get("exclude", [])
+        sets = {}
+        for name, values in (("positive", positive), ("exclude", exclude)):
+            if not isinstance(values, list) or (name == "positive" and not values):
+                check.fail(where, f"{name} must be a list of option values")
+                values = []
+            unknown = [v for v in values if v not in question.allowed_values]
+            if unknown:
+                check.fail(where, f"{name} values {unknown!r} are not options of {question.id!r}")
+            sets[name] = frozenset(v for v in values if isinstance(v, str))
+        if sets["positive"] & sets["exclude"]:
+            check.fail(where, "a value cannot be both positive and excluded")
+        if label is not None:
+            indicators.append(Indicator(id=iid, label=label, question=question.id,
+                                        positive=sets["positive"], exclude=sets["exclude"]))
+    return indicators

@@ -1,0 +1,149 @@
+"""Frozen dataclasses a questionnaire file becomes once the loader has validated it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_LANGUAGE = "en"
+
+QUESTION_TYPES = (
+    "single_choice",
+    "multiple_choice",
+    "scale",
+    "number",
+    "short_text",
+    "long_text",
+    "information",
+)
+CHOICE_TYPES = frozenset({"single_choice", "multiple_choice", "scale"})
+TEXT_TYPES = frozenset({"short_text", "long_text"})
+
+DIMENSIONS = frozenset(
+    {
+        "borough",
+        "age_band",
+        "sex",
+        "ethnicity",
+        "religion",
+        "disability",
+        "gender_identity",
+        "sexual_orientation",
+        "employment",
+    }
+)
+
+
+@dataclass(frozen=True)
+class LocalText:
+    """A text in one or more languages; English is always present."""
+
+    translations: tuple[tuple[str, str], ...]
+
+    def get(self, language: str = DEFAULT_LANGUAGE) -> str:
+        """Return the text in language, or in English where it has no translation."""
+        return self.in_language(language)[0]
+
+    def in_language(self, language: str) -> tuple[str, str]:
+        """Return (text, language actually used), falling back to English."""
+        found = dict(self.translations)
+        if language in found:
+            return found[language], language
+        return found[DEFAULT_LANGUAGE], DEFAULT_LANGUAGE
+
+    @property
+    def languages(self) -> frozenset[str]:
+        return frozenset(lang for lang, _ in self.translations)
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: LocalText
+    hint: LocalText | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """True when the earlier question was answered with one of these values."""
+
+    question: str
+    values: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ShowIf:
+    mode: str  # "any" or "all"
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    type: str
+    text: LocalText
+    hint: LocalText | None = None
+    required: bool = True
+    options: tuple[Option, ...] = ()
+    exclusive_option: Option | None = None  # multiple choice: "none of these"
+    dont_know_option: Option | None = None  # scale: outside the ordered points
+    control: str = "radios"  # single choice: radios or dropdown
+    minimum: int | None = None
+    maximum: int | None = None
+    max_length: int | None = None
+    show_if: ShowIf | None = None
+    dimension: str | None = None
+    error: LocalText | None = None  # what to say when a required answer is missing
+
+    @property
+    def answerable(self) -> bool:
+        return self.type != "information"
+
+    @property
+    def all_options(self) -> tuple[Option, ...]:
+        """Every option a resident may choose, the special ones last."""
+        extra = tuple(o for o in (self.exclusive_option, self.dont_know_option) if o)
+        return self.options + extra
+
+    @property
+    def allowed_values(self) -> frozenset[str]:
+        return frozenset(o.value for o in self.all_options)
+
+    def option(self, value: str) -> Option | None:
+        return next((o for o in self.all_options if o.value == value), None)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A named outcome: the share answering positively among those not excluded."""
+
+    id: str
+    label: LocalText
+    question: str
+    positive: frozenset[str]
+    exclude: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    id: str
+    version: int
+    title: LocalText
+    languages: tuple[str, ...]
+    introduction: LocalText
+    questions: tuple[Question, ...]
+    indicators: tuple[Indicator, ...] = ()
+    minutes: int = 5
+    _by_id: dict[str, Question] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update({q.id: q for q in self.questions})
+
+    def question(self, question_id: str) -> Question | None:
+        return self._by_id.get(question_id)
+
+    def dimension_question(self, dimension: str) -> Question | None:
+        return next((q for q in self.questions if q.dimension == dimension), None)
+
+    def indicator(self, indicator_id: str) -> Indicator | None:
+        return next((i for i in self.indicators if i.id == indicator_id), None)

@@ -1,0 +1,1 @@
+"""Services: plain functions that take the session and never commit."""

@@ -1,0 +1,107 @@
+"""Server-side drafts: a resident's answers in progress, keyed by a random cookie token."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from survey import clock
+from survey.models import Draft, Link, QuestionnaireVersion, SpentSubmissionToken
+from survey.privacy import scrub_free_text
+from survey.questionnaire.flow import prune_hidden
+from survey.questionnaire.schema import TEXT_TYPES, Question, Questionnaire
+
+
+def token_hash(token: str) -> str:
+    """Hash a token so the database never holds one a browser could present."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def fixed_answers(link: Link, questionnaire: Questionnaire) -> dict[str, str]:
+    """Return the answers a link decides for the resident (its borough, if fixed)."""
+    borough = questionnaire.dimension_question("borough")
+    if link.fixed_borough and borough is not None:
+        return {borough.id: link.fixed_borough}
+    return {}
+
+
+def start_draft(
+    session: Session,
+    *,
+    link: Link,
+    version: QuestionnaireVersion,
+    questionnaire: Questionnaire,
+    language: str,
+    ttl_seconds: int,
+) -> str:
+    """Create a draft for a resident and return the token for their cookie."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        Draft(
+            token_hash=token_hash(token),
+            questionnaire_version_id=version.id,
+            link_id=link.id,
+            language=language,
+            answers=fixed_answers(link, questionnaire),
+            submit_token=secrets.token_urlsafe(24),
+            expires_at=clock.now() + dt.timedelta(seconds=ttl_seconds),
+        )
+    )
+    session.flush()
+    return token
+
+
+def find_draft(session: Session, token: str | None, link: Link) -> Draft | None:
+    """Return the resident's unexpired draft for this link, or None."""
+    if not token:
+        return None
+    draft = session.get(Draft, token_hash(token))
+    if draft is None or draft.link_id != link.id or _expired(draft):
+        return None
+    return draft
+
+
+def _expired(draft: Draft) -> bool:
+    expires_at = draft.expires_at
+    if expires_at.tzinfo is None:  # SQLite returns naive datetimes; they are stored as UTC
+        expires_at = expires_at.replace(tzinfo=dt.UTC)
+    return expires_at <= clock.now()
+
+
+def record_answer(
+    session: Session,
+    draft: Draft,
+    questionnaire: Questionnaire,
+    question: Question,
+    value: Any,
+    *,
+    ttl_seconds: int,
+) -> None:
+    """Record one answer in the draft, dropping answers the change hides."""
+    if question.type in TEXT_TYPES and value is not None:
+        value = scrub_free_text(value)
+    answers = dict(draft.answers)
+    answers[question.id] = value
+    draft.answers = prune_hidden(questionnaire, answers)
+    draft.expires_at = clock.now() + dt.timedelta(seconds=ttl_seconds)
+    session.flush()
+
+
+def purge_expired(session: Session, *, spent_token_days: int) -> tuple[int, int]:
+    """Delete expired drafts and old spent submission tokens; return how many of each."""
+    drafts = session.execute(delete(Draft).where(Draft.expires_at <= clock.now()))
+    cutoff = clock.today() - dt.timedelta(days=spent_token_days)
+    tokens = session.execute(
+        delete(SpentSubmissionToken).where(SpentSubmissionToken.spent_on < cutoff)
+    )
+    return drafts.rowcount, tokens.rowcount
+
+
+def count_drafts(session: Session) -> int:
+    """Return how many drafts exist (for the purge command's report)."""
+    return len(session.scalars(select(Draft.token_hash)).all())

@@ -1,0 +1,95 @@
+"""Load questionnaire files into the database and read them back as dataclasses."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey import clock
+from survey.models import QuestionnaireVersion
+from survey.questionnaire import Questionnaire, QuestionnaireError, parse_questionnaire
+
+
+class VersionConflict(ValueError):
+    """A file reuses a loaded id and version with different content."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    questionnaire_id: str
+    version: int
+    created: bool
+
+
+def questionnaire_files(directory: str | Path) -> list[Path]:
+    """Return the questionnaire files in a directory, in name order."""
+    return sorted(Path(directory).glob("*.yaml"))
+
+
+def validate_directory(directory: str | Path) -> dict[str, QuestionnaireError | None]:
+    """Check every questionnaire file; map each file name to its error, or None."""
+    results: dict[str, QuestionnaireError | None] = {}
+    for path in questionnaire_files(directory):
+        try:
+            parse_questionnaire(path.read_text(encoding="utf-8"), filename=path.name)
+            results[path.name] = None
+        except QuestionnaireError as error:
+            results[path.name] = error
+    return results
+
+
+def load_questionnaire(session: Session, source: str, *, filename: str) -> LoadResult:
+    """Store a questionnaire version, once; refuse changed content under a loaded version."""
+    questionnaire = parse_questionnaire(source, filename=filename)
+    digest = hashlib.sha256(source.encode("utf-8")).hexdigest()
+    existing = session.scalar(
+        select(QuestionnaireVersion).where(
+            QuestionnaireVersion.questionnaire_id == questionnaire.id,
+            QuestionnaireVersion.version == questionnaire.version,
+        )
+    )
+    if existing is not None:
+        if existing.content_sha256 != digest:
+            raise VersionConflict(
+                f"{filename}: {questionnaire.id} version {questionnaire.version} is already "
+                "loaded with different content. A loaded version never changes: give the "
+                "changed questionnaire a new version number."
+            )
+        return LoadResult(questionnaire.id, questionnaire.version, created=False)
+    session.add(
+        QuestionnaireVersion(
+            questionnaire_id=questionnaire.id,
+            version=questionnaire.version,
+            title=questionnaire.title.get(),
+            content_sha256=digest,
+            source=source,
+            loaded_on=clock.today(),
+        )
+    )
+    session.flush()
+    return LoadResult(questionnaire.id, questionnaire.version, created=True)
+
+
+def latest_version(session: Session, questionnaire_id: str) -> QuestionnaireVersion | None:
+    """Return the newest loaded version of a questionnaire."""
+    return session.scalar(
+        select(QuestionnaireVersion)
+        .where(QuestionnaireVersion.questionnaire_id == questionnaire_id)
+        .order_by(QuestionnaireVersion.version.desc())
+        .limit(1)
+    )
+
+
+def questionnaire_for(version: QuestionnaireVersion) -> Questionnaire:
+    """Return the dataclasses for a stored version (parsed once per process)."""
+    return _parse_cached(version.content_sha256, version.source)
+
+
+@lru_cache(maxsize=32)
+def _parse_cached(digest: str, source: str) -> Questionnaire:
+    return parse_questionnaire(source, filename=f"stored version {digest[:12]}")

@@ -1,0 +1,104 @@
+"""Turn a finished draft into a stored response, exactly once."""
+
+from __future__ import annotations
+
+import enum
+import hmac
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from survey import clock
+from survey.models import Answer, Draft, Response, SpentSubmissionToken, TextAnswer
+from survey.privacy import scrub_free_text
+from survey.questionnaire.answers import AnswerError, clean_answer
+from survey.questionnaire.flow import first_unanswered, prune_hidden, visible_questions
+from survey.questionnaire.schema import TEXT_TYPES, Questionnaire
+from survey.services.drafts import token_hash
+
+
+class Outcome(enum.Enum):
+    STORED = "stored"
+    ALREADY_STORED = "already_stored"
+    STALE_FORM = "stale_form"
+    INCOMPLETE = "incomplete"
+    NO_DRAFT = "no_draft"
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    outcome: Outcome
+    question_id: str | None = None  # the question to send the resident back to
+
+
+def submission_already_stored(session: Session, submit_token: str) -> bool:
+    """Say whether this one-time token has already stored a response."""
+    return session.get(SpentSubmissionToken, token_hash(submit_token)) is not None
+
+
+def submit_response(
+    session: Session,
+    draft: Draft | None,
+    questionnaire: Questionnaire,
+    *,
+    submit_token: str,
+    fixed: frozenset[str] = frozenset(),
+) -> SubmitResult:
+    """Store the draft as a response and delete the draft, or say why not.
+
+    The spent token is inserted first: a concurrent duplicate fails on its primary key
+    and the caller treats that as already stored.
+    """
+    if submit_token and submission_already_stored(session, submit_token):
+        return SubmitResult(Outcome.ALREADY_STORED)
+    if draft is None:
+        return SubmitResult(Outcome.NO_DRAFT)
+    if not hmac.compare_digest(submit_token.encode(), draft.submit_token.encode()):
+        return SubmitResult(Outcome.STALE_FORM)
+    answers = prune_hidden(questionnaire, draft.answers)
+    missing = first_unanswered(questionnaire, answers, fixed)
+    if missing is not None:
+        return SubmitResult(Outcome.INCOMPLETE, missing.id)
+    rows = _answer_rows(questionnaire, answers, draft.language)
+    if isinstance(rows, SubmitResult):
+        return rows
+
+    session.add(SpentSubmissionToken(token_hash=token_hash(submit_token), spent_on=clock.today()))
+    session.flush()
+    response = Response(
+        questionnaire_version_id=draft.questionnaire_version_id,
+        link_id=draft.link_id,
+        language=draft.language,
+        submitted_on=clock.today(),
+    )
+    response.answers = [a for a in rows if isinstance(a, Answer)]
+    response.text_answers = [a for a in rows if isinstance(a, TextAnswer)]
+    session.add(response)
+    session.delete(draft)
+    session.flush()
+    return SubmitResult(Outcome.STORED)
+
+
+def _answer_rows(
+    questionnaire: Questionnaire, answers: dict, language: str
+) -> list[Answer | TextAnswer] | SubmitResult:
+    """Check every stored answer again and build its rows."""
+    rows: list[Answer | TextAnswer] = []
+    for question in visible_questions(questionnaire, answers):
+        if not question.answerable:
+            continue
+        value = answers.get(question.id)
+        raw = value if isinstance(value, list) else ([] if value is None else [value])
+        try:
+            cleaned = clean_answer(question, raw, language)
+        except AnswerError:
+            return SubmitResult(Outcome.INCOMPLETE, question.id)
+        if cleaned is None:
+            continue
+        if question.type in TEXT_TYPES:
+            rows.append(TextAnswer(question_id=question.id, text=scrub_free_text(cleaned)))
+        elif isinstance(cleaned, list):
+            rows.extend(Answer(question_id=question.id, value=v) for v in cleaned)
+        else:
+            rows.append(Answer(question_id=question.id, value=cleaned))
+    return rows

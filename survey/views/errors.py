@@ -1,0 +1,55 @@
+"""Error pages: plain words, the right status, nothing leaked."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from survey.extensions import db
+
+TITLES = {
+    400: "Sorry, there is a problem with your request",
+    404: "Page not found",
+    405: "Sorry, there is a problem with your request",
+    410: "This survey has closed",
+    413: "Your answer is too long",
+    429: "Too many attempts",
+}
+
+
+class LinkClosed(HTTPException):
+    """The distribution link exists but does not accept responses now."""
+
+    code = 410
+    description = "closed"
+
+    def __init__(self, not_yet_open: bool = False) -> None:
+        super().__init__()
+        self.not_yet_open = not_yet_open
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(LinkClosed)
+    def link_closed(error: LinkClosed):
+        return render_template("errors/closed.html", not_yet_open=error.not_yet_open), 410
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        code = error.code or 500
+        if code >= 500:
+            return render_template("errors/500.html"), code
+        title = TITLES.get(code, "Sorry, there is a problem with your request")
+        return render_template("errors/http.html", title=title, code=code), code
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError):
+        db.session.rollback()
+        app.logger.error("Database unavailable: %s", type(error.orig).__name__)
+        return render_template("errors/database.html"), 503
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        db.session.rollback()
+        app.logger.exception("Unexpected error")
+        return render_template("errors/500.html"), 500

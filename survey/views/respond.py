@@ -1,0 +1,277 @@
+"""The resident's journey: start page, one question a page, check answers, confirmation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
+
+from survey import clock
+from survey.extensions import db
+from survey.forms import UnreadableForm, control_for, read_answer
+from survey.models import Draft, Link, QuestionnaireVersion
+from survey.questionnaire import Question, Questionnaire
+from survey.questionnaire.answers import AnswerError, clean_answer
+from survey.questionnaire.flow import (
+    can_visit,
+    first_unanswered,
+    next_question,
+    pages,
+    previous_question,
+)
+from survey.services import drafts as draft_service
+from survey.services.links import LinkState, find_link, link_state
+from survey.services.questionnaires import latest_version, questionnaire_for
+from survey.services.responses import Outcome, submit_response
+from survey.views.errors import LinkClosed
+
+bp = Blueprint("respond", __name__, url_prefix="/s")
+
+DRAFT_KEY = "draft"
+DONE_KEY = "done"
+SEE_OTHER = 303
+
+
+@dataclass
+class Journey:
+    """What every resident page needs: the link, the questionnaire and the draft."""
+
+    link: Link
+    version: QuestionnaireVersion
+    questionnaire: Questionnaire
+    draft: Draft | None
+    language: str
+
+    @property
+    def fixed(self) -> frozenset[str]:
+        return frozenset(draft_service.fixed_answers(self.link, self.questionnaire))
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        return dict(self.draft.answers) if self.draft else {}
+
+
+def _journey(code: str) -> Journey:
+    """Load the link and the resident's draft, or stop with 404 or 410."""
+    link = find_link(db.session, code)
+    if link is None:
+        abort(404)
+    state = link_state(link, clock.today())
+    if state is not LinkState.OPEN:
+        raise LinkClosed(not_yet_open=state is LinkState.NOT_YET_OPEN)
+    draft = draft_service.find_draft(db.session, session.get(DRAFT_KEY), link)
+    version = draft.questionnaire_version if draft else latest_version(
+        db.session, link.questionnaire_id
+    )
+    if version is None:
+        abort(404)
+    language = draft.language if draft else "en"
+    return Journey(link, version, questionnaire_for(version), draft, language)
+
+
+def _to_question(code: str, question: Question | None, **args: Any):
+    if question is None:
+        return redirect(url_for("respond.check_answers", code=code), SEE_OTHER)
+    return redirect(url_for("respond.question", code=code, question_id=question.id, **args),
+                    SEE_OTHER)
+
+
+@bp.get("/<code>")
+def start(code: str):
+    """Show the start page: what the survey is and the anonymity promise."""
+    journey = _journey(code)
+    return render_template("respond/start.html", journey=journey)
+
+
+@bp.post("/<code>/start")
+def begin(code: str):
+    """Start a draft (or resume the current one) and go to the first question."""
+    journey = _journey(code)
+    if journey.draft is None:
+        session[DRAFT_KEY] = draft_service.start_draft(
+            db.session,
+            link=journey.link,
+            version=journey.version,
+            questionnaire=journey.questionnaire,
+            language=journey.language,
+            ttl_seconds=current_app.config["DRAFT_TTL"],
+        )
+        db.session.commit()
+        journey = _journey(code)
+    first = first_unanswered(journey.questionnaire, journey.answers, journey.fixed)
+    return _to_question(code, first)
+
+
+@bp.route("/<code>/q/<question_id>", methods=["GET", "POST"])
+def question(code: str, question_id: str):
+    """Show one question, or record its answer and move on."""
+    journey = _journey(code)
+    if journey.draft is None:
+        return redirect(url_for("respond.start", code=code), SEE_OTHER)
+    questionnaire, answers = journey.questionnaire, journey.answers
+    current = questionnaire.question(question_id)
+    if current is None or not can_visit(questionnaire, answers, question_id, journey.fixed):
+        return _to_question(code, first_unanswered(questionnaire, answers, journey.fixed))
+    changing = request.args.get("change") == "1"
+
+    if request.method == "GET":
+        return _render_question(journey, current, _stored_values(answers.get(current.id)),
+                                changing=changing)
+    try:
+        raw = read_answer(current, request.form)
+    except UnreadableForm:
+        return _render_question(journey, current, [], changing=changing,
+                                error="We could not read your answer. Answer the question "
+                                      "again and select Continue.", status=400)
+    try:
+        value = clean_answer(current, raw, journey.language)
+    except AnswerError as error:
+        return _render_question(journey, current, raw, changing=changing, error=str(error))
+    draft_service.record_answer(
+        db.session, journey.draft, questionnaire, current, value,
+        ttl_seconds=current_app.config["DRAFT_TTL"],
+    )
+    answers = dict(journey.draft.answers)
+    db.session.commit()
+    if changing:
+        return _to_question(code, first_unanswered(questionnaire, answers, journey.fixed))
+    return _to_question(code, next_question(questionnaire, answers, current.id, journey.fixed))
+
+
+def _stored_values(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _render_question(
+    journey: Journey,
+    current: Question,
+    values: list[str],
+    *,
+    changing: bool,
+    error: str | None = None,
+    status: int | None = None,
+):
+    questionnaire, answers, code = journey.questionnaire, journey.answers, journey.link.code
+    previous = previous_question(questionnaire, answers, current.id, journey.fixed)
+    if changing:
+        back = url_for("respond.check_answers", code=code)
+    elif previous is not None:
+        back = url_for("respond.question", code=code, question_id=previous.id)
+    else:
+        back = url_for("respond.start", code=code)
+    shown = pages(questionnaire, answers, journey.fixed)
+    position = next((i for i, q in enumerate(shown, start=1) if q.id == current.id), 1)
+    html = render_template(
+        "respond/question.html",
+        journey=journey,
+        question=current,
+        control=control_for(current),
+        values=values,
+        error=error,
+        back_url=back,
+        changing=changing,
+        position=position,
+        total=len(shown),
+    )
+    return html, status or (400 if error else 200)
+
+
+@bp.get("/<code>/check-answers")
+def check_answers(code: str):
+    """Show every answer with a link to change it, and the submit button."""
+    journey = _journey(code)
+    if journey.draft is None:
+        return redirect(url_for("respond.start", code=code), SEE_OTHER)
+    missing = first_unanswered(journey.questionnaire, journey.answers, journey.fixed)
+    if missing is not None:
+        return _to_question(code, missing)
+    return _render_check_answers(journey)
+
+
+def _render_check_answers(journey: Journey, error: str | None = None, status: int = 200):
+    shown = [q for q in pages(journey.questionnaire, journey.answers, journey.fixed)
+             if q.answerable]
+    return render_template(
+        "respond/check_answers.html", journey=journey, questions=shown, error=error
+    ), status
+
+
+@bp.post("/<code>/check-answers")
+def submit(code: str):
+    """Store the response once, delete the draft, and show the confirmation."""
+    journey = _journey(code)
+    token = request.form.get("submit_token", "")
+    try:
+        result = submit_response(
+            db.session, journey.draft, journey.questionnaire,
+            submit_token=token, fixed=journey.fixed,
+        )
+        if result.outcome is Outcome.STORED:
+            db.session.commit()
+    except IntegrityError:
+        # A duplicate of this submission committed first: it is stored exactly once.
+        db.session.rollback()
+        return _confirmed(code)
+    if result.outcome in (Outcome.STORED, Outcome.ALREADY_STORED):
+        return _confirmed(code)
+    db.session.rollback()
+    if result.outcome is Outcome.NO_DRAFT:
+        return redirect(url_for("respond.start", code=code), SEE_OTHER)
+    if result.outcome is Outcome.INCOMPLETE:
+        return redirect(url_for("respond.question", code=code,
+                                question_id=result.question_id), SEE_OTHER)
+    return redirect(url_for("respond.check_answers", code=code), SEE_OTHER)
+
+
+def _confirmed(code: str):
+    session.pop(DRAFT_KEY, None)
+    session[DONE_KEY] = code
+    return redirect(url_for("respond.confirmation", code=code), SEE_OTHER)
+
+
+@bp.get("/<code>/done")
+def confirmation(code: str):
+    """Thank the resident and say where to learn more or get help."""
+    link = find_link(db.session, code)
+    if link is None:
+        abort(404)
+    if session.get(DONE_KEY) != code:
+        return redirect(url_for("respond.start", code=code), SEE_OTHER)
+    return render_template("respond/confirmation.html", link=link)
+
+
+@bp.errorhandler(CSRFError)
+def page_expired(error: CSRFError):
+    """Show the page again with the resident's answers, never a bare 400."""
+    code = (request.view_args or {}).get("code", "")
+    message = "This page timed out. Check your answer and select Continue again."
+    journey = _journey(code)
+    if request.endpoint == "respond.question" and journey.draft is not None:
+        current = journey.questionnaire.question(request.view_args["question_id"])
+        if current is not None and can_visit(journey.questionnaire, journey.answers,
+                                             current.id, journey.fixed):
+            try:
+                raw = read_answer(current, request.form)
+            except UnreadableForm:
+                raw = []
+            return _render_question(journey, current, raw, changing=False, error=message)
+    if request.endpoint == "respond.submit" and journey.draft is not None:
+        return _render_check_answers(
+            journey, error="This page timed out. Your answers are saved: check them and "
+                           "select Submit again.", status=400)
+    return render_template("respond/start.html", journey=journey,
+                           error="This page timed out. Select Start now again."), 400
