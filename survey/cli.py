@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from survey.extensions import db
 from survey.questionnaire import QuestionnaireError
@@ -69,6 +69,7 @@ def purge_command() -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
 def demo_command(base_url: str) -> None:
     """Load the questionnaires and make the demo link; print where to open it."""
