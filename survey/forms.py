@@ -57,3 +57,25 @@ def read_answer(question: Question, form: MultiDict) -> list[str]:
     if len(values) > len(question.all_options) + 1:
         raise UnreadableForm("too many answers")
     return values
+
+
+def option_items(question: Question, values: list[str], language: str) -> list[dict]:
+    """Return GOV.UK radios or checkboxes items for a question's options."""
+    items: list[dict] = [
+        {
+            "value": option.value,
+            "text": option.label.get(language),
+            "hint": {"text": option.hint.get(language)} if option.hint else None,
+            "checked": option.value in values,
+        }
+        for option in question.options
+    ]
+    special = question.exclusive_option or question.dont_know_option
+    if special is not None:
+        items.append({"divider": "or"})
+        item = {"value": special.value, "text": special.label.get(language),
+                "checked": special.value in values}
+        if question.exclusive_option is not None:
+            item["behaviour"] = "exclusive"
+        items.append(item)
+    return items

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from survey import clock
 from survey.extensions import db
-from survey.forms import UnreadableForm, control_for, read_answer
+from survey.forms import UnreadableForm, control_for, option_items, read_answer
 from survey.models import Draft, Link, QuestionnaireVersion
 from survey.questionnaire import Question, Questionnaire
 from survey.questionnaire.answers import AnswerError, clean_answer
@@ -186,6 +186,7 @@ def _render_question(
         changing=changing,
         position=position,
         total=len(shown),
+        option_items=option_items,
     )
     return html, status or (400 if error else 200)
 

@@ -1,0 +1,192 @@
+"""The questionnaire format: the real file loads, and broken files say exactly what is wrong."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from survey.geography import BOROUGH_CODES
+from survey.questionnaire import QuestionnaireError, load_file, parse_questionnaire
+
+QUESTIONNAIRES = Path(__file__).resolve().parents[3] / "questionnaires"
+
+MINIMAL = """
+id: tiny
+version: 1
+title: {en: Tiny}
+introduction: {en: A tiny questionnaire}
+questions:
+  - id: colour
+    type: single_choice
+    text: {en: "Favourite colour?"}
+    options:
+      - {value: red, label: {en: Red}}
+      - {value: blue, label: {en: Blue}}
+"""
+
+
+def parse(text: str):
+    return parse_questionnaire(textwrap.dedent(text), filename="test.yaml")
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(QuestionnaireError) as caught:
+        parse(text)
+    assert caught.value.filename == "test.yaml"
+    assert "test.yaml" in str(caught.value)
+    return caught.value.problems
+
+
+def test_prevent_awareness_questionnaire_loads_with_its_indicators_and_dimensions():
+    questionnaire = load_file(QUESTIONNAIRES / "prevent-awareness.yaml")
+    assert (questionnaire.id, questionnaire.version) == ("prevent-awareness", 1)
+    assert {i.id for i in questionnaire.indicators} >= {
+        "aware", "confident_helps", "trusts_fair", "knows_help"
+    }
+    dimensions = {q.dimension for q in questionnaire.questions if q.dimension}
+    assert dimensions == {"borough", "age_band", "sex", "ethnicity", "religion", "disability"}
+    for dimension in dimensions:
+        values = questionnaire.dimension_question(dimension).allowed_values
+        assert "prefer_not_to_say" in values, dimension
+    borough = questionnaire.dimension_question("borough")
+    assert BOROUGH_CODES <= borough.allowed_values
+    assert {"outside_london", "prefer_not_to_say"} <= borough.allowed_values
+
+
+def test_prevent_awareness_uses_every_question_type():
+    questionnaire = load_file(QUESTIONNAIRES / "prevent-awareness.yaml")
+    types = {q.type for q in questionnaire.questions}
+    assert types >= {"single_choice", "multiple_choice", "scale", "number", "long_text",
+                     "information"}
+
+
+def test_prevent_awareness_asks_for_nothing_identifying():
+    questionnaire = load_file(QUESTIONNAIRES / "prevent-awareness.yaml")
+    ids = " ".join(q.id for q in questionnaire.questions)
+    for identifying in ("name", "email", "phone", "postcode", "address", "birth", "exact_age"):
+        assert identifying not in ids
+
+
+def test_every_file_in_the_questionnaires_folder_is_valid(runner):
+    result = runner.invoke(args=["questionnaires", "validate"])
+    assert result.exit_code == 0, result.output
+    assert "ok      prevent-awareness.yaml" in result.output
+
+
+def test_validate_command_fails_naming_file_question_and_problem(runner, tmp_path):
+    (tmp_path / "broken.yaml").write_text(MINIMAL.replace("single_choice", "dropdown_menu"))
+    result = runner.invoke(args=["questionnaires", "validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "broken.yaml" in result.output
+    assert "question 'colour'" in result.output
+    assert "type 'dropdown_menu' is not one of" in result.output
+
+
+def test_a_minimal_questionnaire_parses_into_frozen_dataclasses():
+    questionnaire = parse(MINIMAL)
+    question = questionnaire.question("colour")
+    assert question.required is True
+    assert question.allowed_values == {"red", "blue"}
+    with pytest.raises(AttributeError):
+        question.required = False  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("title: {en: Tiny}", "title: {pl: Mały}"), "English text ('en') is required"),
+        (("version: 1", "version: 0"), "version: 0 must be a whole number"),
+        (("value: red", "value: yes"), "quote yes and no"),
+        (("value: blue", "value: red"), "option values used twice: red"),
+        (("type: single_choice", "type: short_text"), "'options' only applies to choice"),
+        (("id: colour", "id: Colour!"), "id 'Colour!' must be lower-case"),
+        (("type: single_choice", "type: single_choice\n    colour: 1"),
+         "unknown key 'colour'"),
+        (("{en: Red}", "{en: Red, cy: Coch}"),
+         "language 'cy' is not declared"),
+    ],
+)
+def test_a_broken_questionnaire_is_refused_with_a_clear_problem(change, expected):
+    old, new = change
+    found = problems(MINIMAL.replace(old, new, 1))
+    assert any(expected in problem for problem in found), found
+
+
+def test_show_if_must_refer_to_an_earlier_choice_question_and_its_values():
+    found = problems(MINIMAL + """
+  - id: why
+    type: single_choice
+    text: {en: "Why?"}
+    show_if: {any: [{question: colour, in: [green]}]}
+    options:
+      - {value: a, label: {en: A}}
+      - {value: b, label: {en: B}}
+  - id: before
+    type: single_choice
+    text: {en: "Earlier?"}
+    show_if: {all: [{question: later, in: [a]}]}
+    options:
+      - {value: a, label: {en: A}}
+      - {value: b, label: {en: B}}
+""")
+    assert any("show_if values ['green'] are not options of 'colour'" in p for p in found)
+    assert any("'later', which is not an earlier question" in p for p in found)
+
+
+def test_text_questions_must_be_optional_and_capped():
+    found = problems(MINIMAL + """
+  - id: comment
+    type: long_text
+    required: true
+    max_length: 100000
+    text: {en: Comment}
+""")
+    assert any("text questions must be optional" in p for p in found)
+    assert any("max_length 100000 must be from 1 to 5000" in p for p in found)
+
+
+def test_a_borough_question_must_use_the_33_ons_codes():
+    found = problems(MINIMAL.replace("    options:", "    dimension: borough\n    options:"))
+    assert any("borough options must be ONS codes" in p for p in found)
+    assert any("borough options are missing" in p for p in found)
+
+
+def test_indicators_must_name_real_options_and_keep_positive_and_excluded_apart():
+    found = problems(MINIMAL + """
+indicators:
+  - id: likes_red
+    label: {en: Likes red}
+    question: colour
+    positive: [red, green]
+    exclude: [red]
+""")
+    assert any("positive values ['green'] are not options of 'colour'" in p for p in found)
+    assert any("both positive and excluded" in p for p in found)
+
+
+def test_multiple_choice_may_have_an_exclusive_none_option_and_scale_a_dont_know():
+    questionnaire = parse(MINIMAL + """
+  - id: pets
+    type: multiple_choice
+    text: {en: "Pets?"}
+    options:
+      - {value: cat, label: {en: Cat}}
+      - {value: dog, label: {en: Dog}}
+    none_option: {value: none, label: {en: None of these}}
+  - id: happy
+    type: scale
+    text: {en: "How happy?"}
+    options:
+      - {value: very, label: {en: Very}}
+      - {value: not, label: {en: Not}}
+    dont_know_option: {value: dont_know, label: {en: Don't know}}
+""")
+    assert questionnaire.question("pets").exclusive_option.value == "none"
+    assert questionnaire.question("happy").dont_know_option.value == "dont_know"
+    assert [o.value for o in questionnaire.question("happy").options] == ["very", "not"]
+
+
+def test_invalid_yaml_is_reported_not_raised_as_a_traceback():
+    assert "not valid YAML" in problems("id: [unclosed")[0]
