@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from survey import create_app
 from survey.config import normalise_database_url
@@ -69,9 +70,20 @@ def runner(app):
 
 
 @pytest.fixture
-def db_session(app):
-    with app.app_context():
-        yield db.session
+def db_session(app, database_url: str):
+    """A session of the test's own, on its own engine, for arranging and checking data.
+
+    It does not push an app context, so every request the test makes gets its own
+    session, as in production. Reads see what requests have committed.
+    """
+    engine = create_engine(database_url, connect_args=_connect_args(database_url))
+    with Session(engine) as session:
+        yield session
+    engine.dispose()
+
+
+def _connect_args(url: str) -> dict:
+    return {"timeout": 10} if url.startswith("sqlite") else {}
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError):
         db.session.rollback()
-        app.logger.error("Database unavailable: %s", type(error.orig).__name__)
+        app.logger.error("Database unavailable: %s %s", type(error.orig).__name__, error.orig)
         return render_template("errors/database.html"), 503
 
     @app.errorhandler(Exception)
