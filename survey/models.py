@@ -163,4 +163,4 @@ class TextAnswer(Base):
     response: Mapped[Response] = relationship(back_populates="text_answers")
 
 
-RESPONSE_TABLES = ("responses", "answers", "text_answers", "spent_submission_tokens")
+RESPONSE_TABLES = ("responses", "answers", "text_answers")
