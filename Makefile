@@ -31,12 +31,12 @@ test-all: $(PY_STAMP) $(CSS) ## Run every test, slow suites included
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(PY_STAMP) ## Check style with ruff
-	$(BIN)/ruff check survey analysis tests bench
-	$(BIN)/ruff format --check survey analysis tests bench
+	$(BIN)/ruff check survey analysis tests $(wildcard bench)
+	$(BIN)/ruff format --check survey analysis tests $(wildcard bench)
 
 format: $(PY_STAMP) ## Format the code with ruff
-	$(BIN)/ruff format survey analysis tests bench
-	$(BIN)/ruff check --fix survey analysis tests bench
+	$(BIN)/ruff format survey analysis tests $(wildcard bench)
+	$(BIN)/ruff check --fix survey analysis tests $(wildcard bench)
 
 assets: $(CSS) ## Build the front-end assets into survey/static
 

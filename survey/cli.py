@@ -76,8 +76,9 @@ def demo_command(base_url: str) -> None:
     directory = current_app.config["QUESTIONNAIRE_DIR"]
     loaded = []
     for path in questionnaire_files(directory):
-        result = load_questionnaire(db.session, path.read_text(encoding="utf-8"),
-                                    filename=path.name)
+        result = load_questionnaire(
+            db.session, path.read_text(encoding="utf-8"), filename=path.name
+        )
         loaded.append(result.questionnaire_id)
     link = create_demo_link(db.session, "prevent-awareness")
     db.session.commit()

@@ -43,7 +43,7 @@ class TestConfig(Config):
     """The test suite: fast, isolated, CSRF on (tests fetch real tokens)."""
 
     TESTING = True
-    SECRET_KEY = "test-secret-key-not-for-use-anywhere-else"
+    SECRET_KEY = "test-secret-key-not-for-use-anywhere-else"  # noqa: S105 (tests only)
 
 
 class ProductionConfig(Config):

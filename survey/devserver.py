@@ -24,8 +24,14 @@ class AnonymousRequestHandler(WSGIRequestHandler):
 def main() -> None:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
-    run_simple(host, port, create_app(), request_handler=AnonymousRequestHandler,
-               threaded=True, use_reloader=False)
+    run_simple(
+        host,
+        port,
+        create_app(),
+        request_handler=AnonymousRequestHandler,
+        threaded=True,
+        use_reloader=False,
+    )
 
 
 if __name__ == "__main__":

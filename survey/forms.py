@@ -73,8 +73,11 @@ def option_items(question: Question, values: list[str], language: str) -> list[d
     special = question.exclusive_option or question.dont_know_option
     if special is not None:
         items.append({"divider": "or"})
-        item = {"value": special.value, "text": special.label.get(language),
-                "checked": special.value in values}
+        item = {
+            "value": special.value,
+            "text": special.label.get(language),
+            "checked": special.value in values,
+        }
         if question.exclusive_option is not None:
             item["behaviour"] = "exclusive"
         items.append(item)

@@ -86,9 +86,7 @@ class Draft(Base):
     __tablename__ = "drafts"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    questionnaire_version_id: Mapped[int] = mapped_column(
-        ForeignKey("questionnaire_versions.id")
-    )
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
     link_id: Mapped[int] = mapped_column(ForeignKey("links.id"))
     language: Mapped[str] = mapped_column(String(16))
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

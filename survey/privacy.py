@@ -16,9 +16,7 @@ LONG_NUMBER = re.compile(r"(?<![\w])\d(?:[\s.-]?\d){9,}(?![\w])")
 POSTCODE = re.compile(
     r"\b(?:GIR\s?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2})\b", re.IGNORECASE
 )
-NI_NUMBER = re.compile(
-    r"\b[A-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b", re.IGNORECASE
-)
+NI_NUMBER = re.compile(r"\b[A-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b", re.IGNORECASE)
 
 SCRUBBERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (EMAIL, "[email removed]"),

@@ -45,11 +45,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path):
-    app = create_app(
-        {"SURVEY_ENV": "test", "SQLALCHEMY_DATABASE_URI": database_url,
-         "INSTANCE_TMP": str(tmp_path)}
-    )
+def app(database_url: str):
+    app = create_app({"SURVEY_ENV": "test", "SQLALCHEMY_DATABASE_URI": database_url})
     yield app
     with app.app_context():
         db.session.remove()

@@ -53,8 +53,9 @@ def _multiple(question: Question, raw: list[str], language: str) -> Any:
         raise AnswerError("Select from the answers shown")
     exclusive = question.exclusive_option
     if exclusive and exclusive.value in values and len(values) > 1:
-        raise AnswerError(f"Select ‘{exclusive.label.get(language)}’ on its own, "
-                          "or choose other answers")
+        raise AnswerError(
+            f"Select ‘{exclusive.label.get(language)}’ on its own, or choose other answers"
+        )
     order = [o.value for o in question.all_options]
     return sorted(values, key=order.index)
 
@@ -83,8 +84,10 @@ def _text(question: Question, raw: list[str], language: str) -> Any:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     allowed = ALLOWED_CONTROLS[question.type]
     if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text):
-        raise AnswerError("Your answer contains a character that cannot be stored, "
-                          "such as a hidden control character. Remove it and try again")
+        raise AnswerError(
+            "Your answer contains a character that cannot be stored, "
+            "such as a hidden control character. Remove it and try again"
+        )
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
         raise AnswerError("Your answer contains a character that cannot be stored")
     text = text.strip()
@@ -92,8 +95,7 @@ def _text(question: Question, raw: list[str], language: str) -> Any:
         return _missing(question, language, "Enter an answer")
     limit = question.max_length or 0
     if len(text) > limit:
-        raise AnswerError(f"Your answer must be {limit} characters or fewer "
-                          f"(it has {len(text)})")
+        raise AnswerError(f"Your answer must be {limit} characters or fewer (it has {len(text)})")
     return text
 
 

@@ -35,11 +35,33 @@ MAX_TEXT_LENGTH = {"short_text": 500, "long_text": 5000}  # characters
 DEFAULT_TEXT_LENGTH = {"short_text": 200, "long_text": 1000}  # characters
 MAX_NUMBER_DIGITS = 9
 
-TOP_KEYS = {"id", "version", "title", "languages", "introduction", "minutes", "questions",
-            "indicators"}
-QUESTION_KEYS = {"id", "type", "text", "hint", "required", "options", "none_option",
-                 "dont_know_option", "control", "min", "max", "max_length", "show_if",
-                 "dimension", "error"}
+TOP_KEYS = {
+    "id",
+    "version",
+    "title",
+    "languages",
+    "introduction",
+    "minutes",
+    "questions",
+    "indicators",
+}
+QUESTION_KEYS = {
+    "id",
+    "type",
+    "text",
+    "hint",
+    "required",
+    "options",
+    "none_option",
+    "dont_know_option",
+    "control",
+    "min",
+    "max",
+    "max_length",
+    "show_if",
+    "dimension",
+    "error",
+}
 OPTION_KEYS = {"value", "label", "hint", "group"}
 INDICATOR_KEYS = {"id", "label", "question", "positive", "exclude"}
 
@@ -237,8 +259,10 @@ def _question(
     if qtype in TEXT_TYPES:
         max_length = raw.get("max_length", DEFAULT_TEXT_LENGTH[qtype])
         cap = MAX_TEXT_LENGTH[qtype]
-        if not isinstance(max_length, int) or isinstance(max_length, bool) or not (
-            1 <= max_length <= cap
+        if (
+            not isinstance(max_length, int)
+            or isinstance(max_length, bool)
+            or not (1 <= max_length <= cap)
         ):
             check.fail(where, f"max_length {max_length!r} must be from 1 to {cap}")
             max_length = DEFAULT_TEXT_LENGTH[qtype]
@@ -250,16 +274,24 @@ def _question(
     dimension = raw.get("dimension")
     if dimension is not None:
         if dimension not in DIMENSIONS:
-            check.fail(where, f"dimension {dimension!r} is not one of: "
-                              f"{', '.join(sorted(DIMENSIONS))}")
+            check.fail(
+                where, f"dimension {dimension!r} is not one of: {', '.join(sorted(DIMENSIONS))}"
+            )
             dimension = None
         elif qtype != "single_choice":
             check.fail(where, "a demographic dimension must be a single choice question")
     if text is None:
         return None
     return Question(
-        id=qid, type=qtype, text=text, hint=hint, required=required, show_if=show_if,
-        dimension=dimension, error=error, **fields,
+        id=qid,
+        type=qtype,
+        text=text,
+        hint=hint,
+        required=required,
+        show_if=show_if,
+        dimension=dimension,
+        error=error,
+        **fields,
     )
 
 
@@ -285,7 +317,9 @@ def _choice_fields(check: _Checker, where: str, qtype: str, raw: dict) -> dict[s
             f"{where} dont_know_option", raw["dont_know_option"]
         )
     control = raw.get("control", "radios")
-    if control not in ("radios", "dropdown") or (control == "dropdown" and qtype != "single_choice"):
+    if control not in ("radios", "dropdown") or (
+        control == "dropdown" and qtype != "single_choice"
+    ):
         check.fail(where, f"control {control!r} must be 'radios', or 'dropdown' for single choice")
     fields["control"] = control
     values = [o.value for o in options] + [
@@ -309,9 +343,7 @@ def _number_fields(check: _Checker, where: str, raw: dict) -> dict[str, Any]:
     return {"minimum": low, "maximum": high}
 
 
-def _show_if(
-    check: _Checker, where: str, raw: Any, earlier: dict[str, Question]
-) -> ShowIf | None:
+def _show_if(check: _Checker, where: str, raw: Any, earlier: dict[str, Question]) -> ShowIf | None:
     if raw is None:
         return None
     if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("any", "all"):
@@ -329,12 +361,17 @@ def _show_if(
         target = earlier.get(raw_condition["question"])
         values = raw_condition["in"]
         if target is None:
-            check.fail(where, f"show_if refers to {raw_condition['question']!r}, "
-                              "which is not an earlier question")
+            check.fail(
+                where,
+                f"show_if refers to {raw_condition['question']!r}, "
+                "which is not an earlier question",
+            )
             continue
         if target.type not in CHOICE_TYPES:
-            check.fail(where, f"show_if can only depend on choice questions, "
-                              f"not {target.id!r} ({target.type})")
+            check.fail(
+                where,
+                f"show_if can only depend on choice questions, not {target.id!r} ({target.type})",
+            )
             continue
         if not isinstance(values, list) or not values:
             check.fail(where, "show_if 'in' must be a non-empty list of values")
@@ -353,20 +390,25 @@ def _check_dimensions(check: _Checker, questions: list[Question]) -> None:
         if question.dimension is None:
             continue
         if question.dimension in seen:
-            check.fail(f"question {question.id!r}",
-                       f"dimension {question.dimension!r} is tagged on two questions")
+            check.fail(
+                f"question {question.id!r}",
+                f"dimension {question.dimension!r} is tagged on two questions",
+            )
         seen.add(question.dimension)
         if question.dimension == "borough":
             values = {o.value for o in question.options}
             extra = values - BOROUGH_CODES - {OUTSIDE_LONDON, PREFER_NOT_TO_SAY}
             missing = BOROUGH_CODES - values
             if extra:
-                check.fail(f"question {question.id!r}",
-                           f"borough options must be ONS codes E09000001-E09000033, "
-                           f"{OUTSIDE_LONDON} or {PREFER_NOT_TO_SAY}; not {sorted(extra)}")
+                check.fail(
+                    f"question {question.id!r}",
+                    f"borough options must be ONS codes E09000001-E09000033, "
+                    f"{OUTSIDE_LONDON} or {PREFER_NOT_TO_SAY}; not {sorted(extra)}",
+                )
             if missing:
-                check.fail(f"question {question.id!r}",
-                           f"borough options are missing {sorted(missing)}")
+                check.fail(
+                    f"question {question.id!r}", f"borough options are missing {sorted(missing)}"
+                )
 
 
 def _indicators(check: _Checker, raw: Any, questions: dict[str, Question]) -> list[Indicator]:
@@ -390,8 +432,10 @@ def _indicators(check: _Checker, raw: Any, questions: dict[str, Question]) -> li
         label = check.text(f"{where} label", item.get("label"))
         question = questions.get(item.get("question"))
         if question is None or question.type not in CHOICE_TYPES:
-            check.fail(where, f"question {item.get('question')!r} must be an existing "
-                              "choice or scale question")
+            check.fail(
+                where,
+                f"question {item.get('question')!r} must be an existing choice or scale question",
+            )
             continue
         positive = item.get("positive")
         exclude = item.get("exclude", [])
@@ -407,6 +451,13 @@ def _indicators(check: _Checker, raw: Any, questions: dict[str, Question]) -> li
         if sets["positive"] & sets["exclude"]:
             check.fail(where, "a value cannot be both positive and excluded")
         if label is not None:
-            indicators.append(Indicator(id=iid, label=label, question=question.id,
-                                        positive=sets["positive"], exclude=sets["exclude"]))
+            indicators.append(
+                Indicator(
+                    id=iid,
+                    label=label,
+                    question=question.id,
+                    positive=sets["positive"],
+                    exclude=sets["exclude"],
+                )
+            )
     return indicators

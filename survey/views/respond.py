@@ -72,8 +72,8 @@ def _journey(code: str) -> Journey:
     if state is not LinkState.OPEN:
         raise LinkClosed(not_yet_open=state is LinkState.NOT_YET_OPEN)
     draft = draft_service.find_draft(db.session, session.get(DRAFT_KEY), link)
-    version = draft.questionnaire_version if draft else latest_version(
-        db.session, link.questionnaire_id
+    version = (
+        draft.questionnaire_version if draft else latest_version(db.session, link.questionnaire_id)
     )
     if version is None:
         abort(404)
@@ -84,8 +84,9 @@ def _journey(code: str) -> Journey:
 def _to_question(code: str, question: Question | None, **args: Any):
     if question is None:
         return redirect(url_for("respond.check_answers", code=code), SEE_OTHER)
-    return redirect(url_for("respond.question", code=code, question_id=question.id, **args),
-                    SEE_OTHER)
+    return redirect(
+        url_for("respond.question", code=code, question_id=question.id, **args), SEE_OTHER
+    )
 
 
 @bp.get("/<code>")
@@ -127,20 +128,30 @@ def question(code: str, question_id: str):
     changing = request.args.get("change") == "1"
 
     if request.method == "GET":
-        return _render_question(journey, current, _stored_values(answers.get(current.id)),
-                                changing=changing)
+        return _render_question(
+            journey, current, _stored_values(answers.get(current.id)), changing=changing
+        )
     try:
         raw = read_answer(current, request.form)
     except UnreadableForm:
-        return _render_question(journey, current, [], changing=changing,
-                                error="We could not read your answer. Answer the question "
-                                      "again and select Continue.", status=400)
+        return _render_question(
+            journey,
+            current,
+            [],
+            changing=changing,
+            error="We could not read your answer. Answer the question again and select Continue.",
+            status=400,
+        )
     try:
         value = clean_answer(current, raw, journey.language)
     except AnswerError as error:
         return _render_question(journey, current, raw, changing=changing, error=str(error))
     draft_service.record_answer(
-        db.session, journey.draft, questionnaire, current, value,
+        db.session,
+        journey.draft,
+        questionnaire,
+        current,
+        value,
         ttl_seconds=current_app.config["DRAFT_TTL"],
     )
     answers = dict(journey.draft.answers)
@@ -204,8 +215,9 @@ def check_answers(code: str):
 
 
 def _render_check_answers(journey: Journey, error: str | None = None, status: int = 200):
-    shown = [q for q in pages(journey.questionnaire, journey.answers, journey.fixed)
-             if q.answerable]
+    shown = [
+        q for q in pages(journey.questionnaire, journey.answers, journey.fixed) if q.answerable
+    ]
     return render_template(
         "respond/check_answers.html", journey=journey, questions=shown, error=error
     ), status
@@ -218,8 +230,11 @@ def submit(code: str):
     token = request.form.get("submit_token", "")
     try:
         result = submit_response(
-            db.session, journey.draft, journey.questionnaire,
-            submit_token=token, fixed=journey.fixed,
+            db.session,
+            journey.draft,
+            journey.questionnaire,
+            submit_token=token,
+            fixed=journey.fixed,
         )
         if result.outcome is Outcome.STORED:
             db.session.commit()
@@ -233,8 +248,9 @@ def submit(code: str):
     if result.outcome is Outcome.NO_DRAFT:
         return redirect(url_for("respond.start", code=code), SEE_OTHER)
     if result.outcome is Outcome.INCOMPLETE:
-        return redirect(url_for("respond.question", code=code,
-                                question_id=result.question_id), SEE_OTHER)
+        return redirect(
+            url_for("respond.question", code=code, question_id=result.question_id), SEE_OTHER
+        )
     return redirect(url_for("respond.check_answers", code=code), SEE_OTHER)
 
 
@@ -263,8 +279,9 @@ def page_expired(error: CSRFError):
     journey = _journey(code)
     if request.endpoint == "respond.question" and journey.draft is not None:
         current = journey.questionnaire.question(request.view_args["question_id"])
-        if current is not None and can_visit(journey.questionnaire, journey.answers,
-                                             current.id, journey.fixed):
+        if current is not None and can_visit(
+            journey.questionnaire, journey.answers, current.id, journey.fixed
+        ):
             try:
                 raw = read_answer(current, request.form)
             except UnreadableForm:
@@ -272,7 +289,11 @@ def page_expired(error: CSRFError):
             return _render_question(journey, current, raw, changing=False, error=message)
     if request.endpoint == "respond.submit" and journey.draft is not None:
         return _render_check_answers(
-            journey, error="This page timed out. Your answers are saved: check them and "
-                           "select Submit again.", status=400)
-    return render_template("respond/start.html", journey=journey,
-                           error="This page timed out. Select Start now again."), 400
+            journey,
+            error="This page timed out. Your answers are saved: check them and "
+            "select Submit again.",
+            status=400,
+        )
+    return render_template(
+        "respond/start.html", journey=journey, error="This page timed out. Select Start now again."
+    ), 400

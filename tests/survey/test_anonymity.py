@@ -64,8 +64,10 @@ def test_canary_headers_and_free_text_reach_neither_database_nor_logs(
 ):
     canaries = bad_inputs["anonymity_canaries"]
     resident.client.environ_base.update(
-        {"HTTP_" + name.upper().replace("-", "_"): value
-         for name, value in canaries["headers"].items()}
+        {
+            "HTTP_" + name.upper().replace("-", "_"): value
+            for name, value in canaries["headers"].items()
+        }
     )
     resident.client.environ_base["REMOTE_ADDR"] = "203.0.113.199"
     caplog.set_level(logging.DEBUG)
@@ -97,8 +99,10 @@ def test_development_server_logs_no_client_address_or_user_agent(app, bad_inputs
     thread.start()
     caplog.set_level(logging.INFO, logger="werkzeug")
     try:
-        request = urllib.request.Request(f"http://127.0.0.1:{server.server_port}/healthz",
-                                         headers=bad_inputs["anonymity_canaries"]["headers"])
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.server_port}/healthz",
+            headers=bad_inputs["anonymity_canaries"]["headers"],
+        )
         with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310
             assert reply.status == 200
     finally:

@@ -68,16 +68,16 @@ def test_an_expired_token_re_renders_the_question_with_the_answer_kept(app, resi
     assert again.status_code == 303
 
 
-def test_an_expired_token_on_submit_keeps_every_answer_and_can_be_sent_again(resident,
-                                                                             db_session):
+def test_an_expired_token_on_submit_keeps_every_answer_and_can_be_sent_again(resident, db_session):
     resident.complete()
     form = resident.submit_form()
-    response = resident.client.post("/s/demo/check-answers",
-                                    data={**form, "csrf_token": "expired"})
+    response = resident.client.post("/s/demo/check-answers", data={**form, "csrf_token": "expired"})
     assert response.status_code == 400
     soup = page(response)
     assert "Your answers are saved" in soup.select_one(".govuk-error-summary").get_text()
     assert len(soup.select(".govuk-summary-list__row")) > 10
-    retry = {"csrf_token": soup.select_one("input[name=csrf_token]")["value"],
-             "submit_token": soup.select_one("input[name=submit_token]")["value"]}
+    retry = {
+        "csrf_token": soup.select_one("input[name=csrf_token]")["value"],
+        "submit_token": soup.select_one("input[name=submit_token]")["value"],
+    }
     assert resident.submit(retry).headers["Location"].endswith("/s/demo/done")

@@ -9,7 +9,8 @@ import pytest
 from survey.questionnaire import parse_questionnaire
 from survey.questionnaire.answers import AnswerError, clean_answer
 
-QUESTIONNAIRE = parse_questionnaire(textwrap.dedent("""
+QUESTIONNAIRE = parse_questionnaire(
+    textwrap.dedent("""
     id: answers
     version: 1
     title: {en: Answers}
@@ -40,7 +41,9 @@ QUESTIONNAIRE = parse_questionnaire(textwrap.dedent("""
         required: false
         max_length: 100
         text: {en: Story}
-"""), filename="answers.yaml")
+"""),
+    filename="answers.yaml",
+)
 
 
 def q(question_id):
@@ -53,8 +56,23 @@ def test_whole_numbers_in_range_are_accepted_as_ascii_digits(raw):
 
 
 @pytest.mark.parametrize(
-    "raw", ["-1", "100", "999", "1e309", "NaN", "Infinity", "0x10", "5.0", "\u0665", "\uff15",
-            "1_0", "+5", "9" * 40, "Narnia"],
+    "raw",
+    [
+        "-1",
+        "100",
+        "999",
+        "1e309",
+        "NaN",
+        "Infinity",
+        "0x10",
+        "5.0",
+        "\u0665",
+        "\uff15",
+        "1_0",
+        "+5",
+        "9" * 40,
+        "Narnia",
+    ],
 )
 def test_numbers_python_would_parse_but_residents_should_not_send_are_refused(raw):
     with pytest.raises(AnswerError):

@@ -61,8 +61,11 @@ def test_changing_an_earlier_answer_drops_every_answer_it_hides_in_cascade():
 
 def test_pages_follow_the_answers_and_skip_what_the_link_fixes():
     assert ids(pages(QUESTIONNAIRE, {"heard": "n"})) == ["heard", "borough"]
-    assert ids(pages(QUESTIONNAIRE, {"heard": "y", "where": ["tv"]}, frozenset({"borough"}))) \
-        == ["heard", "where", "tv_channel"]
+    assert ids(pages(QUESTIONNAIRE, {"heard": "y", "where": ["tv"]}, frozenset({"borough"}))) == [
+        "heard",
+        "where",
+        "tv_channel",
+    ]
 
 
 def test_next_previous_and_first_unanswered_walk_the_shown_pages():

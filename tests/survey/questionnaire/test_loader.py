@@ -43,7 +43,10 @@ def test_prevent_awareness_questionnaire_loads_with_its_indicators_and_dimension
     questionnaire = load_file(QUESTIONNAIRES / "prevent-awareness.yaml")
     assert (questionnaire.id, questionnaire.version) == ("prevent-awareness", 1)
     assert {i.id for i in questionnaire.indicators} >= {
-        "aware", "confident_helps", "trusts_fair", "knows_help"
+        "aware",
+        "confident_helps",
+        "trusts_fair",
+        "knows_help",
     }
     dimensions = {q.dimension for q in questionnaire.questions if q.dimension}
     assert dimensions == {"borough", "age_band", "sex", "ethnicity", "religion", "disability"}
@@ -51,15 +54,21 @@ def test_prevent_awareness_questionnaire_loads_with_its_indicators_and_dimension
         values = questionnaire.dimension_question(dimension).allowed_values
         assert "prefer_not_to_say" in values, dimension
     borough = questionnaire.dimension_question("borough")
-    assert BOROUGH_CODES <= borough.allowed_values
+    assert borough.allowed_values >= BOROUGH_CODES
     assert {"outside_london", "prefer_not_to_say"} <= borough.allowed_values
 
 
 def test_prevent_awareness_uses_every_question_type():
     questionnaire = load_file(QUESTIONNAIRES / "prevent-awareness.yaml")
     types = {q.type for q in questionnaire.questions}
-    assert types >= {"single_choice", "multiple_choice", "scale", "number", "long_text",
-                     "information"}
+    assert types >= {
+        "single_choice",
+        "multiple_choice",
+        "scale",
+        "number",
+        "long_text",
+        "information",
+    }
 
 
 def test_prevent_awareness_asks_for_nothing_identifying():
@@ -102,10 +111,8 @@ def test_a_minimal_questionnaire_parses_into_frozen_dataclasses():
         (("value: blue", "value: red"), "option values used twice: red"),
         (("type: single_choice", "type: short_text"), "'options' only applies to choice"),
         (("id: colour", "id: Colour!"), "id 'Colour!' must be lower-case"),
-        (("type: single_choice", "type: single_choice\n    colour: 1"),
-         "unknown key 'colour'"),
-        (("{en: Red}", "{en: Red, cy: Coch}"),
-         "language 'cy' is not declared"),
+        (("type: single_choice", "type: single_choice\n    colour: 1"), "unknown key 'colour'"),
+        (("{en: Red}", "{en: Red, cy: Coch}"), "language 'cy' is not declared"),
     ],
 )
 def test_a_broken_questionnaire_is_refused_with_a_clear_problem(change, expected):
@@ -115,7 +122,9 @@ def test_a_broken_questionnaire_is_refused_with_a_clear_problem(change, expected
 
 
 def test_show_if_must_refer_to_an_earlier_choice_question_and_its_values():
-    found = problems(MINIMAL + """
+    found = problems(
+        MINIMAL
+        + """
   - id: why
     type: single_choice
     text: {en: "Why?"}
@@ -130,19 +139,23 @@ def test_show_if_must_refer_to_an_earlier_choice_question_and_its_values():
     options:
       - {value: a, label: {en: A}}
       - {value: b, label: {en: B}}
-""")
+"""
+    )
     assert any("show_if values ['green'] are not options of 'colour'" in p for p in found)
     assert any("'later', which is not an earlier question" in p for p in found)
 
 
 def test_text_questions_must_be_optional_and_capped():
-    found = problems(MINIMAL + """
+    found = problems(
+        MINIMAL
+        + """
   - id: comment
     type: long_text
     required: true
     max_length: 100000
     text: {en: Comment}
-""")
+"""
+    )
     assert any("text questions must be optional" in p for p in found)
     assert any("max_length 100000 must be from 1 to 5000" in p for p in found)
 
@@ -154,20 +167,25 @@ def test_a_borough_question_must_use_the_33_ons_codes():
 
 
 def test_indicators_must_name_real_options_and_keep_positive_and_excluded_apart():
-    found = problems(MINIMAL + """
+    found = problems(
+        MINIMAL
+        + """
 indicators:
   - id: likes_red
     label: {en: Likes red}
     question: colour
     positive: [red, green]
     exclude: [red]
-""")
+"""
+    )
     assert any("positive values ['green'] are not options of 'colour'" in p for p in found)
     assert any("both positive and excluded" in p for p in found)
 
 
 def test_multiple_choice_may_have_an_exclusive_none_option_and_scale_a_dont_know():
-    questionnaire = parse(MINIMAL + """
+    questionnaire = parse(
+        MINIMAL
+        + """
   - id: pets
     type: multiple_choice
     text: {en: "Pets?"}
@@ -182,7 +200,8 @@ def test_multiple_choice_may_have_an_exclusive_none_option_and_scale_a_dont_know
       - {value: very, label: {en: Very}}
       - {value: not, label: {en: Not}}
     dont_know_option: {value: dont_know, label: {en: Don't know}}
-""")
+"""
+    )
     assert questionnaire.question("pets").exclusive_option.value == "none"
     assert questionnaire.question("happy").dont_know_option.value == "dont_know"
     assert [o.value for o in questionnaire.question("happy").options] == ["very", "not"]

@@ -30,13 +30,23 @@ def test_unknown_link_gets_a_clear_not_found_page(client, demo):
 
 
 def test_closed_and_expired_links_say_the_survey_has_closed(client, demo, db_session):
-    db_session.add_all([
-        Link(code="closed", label="Closed", questionnaire_id="prevent-awareness", closed=True),
-        Link(code="ended", label="Ended", questionnaire_id="prevent-awareness",
-             closes_on=dt.date(2020, 1, 1)),
-        Link(code="future", label="Future", questionnaire_id="prevent-awareness",
-             opens_on=dt.date(2999, 1, 1)),
-    ])
+    db_session.add_all(
+        [
+            Link(code="closed", label="Closed", questionnaire_id="prevent-awareness", closed=True),
+            Link(
+                code="ended",
+                label="Ended",
+                questionnaire_id="prevent-awareness",
+                closes_on=dt.date(2020, 1, 1),
+            ),
+            Link(
+                code="future",
+                label="Future",
+                questionnaire_id="prevent-awareness",
+                opens_on=dt.date(2999, 1, 1),
+            ),
+        ]
+    )
     db_session.commit()
     for code in ("closed", "ended"):
         response = client.get(f"/s/{code}")
@@ -51,7 +61,10 @@ def test_question_pages_show_one_question_with_a_back_link(resident):
     resident.start()
     assert resident.current_question() == "heard_of_prevent"
     soup = page(resident.get("/s/demo/q/heard_of_prevent"))
-    assert soup.select_one("legend h1").get_text(strip=True) == "Before today, had you heard of Prevent?"
+    assert (
+        soup.select_one("legend h1").get_text(strip=True)
+        == "Before today, had you heard of Prevent?"
+    )
     assert soup.select_one("a.govuk-back-link")["href"] == "/s/demo"
     assert len(soup.select("input[type=radio][name=answer]")) == 3
     resident.answer("heard_of_prevent", "yes")
@@ -69,7 +82,10 @@ def test_a_missing_answer_shows_the_govuk_error_pattern(resident):
     link = summary.select_one("a")
     assert link.get_text(strip=True) == "Select whether you had heard of Prevent"
     assert soup.select_one(link["href"]) is not None
-    assert "Select whether you had heard of Prevent" in soup.select_one(".govuk-error-message").get_text()
+    assert (
+        "Select whether you had heard of Prevent"
+        in soup.select_one(".govuk-error-message").get_text()
+    )
 
 
 def test_an_invalid_answer_keeps_the_residents_other_answers(resident, db_session):
@@ -117,7 +133,9 @@ def test_check_answers_lists_every_answer_with_a_change_link(resident):
     keys = [r.select_one(".govuk-summary-list__key").get_text(strip=True) for r in rows]
     assert "What is your sex?" in keys
     borough_row = rows[keys.index("Which London borough do you live in?")]
-    assert borough_row.select_one(".govuk-summary-list__value").get_text(strip=True) == "Tower Hamlets"
+    assert (
+        borough_row.select_one(".govuk-summary-list__value").get_text(strip=True) == "Tower Hamlets"
+    )
     change = borough_row.select_one(".govuk-summary-list__actions a")
     assert change["href"] == "/s/demo/q/borough?change=1"
     assert "information" not in " ".join(keys).lower() or "About Prevent" not in keys
@@ -141,7 +159,9 @@ def test_submitting_shows_a_confirmation_and_deletes_the_draft(resident, db_sess
     resident.complete()
     resident.submit()
     soup = page(resident.get("/s/demo/done"))
-    assert soup.select_one(".govuk-panel__title").get_text(strip=True) == "Your answers have been sent"
+    assert (
+        soup.select_one(".govuk-panel__title").get_text(strip=True) == "Your answers have been sent"
+    )
     assert count(db_session, Draft) == 0
     response = db_session.scalar(select(Response))
     assert response.language == "en"
@@ -166,8 +186,14 @@ def test_a_resident_can_come_back_to_their_draft(resident):
 
 
 def test_a_link_with_a_fixed_borough_does_not_ask_for_it_and_records_it(client, demo, db_session):
-    db_session.add(Link(code="whitechapel", label="Whitechapel open day",
-                        questionnaire_id="prevent-awareness", fixed_borough="E09000030"))
+    db_session.add(
+        Link(
+            code="whitechapel",
+            label="Whitechapel open day",
+            questionnaire_id="prevent-awareness",
+            fixed_borough="E09000030",
+        )
+    )
     db_session.commit()
     from tests.resident import Resident
 
