@@ -184,8 +184,6 @@ def _render_question(
         back = url_for("respond.question", code=code, question_id=previous.id)
     else:
         back = url_for("respond.start", code=code)
-    shown = pages(questionnaire, answers, journey.fixed)
-    position = next((i for i, q in enumerate(shown, start=1) if q.id == current.id), 1)
     html = render_template(
         "respond/question.html",
         journey=journey,
@@ -195,8 +193,6 @@ def _render_question(
         error=error,
         back_url=back,
         changing=changing,
-        position=position,
-        total=len(shown),
         option_items=option_items,
     )
     return html, status or (400 if error else 200)

@@ -1,0 +1,104 @@
+"""A real browser (Debian's chromium driven by Playwright) against gunicorn on loopback.
+
+Skipped, saying why, when chromium or Playwright is missing; `.ci/run` installs both.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = None
+    if not os.path.exists(CHROMIUM):
+        reason = "browser tests need Debian's chromium (apt-get install chromium)"
+    else:
+        try:
+            import playwright  # noqa: F401
+        except ImportError:
+            reason = "browser tests need Playwright for Python (pip install playwright)"
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """Migrate a fresh SQLite database, load the demo, and serve it with gunicorn."""
+    folder = tmp_path_factory.mktemp("live")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SURVEY_ENV": "development",
+        "DATABASE_URL": f"sqlite:///{folder / 'survey.db'}",
+        "SECRET_KEY": "browser-tests-secret-key-0123456789abcdef",
+        "FLASK_APP": "survey",
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_WORKERS": "2",
+    }
+    env.pop("TEST_DATABASE_URL", None)
+    flask = [sys.executable, "-m", "flask"]
+    subprocess.run([*flask, "db", "upgrade"], env=env, cwd=PROJECT, check=True, capture_output=True)
+    subprocess.run([*flask, "demo"], env=env, cwd=PROJECT, check=True, capture_output=True)
+    log = open(folder / "gunicorn.log", "w")  # noqa: SIM115
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "survey.wsgi:app"],
+        env=env,
+        cwd=PROJECT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1):  # noqa: S310
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        server.terminate()
+        raise RuntimeError((folder / "gunicorn.log").read_text())
+    yield base
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
