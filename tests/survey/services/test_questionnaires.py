@@ -1,0 +1,88 @@
+"""Questionnaire versions: loaded once, never changed, recorded on every response."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from survey.models import QuestionnaireVersion, Response
+from tests.resident import Resident
+
+SOURCE = Path(__file__).resolve().parents[3] / "questionnaires" / "prevent-awareness.yaml"
+
+
+def write(folder: Path, text: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / "prevent-awareness.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_loading_the_same_version_twice_is_a_no_op(runner, tmp_path, db_session):
+    folder = write(tmp_path / "q", SOURCE.read_text())
+    assert (
+        "loaded: prevent-awareness version 1"
+        in runner.invoke(args=["questionnaires", "load", str(folder)]).output
+    )
+    second = runner.invoke(args=["questionnaires", "load", str(folder)])
+    assert second.exit_code == 0
+    assert "already loaded" in second.output
+    assert len(db_session.scalars(select(QuestionnaireVersion)).all()) == 1
+
+
+def test_changed_content_under_a_loaded_version_is_refused(runner, tmp_path, db_session):
+    folder = write(tmp_path / "q", SOURCE.read_text())
+    runner.invoke(args=["questionnaires", "load", str(folder)])
+    write(
+        folder,
+        SOURCE.read_text().replace(
+            "Before today, had you heard of Prevent?", "Have you heard of Prevent?"
+        ),
+    )
+    result = runner.invoke(args=["questionnaires", "load", str(folder)])
+    assert result.exit_code != 0
+    assert "already loaded with different content" in result.output
+    assert "new version number" in result.output
+    stored = db_session.scalar(select(QuestionnaireVersion))
+    assert "Before today, had you heard of Prevent?" in stored.source
+
+
+def test_a_new_version_is_served_to_new_residents_and_recorded(
+    runner, tmp_path, db_session, resident
+):
+    resident.complete()
+    resident.submit()
+    folder = write(
+        tmp_path / "q",
+        SOURCE.read_text()
+        .replace("version: 1", "version: 2")
+        .replace(
+            "Before today, had you heard of Prevent?", "Had you heard of Prevent before today?"
+        ),
+    )
+    assert runner.invoke(args=["questionnaires", "load", str(folder)]).exit_code == 0
+    newcomer = Resident(resident.client.application.test_client(), "demo")
+    newcomer.start()
+    heading = newcomer.get("/s/demo/q/heard_of_prevent").get_data(as_text=True)
+    assert "Had you heard of Prevent before today?" in heading
+    newcomer.complete()
+    newcomer.submit()
+    versions = sorted(
+        db_session.get(QuestionnaireVersion, r.questionnaire_version_id).version
+        for r in db_session.scalars(select(Response))
+    )
+    assert versions == [1, 2]
+
+
+def test_a_resident_mid_way_keeps_the_version_they_started(runner, tmp_path, resident):
+    resident.start()
+    resident.answer("heard_of_prevent", "yes")
+    folder = write(
+        tmp_path / "q",
+        SOURCE.read_text()
+        .replace("version: 1", "version: 2")
+        .replace("What do you understand Prevent does?", "What does Prevent do?"),
+    )
+    runner.invoke(args=["questionnaires", "load", str(folder)])
+    page = resident.get("/s/demo/q/prevent_purpose").get_data(as_text=True)
+    assert "What do you understand Prevent does?" in page
