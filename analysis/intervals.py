@@ -67,6 +67,8 @@ def _clopper_pearson(x: float, n: float, alpha: float) -> ConfidenceInterval:
 
 
 def _wilson(p: float, n: float, z: float) -> ConfidenceInterval:
+    if n <= 0:  # no information at all (an effective sample size of nothing)
+        return ConfidenceInterval(0.0, 1.0)
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(max(p * (1 - p) / n + z * z / (4 * n * n), 0.0)) / denominator
