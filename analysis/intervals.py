@@ -67,7 +67,7 @@ def _clopper_pearson(x: float, n: float, alpha: float) -> ConfidenceInterval:
 
 
 def _wilson(p: float, n: float, z: float) -> ConfidenceInterval:
-    if n <= 0:  # no information at all (an effective sample size of nothing)
+    if n < 1e-9:  # an effective sample of almost nobody carries no information
         return ConfidenceInterval(0.0, 1.0)
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
