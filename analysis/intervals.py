@@ -61,8 +61,9 @@ def _clip(low: float, high: float) -> ConfidenceInterval:
 
 
 def _clopper_pearson(x: float, n: float, alpha: float) -> ConfidenceInterval:
-    low = 0.0 if x <= 0 else float(stats.beta.ppf(alpha / 2, x, n - x + 1))
-    high = 1.0 if x >= n else float(stats.beta.ppf(1 - alpha / 2, x + 1, n - x))
+    # Counts within 1e-12 of the edge are the edge: beta quantiles overflow below that.
+    low = 0.0 if x <= 1e-12 else float(stats.beta.ppf(alpha / 2, x, n - x + 1))
+    high = 1.0 if n - x <= 1e-12 else float(stats.beta.ppf(1 - alpha / 2, x + 1, n - x))
     return ConfidenceInterval(low, high)
 
 
@@ -301,6 +302,8 @@ def design_proportion_ci(
         n_eff *= t_ratio * t_ratio
     if method == "korn_graubard":
         n_eff = min(n, n_eff)
+    if n_eff > 1e12:  # beta quantiles lose precision; the interval has collapsed onto p
+        return result(ConfidenceInterval(p, p))
     return result(_clopper_pearson(n_eff * p, n_eff, alpha))
 
 
