@@ -1,5 +1,54 @@
 """Statistics for the survey: pure numpy and scipy, no Flask, no database.
 
-The estimators, weighting and disclosure control are built under the statistics issue;
-this package is kept free of web and database imports from the start (a test checks).
+Public API:
+
+- `proportion_ci` and `design_proportion_ci`: intervals for unweighted and weighted data.
+- `rake`: weights raked to population margins, with diagnostics.
+- `summarise`: a breakdown of an indicator by group, with design-based variances,
+  comparisons with the rest, multiple-comparison adjustment, reliability and disclosure
+  flags. `Proportion` and `Mean` say what to estimate.
+- `adjust_p_values`, `primary_suppression`, `complementary_suppression`,
+  `nchs_reliability`: the pieces `summarise` is made of.
+
+Run ``python -m analysis --help`` for the command line.
 """
+
+from analysis.coding import Coded, combine, encode
+from analysis.disclosure import (
+    complementary_suppression,
+    nchs_reliability,
+    primary_suppression,
+)
+from analysis.intervals import (
+    ConfidenceInterval,
+    ProportionInterval,
+    design_proportion_ci,
+    proportion_ci,
+)
+from analysis.multiplicity import adjust_p_values
+from analysis.summary import Mean, Proportion, Summary, SummaryRow, summarise
+from analysis.weighting import RakeResult, RakingError, rake
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Coded",
+    "ConfidenceInterval",
+    "Mean",
+    "Proportion",
+    "ProportionInterval",
+    "RakeResult",
+    "RakingError",
+    "Summary",
+    "SummaryRow",
+    "adjust_p_values",
+    "combine",
+    "complementary_suppression",
+    "design_proportion_ci",
+    "encode",
+    "nchs_reliability",
+    "primary_suppression",
+    "proportion_ci",
+    "rake",
+    "summarise",
+]

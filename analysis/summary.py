@@ -1,0 +1,563 @@
+"""One call from responses to a publishable table: `summarise`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from scipy import stats
+
+from analysis._checks import check_choice, check_confidence_level
+from analysis.coding import Coded, combine, encode
+from analysis.disclosure import (
+    COMPLEMENTARY,
+    PUBLISHED,
+    SMALL_COUNT,
+    TOO_UNCERTAIN,
+    complementary_suppression,
+    nchs_reliability,
+    primary_suppression,
+)
+from analysis.intervals import (
+    DESIGN_METHODS,
+    SRS_METHODS,
+    design_proportion_ci,
+    korn_graubard_effective_n,
+    proportion_ci,
+)
+from analysis.linearisation import DomainEstimates, Projection, estimate_domains
+from analysis.multiplicity import ADJUSTMENTS, adjust_p_values
+from analysis.weighting import RakeResult, rake
+
+ALL = "All"
+FIGURES = ("n", "numerator", "estimate", "se", "ci_low", "ci_high", "df", "n_eff",
+           "deff_weighting", "deff")
+COMPARISON = ("diff", "diff_ci_low", "diff_ci_high", "p_value", "p_adjusted")
+
+
+@dataclass(frozen=True)
+class Proportion:
+    """The share of answers in `positive`, among answers not in `exclude` (and not empty)."""
+
+    column: str
+    positive: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "positive", tuple(str(v) for v in self.positive))
+        object.__setattr__(self, "exclude", tuple(str(v) for v in self.exclude))
+        if not self.positive:
+            raise ValueError("a proportion needs at least one positive value")
+        both = set(self.positive) & set(self.exclude)
+        if both:
+            raise ValueError(f"values cannot be both positive and excluded: {sorted(both)}")
+
+
+@dataclass(frozen=True)
+class Mean:
+    """The mean of a numeric column (a scale's scores), leaving out `exclude` values."""
+
+    column: str
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One group of a breakdown. Suppressed rows keep their flags and carry no figures."""
+
+    labels: tuple[str, ...]
+    disclosure: str
+    reliability: str
+    reliability_reasons: tuple[str, ...]
+    method: str
+    confidence_level: float
+    n: int | None = None
+    numerator: float | None = None
+    estimate: float | None = None
+    se: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    df: float | None = None
+    n_eff: float | None = None
+    deff_weighting: float | None = None
+    deff: float | None = None
+    diff: float | None = None
+    diff_ci_low: float | None = None
+    diff_ci_high: float | None = None
+    p_value: float | None = None
+    p_adjusted: float | None = None
+    interval_note: str | None = None
+
+    @property
+    def published(self) -> bool:
+        return self.disclosure == PUBLISHED
+
+    @property
+    def is_overall(self) -> bool:
+        return all(label == ALL for label in self.labels)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A breakdown of one indicator: the rows and everything needed to reproduce them."""
+
+    rows: tuple[SummaryRow, ...]
+    by: tuple[str, ...]
+    indicator: Proportion | Mean
+    weighted: bool
+    method: str
+    confidence_level: float
+    min_cell: int
+    adjust: str
+    compare: bool
+    family: str
+    n_total: int
+    rows_without_group: int
+    raking: RakeResult | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        published = sum(r.published for r in self.rows)
+        return (f"Summary(by={self.by}, indicator={self.indicator}, weighted={self.weighted}, "
+                f"method={self.method!r}, rows={len(self.rows)}, published={published})")
+
+    def row(self, *labels: str) -> SummaryRow:
+        return next(r for r in self.rows if r.labels == tuple(labels))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        base = (*self.by, *FIGURES, "method", "confidence_level", "reliability", "disclosure")
+        return base + COMPARISON if self.compare else base
+
+    def to_records(self) -> list[dict]:
+        """The rows as dictionaries with the documented columns, in order."""
+        records = []
+        for row in self.rows:
+            record = dict(zip(self.by, row.labels, strict=True))
+            for name in self.columns[len(self.by):]:
+                record[name] = getattr(row, name)
+            records.append(record)
+        return records
+
+    def metadata(self) -> dict:
+        indicator = {"column": self.indicator.column, "exclude": list(self.indicator.exclude)}
+        if isinstance(self.indicator, Proportion):
+            indicator.update(statistic="proportion", positive=list(self.indicator.positive))
+        else:
+            indicator.update(statistic="mean")
+        meta = {
+            "by": list(self.by), "indicator": indicator, "weighted": self.weighted,
+            "method": self.method, "confidence_level": self.confidence_level,
+            "min_cell": self.min_cell, "comparison": "each group against the rest",
+            "adjust": self.adjust, "family": self.family, "respondents": self.n_total,
+            "rows_without_group": self.rows_without_group,
+        }
+        if self.raking is not None:
+            meta["raking"] = {
+                "margins": list(self.raking.categories), "iterations": self.raking.iterations,
+                "max_margin_error": self.raking.max_margin_error,
+                "weight_min": self.raking.weight_min, "weight_max": self.raking.weight_max,
+                "kish_deff": self.raking.kish_deff,
+            }
+        return meta
+
+
+def summarise(
+    data: Mapping[str, object],
+    *,
+    indicator: Proportion | Mean,
+    by: str | Sequence[str],
+    weights: str | None = None,
+    margins: Mapping[str, Mapping[str, float]] | None = None,
+    frequency: str | None = None,
+    method: str | None = None,
+    confidence_level: float = 0.95,
+    min_cell: int = 10,
+    compare: bool = True,
+    adjust: str = "holm",
+    bounds: tuple[float, float] | None = None,
+) -> Summary:
+    """Estimate an indicator for each group of a breakdown, ready to publish.
+
+    Parameters
+    ----------
+    data : mapping of str to array_like
+        Columns of equal length: one record per respondent, or per cell of identical
+        respondents with their number in the `frequency` column. Categorical columns may be
+        labels or `analysis.coding.Coded`.
+    indicator : Proportion or Mean
+        What to estimate.
+    by : str or sequence of one or two str
+        The breakdown. Records with no value in a `by` column are left out of every group
+        (they are counted in ``rows_without_group``) but stay in the sample.
+    weights : str, optional
+        Column of design weights. Without weights or margins the summary is unweighted.
+    margins : mapping, optional
+        Population margins to rake to, keyed by column name; a crossed margin is keyed
+        ``"age_band*sex"`` with categories ``"25-34*female"``. The variance accounts for
+        the raking.
+    frequency : str, optional
+        Column giving how many identical respondents each record stands for.
+    method : str, optional
+        Interval method: default ``"wilson"`` unweighted, ``"korn_graubard"`` weighted.
+    confidence_level : float
+        Default 0.95.
+    min_cell : int
+        Disclosure threshold k (default 10).
+    compare : bool
+        Compare each group with the rest (default True).
+    adjust : {"holm", "benjamini_hochberg", "none"}
+        Multiple-comparison adjustment across the published groups of the breakdown.
+    bounds : (float, float), optional
+        Weight bounds for raking, relative to the mean weight.
+
+    Returns
+    -------
+    Summary
+        One row per group and the overall ``All`` row (two-way: cells, both margins and
+        the total), with counts, estimate, se, CI, df, effective n, both design effects,
+        reliability (NCHS) and disclosure flags, and comparisons.
+
+    Notes
+    -----
+    Weighted estimates are Hajek ratios with linearised variance (each respondent its own
+    PSU, with replacement); after raking the linearised values are projected on the raking
+    margins. Unweighted proportions use `proportion_ci`, and their comparisons a normal
+    test with unpooled variances. Suppressed rows (disclosure) carry no figures at all;
+    rows too uncertain to publish (NCHS) keep their counts but no estimate.
+
+    Examples
+    --------
+    >>> data = {"heard": ["yes"] * 30 + ["no"] * 20 + ["yes"] * 12 + ["no"] * 28,
+    ...         "sex": ["f"] * 50 + ["m"] * 40}
+    >>> table = summarise(data, indicator=Proportion("heard", ["yes"]), by="sex")
+    >>> [(r.labels, r.n, round(r.estimate, 3)) for r in table.rows]
+    [(('f',), 50, 0.6), (('m',), 40, 0.3), (('All',), 90, 0.467)]
+    """
+    level = check_confidence_level(confidence_level)
+    check_choice("adjust", adjust, ADJUSTMENTS)
+    by = (by,) if isinstance(by, str) else tuple(by)
+    if not 1 <= len(by) <= 2:
+        raise ValueError(f"by must name one or two columns, not {len(by)}")
+    weighted = weights is not None or margins is not None
+    if method is None:
+        method = "korn_graubard" if weighted else "wilson"
+    allowed = DESIGN_METHODS if weighted else SRS_METHODS
+    if isinstance(indicator, Proportion):
+        check_choice("method", method, allowed)
+    _require_columns(data, [*by, indicator.column, weights, frequency, *_margin_columns(margins)])
+
+    size = _length(data[indicator.column])
+    f = _frequency(data, frequency, size)
+    y, in_denominator = _indicator_values(data[indicator.column], indicator)
+    w, raking, projection = _weights(data, weights, margins, f, size, bounds)
+    groups = [encode(data[column]) for column in by]
+    for column, coded in zip(by, groups, strict=True):
+        if len(coded) != size:
+            raise ValueError(f"column {column!r} has {len(coded)} values, expected {size}")
+
+    context = _Context(indicator, weighted, method, level, min_cell, compare, f, w, y,
+                       in_denominator, projection)
+    if len(by) == 1:
+        rows, constraints, family = _one_way(context, groups[0], by[0])
+    else:
+        rows, constraints, family = _two_way(context, groups[0], groups[1], by)
+    rows = _disclose(rows, constraints, min_cell, isinstance(indicator, Proportion))
+    rows = _adjust(rows, adjust, compare)
+    missing = np.zeros(size, dtype=bool)
+    for coded in groups:
+        missing |= coded.codes < 0
+    return Summary(
+        rows=tuple(_publishable(r) for r in rows), by=by, indicator=indicator,
+        weighted=weighted, method=method, confidence_level=level, min_cell=min_cell,
+        adjust=adjust, compare=compare, family=family, n_total=int(f.sum()),
+        rows_without_group=int(f[missing].sum()), raking=raking,
+    )
+
+
+# --- inputs ---------------------------------------------------------------------------
+
+
+def _length(values) -> int:
+    return len(values) if isinstance(values, Coded) else len(np.asarray(values, dtype=object))
+
+
+def _margin_columns(margins) -> list[str]:
+    return [column for variable in (margins or {}) for column in variable.split("*")]
+
+
+def _require_columns(data: Mapping, columns) -> None:
+    for column in columns:
+        if column is not None and column not in data:
+            raise KeyError(f"no column {column!r} in the data "
+                           f"(columns: {', '.join(map(str, data))})")
+
+
+def _frequency(data, frequency, size) -> np.ndarray:
+    if frequency is None:
+        return np.ones(size)
+    f = _numbers(data[frequency], frequency)
+    if np.any(f < 0) or np.any(f != np.round(f)):
+        raise ValueError(f"frequency column {frequency!r} must hold whole numbers, 0 or more")
+    return f
+
+
+def _numbers(values, column: str) -> np.ndarray:
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"column {column!r} must hold numbers") from None
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"column {column!r} has a missing or non-finite number")
+    return array
+
+
+def _indicator_values(values, indicator) -> tuple[np.ndarray, np.ndarray]:
+    coded = encode(values)
+    labels = np.array(coded.labels + ("",), dtype=object)
+    code = coded.codes
+    excluded = np.array([lab in set(indicator.exclude) for lab in labels[:-1]] + [True])
+    in_denominator = ~excluded[code]  # code -1 (empty) picks the trailing True
+    if isinstance(indicator, Proportion):
+        unknown = set(indicator.positive) - set(coded.labels)
+        if unknown == set(indicator.positive):
+            raise ValueError(f"none of the positive values {list(indicator.positive)} appear "
+                             f"in column {indicator.column!r} (values seen: "
+                             f"{', '.join(coded.labels[:20])})")
+        positive = np.array([lab in set(indicator.positive) for lab in labels[:-1]] + [False])
+        return positive[code].astype(float), in_denominator
+    scores = np.full(len(labels), np.nan)
+    for index, label in enumerate(labels[:-1]):
+        if not excluded[index]:
+            try:
+                scores[index] = float(label)
+            except ValueError:
+                raise ValueError(f"column {indicator.column!r} has {label!r}, which is not a "
+                                 "number; list it in exclude to leave it out") from None
+    y = scores[code]
+    return np.nan_to_num(y), in_denominator
+
+
+def _weights(data, weights, margins, f, size, bounds):
+    w = np.ones(size)
+    if weights is not None:
+        w = _numbers(data[weights], weights)
+        if np.any(w < 0):
+            raise ValueError(f"weight column {weights!r} has a negative weight")
+    if margins is None:
+        return w, None, None
+    categories = {}
+    for variable in margins:
+        columns = [encode(data[c]) for c in variable.split("*")]
+        categories[variable] = columns[0] if len(columns) == 1 else combine(columns)
+    active = f > 0
+    result = rake({v: Coded(c.codes[active], c.labels) for v, c in categories.items()},
+                  margins, base_weights=(f * w)[active], bounds=bounds)
+    w = w.copy()
+    w[active] = result.weights / f[active]
+    codes = []
+    for variable in result.categories:
+        full = np.zeros(size, dtype=np.intp)
+        full[active] = result.codes[variable]
+        codes.append(full)
+    sizes = [len(result.categories[v]) for v in result.categories]
+    return w, result, Projection.build(codes, sizes, f, w)
+
+
+# --- estimation -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    indicator: Proportion | Mean
+    weighted: bool
+    method: str
+    level: float
+    min_cell: int
+    compare: bool
+    f: np.ndarray
+    w: np.ndarray
+    y: np.ndarray
+    in_denominator: np.ndarray
+    projection: Projection | None
+
+
+def _estimate(context: _Context, domain: np.ndarray, n_domains: int) -> DomainEstimates:
+    domain = np.where(context.in_denominator, domain, -1)
+    return estimate_domains(context.f, context.w, context.y, domain, n_domains,
+                            projection=context.projection, n_total=context.f.sum())
+
+
+def _one_way(context: _Context, group: Coded, name: str):
+    estimates = _estimate(context, group.codes, len(group.labels))
+    rows = [_row(context, (label,), estimates, index)
+            for index, label in enumerate(group.labels)]
+    rows.append(_row(context, (ALL,), estimates, None))
+    family = f"{name}: {len(group.labels)} groups, each against the rest"
+    return rows, [list(range(len(rows)))], family
+
+
+def _two_way(context: _Context, a: Coded, b: Coded, names):
+    ka, kb = len(a.labels), len(b.labels)
+    cell = np.where((a.codes >= 0) & (b.codes >= 0), a.codes * kb + b.codes, -1)
+    cells = _estimate(context, cell, ka * kb)
+    rows_a = _estimate(context, np.where(b.codes >= 0, a.codes, -1), ka)
+    rows_b = _estimate(context, np.where(a.codes >= 0, b.codes, -1), kb)
+    rows = [_row(context, (la, lb), cells, i * kb + j)
+            for i, la in enumerate(a.labels) for j, lb in enumerate(b.labels)]
+    rows += [_row(context, (la, ALL), rows_a, i, compare=False) for i, la in enumerate(a.labels)]
+    rows += [_row(context, (ALL, lb), rows_b, j, compare=False) for j, lb in enumerate(b.labels)]
+    rows.append(_row(context, (ALL, ALL), cells, None))
+    margin_a, margin_b, total = ka * kb, ka * kb + ka, ka * kb + ka + kb
+    constraints = [[i * kb + j for j in range(kb)] + [margin_a + i] for i in range(ka)]
+    constraints += [[i * kb + j for i in range(ka)] + [margin_b + j] for j in range(kb)]
+    constraints.append([margin_a + i for i in range(ka)] + [total])
+    constraints.append([margin_b + j for j in range(kb)] + [total])
+    family = (f"{names[0]} by {names[1]}: {ka * kb} cells, each against the rest")
+    return rows, constraints, family
+
+
+def _row(context: _Context, labels, estimates: DomainEstimates, index, *, compare=True):
+    """Build one row's figures (before disclosure control)."""
+    if index is None:
+        n, x = estimates.sums.n.sum(), estimates.sums.x.sum()
+        estimate, variance = estimates.overall_estimate, estimates.overall_variance
+        srs, kish = estimates.overall_srs_variance, _kish(estimates.sums, None)
+    else:
+        n, x = estimates.sums.n[index], estimates.sums.x[index]
+        estimate, variance = estimates.estimate[index], estimates.variance[index]
+        srs, kish = estimates.srs_variance[index], _kish(estimates.sums, index)
+    n = int(round(float(n)))
+    figures: dict = {"n": n, "df": float(n - 1) if n > 0 else math.nan}
+    proportion = isinstance(context.indicator, Proportion)
+    if proportion:
+        figures["numerator"] = float(x)
+    if n == 0:
+        return SummaryRow(labels, PUBLISHED, TOO_UNCERTAIN, ("empty_group",), context.method,
+                          context.level, interval_note="empty_group", **figures)
+    if proportion:
+        figures.update(_proportion_figures(context, float(x), n, float(estimate),
+                                           float(variance), float(srs), kish))
+    else:
+        figures.update(_mean_figures(context, n, float(estimate), float(variance), float(srs),
+                                     kish))
+    if context.compare and compare and index is not None:
+        figures.update(_comparison(context, estimates, index))
+    return SummaryRow(labels, PUBLISHED, **figures)
+
+
+def _kish(sums, index) -> float:
+    n, w, w2 = (sums.n.sum(), sums.w.sum(), sums.w2.sum()) if index is None else (
+        sums.n[index], sums.w[index], sums.w2[index])
+    return float(n * w2 / (w * w)) if w > 0 else math.nan
+
+
+def _proportion_figures(context, x, n, estimate, variance, srs, kish) -> dict:
+    level, method = context.level, context.method
+    if not context.weighted:
+        estimate = x / n
+        interval = proportion_ci(x, n, confidence_level=level, method=method)
+        se = math.sqrt(estimate * (1 - estimate) / n)
+        n_eff, deff, kish = float(n), 1.0, 1.0
+    else:
+        se = math.sqrt(variance)
+        interval = design_proportion_ci(estimate, se, n=n, df=n - 1, confidence_level=level,
+                                        method=method)
+        n_eff = estimate * (1 - estimate) / variance if variance > 0 else float(n)
+        deff = variance / srs if srs > 0 else math.nan
+    kg = design_proportion_ci(estimate, se, n=n, df=n - 1, confidence_level=level)
+    reliability, reasons = nchs_reliability(
+        estimate, kg.ci.low, kg.ci.high, n_eff=korn_graubard_effective_n(estimate, se, n),
+        df=n - 1)
+    return {"estimate": estimate, "se": se, "ci_low": interval.ci.low,
+            "ci_high": interval.ci.high, "n_eff": n_eff, "deff_weighting": kish, "deff": deff,
+            "reliability": reliability, "reliability_reasons": reasons,
+            "method": interval.method, "confidence_level": level,
+            "interval_note": interval.reason}
+
+
+def _mean_figures(context, n, estimate, variance, srs, kish) -> dict:
+    level = context.level
+    if not context.weighted:
+        variance, kish, deff = srs, 1.0, 1.0
+    else:
+        deff = variance / srs if srs > 0 else math.nan
+    se = math.sqrt(variance)
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se if n > 1 else math.nan
+    rse = se / abs(estimate) if estimate else math.inf
+    reliability, reasons = ("ok", ()) if n >= 30 and rse <= 0.3 else (
+        TOO_UNCERTAIN, ("relative_standard_error_over_30_percent" if n >= 30
+                        else "sample_under_30",))
+    return {"estimate": estimate, "se": se, "ci_low": estimate - half, "ci_high": estimate + half,
+            "n_eff": srs * n / variance if variance > 0 else float(n), "deff_weighting": kish,
+            "deff": deff, "reliability": reliability, "reliability_reasons": reasons,
+            "method": "t", "confidence_level": level}
+
+
+def _comparison(context: _Context, estimates: DomainEstimates, index: int) -> dict:
+    rest_n = estimates.sums.n.sum() - estimates.sums.n[index]
+    if rest_n <= 0 or estimates.sums.n[index] <= 0:
+        return {}
+    if context.weighted or isinstance(context.indicator, Mean):
+        diff = float(estimates.difference[index])
+        variance = float(estimates.difference_variance[index])
+        df = float(estimates.sums.n.sum() - 1)
+        quantile = float(stats.t.ppf(0.5 + context.level / 2, df))
+        distribution = stats.t(df)
+    else:
+        n = estimates.sums.n[index]
+        p = estimates.sums.x[index] / n
+        rest_p = (estimates.sums.x.sum() - estimates.sums.x[index]) / rest_n
+        diff = float(p - rest_p)
+        variance = float(p * (1 - p) / n + rest_p * (1 - rest_p) / rest_n)
+        quantile = float(stats.norm.ppf(0.5 + context.level / 2))
+        distribution = stats.norm()
+    se = math.sqrt(variance)
+    if se == 0:
+        p_value = 1.0 if diff == 0 else 0.0
+    else:
+        p_value = float(2 * distribution.sf(abs(diff) / se))
+    return {"diff": diff, "diff_ci_low": diff - quantile * se, "diff_ci_high": diff + quantile * se,
+            "p_value": p_value}
+
+
+# --- publication ----------------------------------------------------------------------
+
+
+def _disclose(rows, constraints, min_cell: int, proportion: bool):
+    n = np.array([r.n or 0 for r in rows], dtype=float)
+    x = np.array([r.numerator or 0 for r in rows], dtype=float) if proportion else None
+    primary = primary_suppression(n, x, min_cell=min_cell)
+    secondary = complementary_suppression(primary, n, constraints)
+    out = []
+    for row, small, linked in zip(rows, primary, secondary, strict=True):
+        flag = SMALL_COUNT if small else COMPLEMENTARY if linked else PUBLISHED
+        out.append(_replace(row, disclosure=flag))
+    return out
+
+
+def _adjust(rows, adjust: str, compare: bool):
+    if not compare:
+        return rows
+    family = [i for i, r in enumerate(rows)
+              if r.published and r.p_value is not None and r.reliability != TOO_UNCERTAIN]
+    adjusted = adjust_p_values([rows[i].p_value for i in family], method=adjust)
+    rows = list(rows)
+    for i, value in zip(family, adjusted, strict=True):
+        rows[i] = _replace(rows[i], p_adjusted=float(value))
+    return rows
+
+
+def _publishable(row: SummaryRow) -> SummaryRow:
+    """Strip figures that must not leave the engine."""
+    if not row.published:
+        return _replace(row, **{name: None for name in (*FIGURES, *COMPARISON)})
+    if row.reliability == TOO_UNCERTAIN:
+        hidden = ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff", *COMPARISON)
+        return _replace(row, **{name: None for name in hidden})
+    return row
+
+
+def _replace(row: SummaryRow, **changes) -> SummaryRow:
+    return replace(row, **changes)
