@@ -148,20 +148,16 @@ def rake(
     cell_base = np.bincount(cell_of, weights=base)
     cell_weight = cell_base.copy()
 
-    iterations = 0
-    while True:
-        cell_weight, sweeps = _fit(variables, cell_codes, targets, cell_weight, tolerance,
-                                   max_iterations - iterations)
-        iterations += sweeps
-        if bounds is None:
-            break
-        trimmed = _trim(cell_weight, cell_base, base, cell_of, bounds, total / n)
-        if trimmed is None:
-            break
-        cell_weight = trimmed
-        if iterations >= max_iterations:
-            raise RakingError(f"weights could not meet bounds {bounds} and every margin "
-                              f"within {max_iterations} iterations; widen the bounds")
+    limits = None
+    if bounds is not None:
+        low, high = bounds
+        if not 0 < low < 1 < high:
+            raise RakingError(f"bounds {bounds} must satisfy 0 < low < 1 < high")
+        mean_weight = total / n
+        cell_size = np.bincount(cell_of, minlength=cell_base.size)
+        limits = (low * mean_weight, high * mean_weight, cell_size)
+    cell_weight, iterations = _fit(variables, cell_codes, targets, cell_weight, tolerance,
+                                   max_iterations, limits)
 
     factor = cell_weight / cell_base
     weights = base * factor[cell_of]
@@ -235,7 +231,8 @@ def _cells(variables, codes, labels):
     return cell_of, cell_codes
 
 
-def _fit(variables, cell_codes, targets, cell_weight, tolerance, budget):
+def _fit(variables, cell_codes, targets, cell_weight, tolerance, budget, limits):
+    """Sweep over the margins until all are within tolerance (and weights within limits)."""
     weight = cell_weight.copy()
     for sweep in range(1, budget + 1):
         for variable in variables:
@@ -244,11 +241,16 @@ def _fit(variables, cell_codes, targets, cell_weight, tolerance, budget):
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = np.where(current > 0, targets[variable] / current, 0.0)
             weight *= ratio[cell_codes[variable]]
+        if limits is not None:
+            # Trim each respondent's weight to the bounds; the next sweep re-rakes.
+            low, high, size = limits
+            weight = np.clip(weight / size, low, high) * size
         if _max_error(variables, cell_codes, targets, weight) <= tolerance:
             return weight, sweep
     error = _max_error(variables, cell_codes, targets, weight)
+    advice = "; the bounds may be too tight for these margins" if limits is not None else ""
     raise RakingError(f"raking did not converge: after {budget} iterations a margin is "
-                      f"still {error:.2e} from its target (tolerance {tolerance:g})")
+                      f"still {error:.2e} from its target (tolerance {tolerance:g}){advice}")
 
 
 def _max_error(variables, cell_codes, targets, weight) -> float:
@@ -261,17 +263,3 @@ def _max_error(variables, cell_codes, targets, weight) -> float:
         if np.any(positive):
             worst = max(worst, float(np.max(np.abs(current[positive] / target[positive] - 1))))
     return worst
-
-
-def _trim(cell_weight, cell_base, base, cell_of, bounds, mean_weight):
-    low, high = bounds
-    if not 0 < low < 1 < high:
-        raise RakingError(f"bounds {bounds} must satisfy 0 < low < 1 < high")
-    factor = cell_weight / cell_base
-    respondent = base * factor[cell_of]
-    lo, hi = low * mean_weight, high * mean_weight
-    if respondent.min() >= lo * (1 - 1e-9) and respondent.max() <= hi * (1 + 1e-9):
-        return None
-    # Cells hold one respondent each, or respondents with equal base weights.
-    per_unit = cell_weight / np.bincount(cell_of, minlength=cell_weight.size)
-    return np.clip(per_unit, lo, hi) * np.bincount(cell_of, minlength=cell_weight.size)
