@@ -36,8 +36,9 @@ class Coded:
     def recode(self, labels: Sequence[str]) -> np.ndarray:
         """Return codes against another label order; labels not in it become -1."""
         position = {label: index for index, label in enumerate(labels)}
-        mapping = np.array([position.get(label, MISSING) for label in self.labels] + [MISSING],
-                           dtype=np.intp)
+        mapping = np.array(
+            [position.get(label, MISSING) for label in self.labels] + [MISSING], dtype=np.intp
+        )
         return mapping[self.codes]  # code -1 picks the trailing MISSING
 
 

@@ -78,8 +78,9 @@ def complementary_suppression(
     return hidden & ~primary
 
 
-def nchs_reliability(estimate: float, low: float, high: float, *, n_eff: float,
-                     df: float) -> tuple[str, tuple[str, ...]]:
+def nchs_reliability(
+    estimate: float, low: float, high: float, *, n_eff: float, df: float
+) -> tuple[str, tuple[str, ...]]:
     """Apply the NCHS presentation standard for proportions to a Korn-Graubard interval.
 
     Returns ``("ok" | "review" | "too_uncertain", reasons)``.

@@ -13,8 +13,15 @@ from scipy import special, stats
 
 from analysis._checks import check_choice, check_confidence_level, check_non_negative
 
-SRS_METHODS = ("wilson", "wilsoncc", "clopper_pearson", "jeffreys", "agresti_coull", "wald",
-               "logit")
+SRS_METHODS = (
+    "wilson",
+    "wilsoncc",
+    "clopper_pearson",
+    "jeffreys",
+    "agresti_coull",
+    "wald",
+    "logit",
+)
 DESIGN_METHODS = ("korn_graubard", "korn_graubard_r", "logit", "wilson", "wald")
 
 EMPTY_GROUP = "empty_group"
@@ -111,8 +118,10 @@ def _agresti_coull(x: float, n: float, z: float) -> ConfidenceInterval:
 
 def _logit(p: float, se_logit: float, quantile: float) -> ConfidenceInterval:
     centre = special.logit(p)
-    return ConfidenceInterval(float(special.expit(centre - quantile * se_logit)),
-                              float(special.expit(centre + quantile * se_logit)))
+    return ConfidenceInterval(
+        float(special.expit(centre - quantile * se_logit)),
+        float(special.expit(centre + quantile * se_logit)),
+    )
 
 
 def proportion_ci(

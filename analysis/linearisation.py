@@ -45,8 +45,9 @@ class Projection:
                 if b != a:
                     xtx[block[1], block[0]] = xtx[block].T
                     xtw2x[block[1], block[0]] = xtw2x[block].T
-        xtw = np.concatenate([np.bincount(c, weights=f * w, minlength=s)
-                              for c, s in zip(codes, sizes, strict=True)])
+        xtw = np.concatenate(
+            [np.bincount(c, weights=f * w, minlength=s) for c, s in zip(codes, sizes, strict=True)]
+        )
         return cls(tuple(codes), tuple(sizes), np.linalg.pinv(xtx, hermitian=True), xtw2x, xtw)
 
 
@@ -68,24 +69,42 @@ class Sums:
         cats = None
         if self.by_category is not None and other.by_category is not None:
             cats = tuple(a - b for a, b in zip(self.by_category, other.by_category, strict=True))
-        return Sums(self.n - other.n, self.x - other.x, self.w - other.w,
-                    self.wy - other.wy, self.wyy - other.wyy, self.w2 - other.w2,
-                    self.w2y - other.w2y, self.w2yy - other.w2yy, cats)
+        return Sums(
+            self.n - other.n,
+            self.x - other.x,
+            self.w - other.w,
+            self.wy - other.wy,
+            self.wyy - other.wyy,
+            self.w2 - other.w2,
+            self.w2y - other.w2y,
+            self.w2yy - other.w2yy,
+            cats,
+        )
 
     def total(self) -> Sums:
         """The union of all the domains, as one domain."""
         cats = None
         if self.by_category is not None:
             cats = tuple(a.sum(axis=1, keepdims=True) for a in self.by_category)
-        return Sums(*(np.atleast_1d(getattr(self, name).sum()) for name in
-                      ("n", "x", "w", "wy", "wyy", "w2", "w2y", "w2yy")), cats)
+        return Sums(
+            *(
+                np.atleast_1d(getattr(self, name).sum())
+                for name in ("n", "x", "w", "wy", "wyy", "w2", "w2y", "w2yy")
+            ),
+            cats,
+        )
 
     def pick(self, index) -> Sums:
         cats = None
         if self.by_category is not None:
             cats = tuple(a[:, index] for a in self.by_category)
-        return Sums(*(getattr(self, name)[index] for name in
-                      ("n", "x", "w", "wy", "wyy", "w2", "w2y", "w2yy")), cats)
+        return Sums(
+            *(
+                getattr(self, name)[index]
+                for name in ("n", "x", "w", "wy", "wyy", "w2", "w2y", "w2yy")
+            ),
+            cats,
+        )
 
 
 def domain_sums(f, w, y, domain, n_domains: int, projection: Projection | None) -> Sums:
@@ -98,9 +117,16 @@ def domain_sums(f, w, y, domain, n_domains: int, projection: Projection | None) 
 
     fw = fi * wi
     fw2 = fw * wi
-    sums = dict(n=per_domain(fi), x=per_domain(fi * yi), w=per_domain(fw),
-                wy=per_domain(fw * yi), wyy=per_domain(fw * yi * yi), w2=per_domain(fw2),
-                w2y=per_domain(fw2 * yi), w2yy=per_domain(fw2 * yi * yi))
+    sums = dict(
+        n=per_domain(fi),
+        x=per_domain(fi * yi),
+        w=per_domain(fw),
+        wy=per_domain(fw * yi),
+        wyy=per_domain(fw * yi * yi),
+        w2=per_domain(fw2),
+        w2y=per_domain(fw2 * yi),
+        w2yy=per_domain(fw2 * yi * yi),
+    )
     cats = None
     if projection is not None:
         parts: list[list[np.ndarray]] = [[], [], [], []]
@@ -144,8 +170,11 @@ def _variance(pieces: _Linear, projection: Projection | None, n_total: float) ->
         sum_z2, sum_z = pieces.quad, np.zeros_like(pieces.quad)
     else:
         beta = projection.pinv_xtx @ pieces.xtu
-        sum_z2 = (pieces.quad - 2 * np.einsum("kg,kg->g", beta, pieces.xtw2u)
-                  + np.einsum("kg,kg->g", beta, projection.xtw2x @ beta))
+        sum_z2 = (
+            pieces.quad
+            - 2 * np.einsum("kg,kg->g", beta, pieces.xtw2u)
+            + np.einsum("kg,kg->g", beta, projection.xtw2x @ beta)
+        )
         sum_z = -(projection.xtw @ beta)
     variance = n_total / (n_total - 1) * (sum_z2 - sum_z * sum_z / n_total)
     return np.maximum(variance, 0.0)
@@ -181,7 +210,13 @@ class DomainEstimates:
 
 
 def estimate_domains(
-    f, w, y, domain, n_domains: int, *, projection: Projection | None = None,
+    f,
+    w,
+    y,
+    domain,
+    n_domains: int,
+    *,
+    projection: Projection | None = None,
     n_total: float | None = None,
 ) -> DomainEstimates:
     """Estimate each domain's weighted mean, its variance, and its difference from the rest.
@@ -190,8 +225,14 @@ def estimate_domains(
     """
     f = np.asarray(f, dtype=float)
     n_total = float(f.sum()) if n_total is None else float(n_total)
-    sums = domain_sums(f, np.asarray(w, dtype=float), np.asarray(y, dtype=float),
-                       np.asarray(domain), n_domains, projection)
+    sums = domain_sums(
+        f,
+        np.asarray(w, dtype=float),
+        np.asarray(y, dtype=float),
+        np.asarray(domain),
+        n_domains,
+        projection,
+    )
     everyone = sums.total()
     mean, pieces = _linear(sums)
     all_mean, all_pieces = _linear(everyone)
@@ -219,8 +260,13 @@ def _broadcast_total(total: Sums, n_domains: int) -> Sums:
         return np.repeat(a, n_domains, axis=-1)
 
     cats = None if total.by_category is None else tuple(spread(a) for a in total.by_category)
-    return Sums(*(spread(getattr(total, name)) for name in
-                  ("n", "x", "w", "wy", "wyy", "w2", "w2y", "w2yy")), cats)
+    return Sums(
+        *(
+            spread(getattr(total, name))
+            for name in ("n", "x", "w", "wy", "wyy", "w2", "w2y", "w2yy")
+        ),
+        cats,
+    )
 
 
 def _srs_variance(sums: Sums, mean: np.ndarray) -> np.ndarray:

@@ -32,8 +32,18 @@ from analysis.multiplicity import ADJUSTMENTS, adjust_p_values
 from analysis.weighting import RakeResult, rake
 
 ALL = "All"
-FIGURES = ("n", "numerator", "estimate", "se", "ci_low", "ci_high", "df", "n_eff",
-           "deff_weighting", "deff")
+FIGURES = (
+    "n",
+    "numerator",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "n_eff",
+    "deff_weighting",
+    "deff",
+)
 COMPARISON = ("diff", "diff_ci_low", "diff_ci_high", "p_value", "p_adjusted")
 
 
@@ -119,8 +129,10 @@ class Summary:
 
     def __repr__(self) -> str:
         published = sum(r.published for r in self.rows)
-        return (f"Summary(by={self.by}, indicator={self.indicator}, weighted={self.weighted}, "
-                f"method={self.method!r}, rows={len(self.rows)}, published={published})")
+        return (
+            f"Summary(by={self.by}, indicator={self.indicator}, weighted={self.weighted}, "
+            f"method={self.method!r}, rows={len(self.rows)}, published={published})"
+        )
 
     def row(self, *labels: str) -> SummaryRow:
         return next(r for r in self.rows if r.labels == tuple(labels))
@@ -135,7 +147,7 @@ class Summary:
         records = []
         for row in self.rows:
             record = dict(zip(self.by, row.labels, strict=True))
-            for name in self.columns[len(self.by):]:
+            for name in self.columns[len(self.by) :]:
                 record[name] = getattr(row, name)
             records.append(record)
         return records
@@ -147,17 +159,25 @@ class Summary:
         else:
             indicator.update(statistic="mean")
         meta = {
-            "by": list(self.by), "indicator": indicator, "weighted": self.weighted,
-            "method": self.method, "confidence_level": self.confidence_level,
-            "min_cell": self.min_cell, "comparison": "each group against the rest",
-            "adjust": self.adjust, "family": self.family, "respondents": self.n_total,
+            "by": list(self.by),
+            "indicator": indicator,
+            "weighted": self.weighted,
+            "method": self.method,
+            "confidence_level": self.confidence_level,
+            "min_cell": self.min_cell,
+            "comparison": "each group against the rest",
+            "adjust": self.adjust,
+            "family": self.family,
+            "respondents": self.n_total,
             "rows_without_group": self.rows_without_group,
         }
         if self.raking is not None:
             meta["raking"] = {
-                "margins": list(self.raking.categories), "iterations": self.raking.iterations,
+                "margins": list(self.raking.categories),
+                "iterations": self.raking.iterations,
                 "max_margin_error": self.raking.max_margin_error,
-                "weight_min": self.raking.weight_min, "weight_max": self.raking.weight_max,
+                "weight_min": self.raking.weight_min,
+                "weight_max": self.raking.weight_max,
                 "kish_deff": self.raking.kish_deff,
             }
         return meta
@@ -177,6 +197,7 @@ def summarise(
     compare: bool = True,
     adjust: str = "holm",
     bounds: tuple[float, float] | None = None,
+    withhold_unreliable: bool = True,
 ) -> Summary:
     """Estimate an indicator for each group of a breakdown, ready to publish.
 
@@ -211,6 +232,9 @@ def summarise(
         Multiple-comparison adjustment across the published groups of the breakdown.
     bounds : (float, float), optional
         Weight bounds for raking, relative to the mean weight.
+    withhold_unreliable : bool
+        Leave out the estimate, interval and comparison of rows too uncertain to publish
+        (NCHS rule), keeping their counts and flags (default True).
 
     Returns
     -------
@@ -257,8 +281,9 @@ def summarise(
         if len(coded) != size:
             raise ValueError(f"column {column!r} has {len(coded)} values, expected {size}")
 
-    context = _Context(indicator, weighted, method, level, min_cell, compare, f, w, y,
-                       in_denominator, projection)
+    context = _Context(
+        indicator, weighted, method, level, min_cell, compare, f, w, y, in_denominator, projection
+    )
     if len(by) == 1:
         rows, constraints, family = _one_way(context, groups[0], by[0])
     else:
@@ -269,10 +294,19 @@ def summarise(
     for coded in groups:
         missing |= coded.codes < 0
     return Summary(
-        rows=tuple(_publishable(r) for r in rows), by=by, indicator=indicator,
-        weighted=weighted, method=method, confidence_level=level, min_cell=min_cell,
-        adjust=adjust, compare=compare, family=family, n_total=int(f.sum()),
-        rows_without_group=int(f[missing].sum()), raking=raking,
+        rows=tuple(_publishable(r, withhold_unreliable) for r in rows),
+        by=by,
+        indicator=indicator,
+        weighted=weighted,
+        method=method,
+        confidence_level=level,
+        min_cell=min_cell,
+        adjust=adjust,
+        compare=compare,
+        family=family,
+        n_total=int(f.sum()),
+        rows_without_group=int(f[missing].sum()),
+        raking=raking,
     )
 
 
@@ -290,8 +324,9 @@ def _margin_columns(margins) -> list[str]:
 def _require_columns(data: Mapping, columns) -> None:
     for column in columns:
         if column is not None and column not in data:
-            raise KeyError(f"no column {column!r} in the data "
-                           f"(columns: {', '.join(map(str, data))})")
+            raise KeyError(
+                f"no column {column!r} in the data (columns: {', '.join(map(str, data))})"
+            )
 
 
 def _frequency(data, frequency, size) -> np.ndarray:
@@ -322,9 +357,11 @@ def _indicator_values(values, indicator) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(indicator, Proportion):
         unknown = set(indicator.positive) - set(coded.labels)
         if unknown == set(indicator.positive):
-            raise ValueError(f"none of the positive values {list(indicator.positive)} appear "
-                             f"in column {indicator.column!r} (values seen: "
-                             f"{', '.join(coded.labels[:20])})")
+            raise ValueError(
+                f"none of the positive values {list(indicator.positive)} appear "
+                f"in column {indicator.column!r} (values seen: "
+                f"{', '.join(coded.labels[:20])})"
+            )
         positive = np.array([lab in set(indicator.positive) for lab in labels[:-1]] + [False])
         return positive[code].astype(float), in_denominator
     scores = np.full(len(labels), np.nan)
@@ -333,8 +370,10 @@ def _indicator_values(values, indicator) -> tuple[np.ndarray, np.ndarray]:
             try:
                 scores[index] = float(label)
             except ValueError:
-                raise ValueError(f"column {indicator.column!r} has {label!r}, which is not a "
-                                 "number; list it in exclude to leave it out") from None
+                raise ValueError(
+                    f"column {indicator.column!r} has {label!r}, which is not a "
+                    "number; list it in exclude to leave it out"
+                ) from None
     y = scores[code]
     return np.nan_to_num(y), in_denominator
 
@@ -352,8 +391,12 @@ def _weights(data, weights, margins, f, size, bounds):
         columns = [encode(data[c]) for c in variable.split("*")]
         categories[variable] = columns[0] if len(columns) == 1 else combine(columns)
     active = f > 0
-    result = rake({v: Coded(c.codes[active], c.labels) for v, c in categories.items()},
-                  margins, base_weights=(f * w)[active], bounds=bounds)
+    result = rake(
+        {v: Coded(c.codes[active], c.labels) for v, c in categories.items()},
+        margins,
+        base_weights=(f * w)[active],
+        bounds=bounds,
+    )
     w = w.copy()
     w[active] = result.weights / f[active]
     codes = []
@@ -385,14 +428,20 @@ class _Context:
 
 def _estimate(context: _Context, domain: np.ndarray, n_domains: int) -> DomainEstimates:
     domain = np.where(context.in_denominator, domain, -1)
-    return estimate_domains(context.f, context.w, context.y, domain, n_domains,
-                            projection=context.projection, n_total=context.f.sum())
+    return estimate_domains(
+        context.f,
+        context.w,
+        context.y,
+        domain,
+        n_domains,
+        projection=context.projection,
+        n_total=context.f.sum(),
+    )
 
 
 def _one_way(context: _Context, group: Coded, name: str):
     estimates = _estimate(context, group.codes, len(group.labels))
-    rows = [_row(context, (label,), estimates, index)
-            for index, label in enumerate(group.labels)]
+    rows = [_row(context, (label,), estimates, index) for index, label in enumerate(group.labels)]
     rows.append(_row(context, (ALL,), estimates, None))
     family = f"{name}: {len(group.labels)} groups, each against the rest"
     return rows, [list(range(len(rows)))], family
@@ -404,8 +453,11 @@ def _two_way(context: _Context, a: Coded, b: Coded, names):
     cells = _estimate(context, cell, ka * kb)
     rows_a = _estimate(context, np.where(b.codes >= 0, a.codes, -1), ka)
     rows_b = _estimate(context, np.where(a.codes >= 0, b.codes, -1), kb)
-    rows = [_row(context, (la, lb), cells, i * kb + j)
-            for i, la in enumerate(a.labels) for j, lb in enumerate(b.labels)]
+    rows = [
+        _row(context, (la, lb), cells, i * kb + j)
+        for i, la in enumerate(a.labels)
+        for j, lb in enumerate(b.labels)
+    ]
     rows += [_row(context, (la, ALL), rows_a, i, compare=False) for i, la in enumerate(a.labels)]
     rows += [_row(context, (ALL, lb), rows_b, j, compare=False) for j, lb in enumerate(b.labels)]
     rows.append(_row(context, (ALL, ALL), cells, None))
@@ -414,7 +466,7 @@ def _two_way(context: _Context, a: Coded, b: Coded, names):
     constraints += [[i * kb + j for i in range(ka)] + [margin_b + j] for j in range(kb)]
     constraints.append([margin_a + i for i in range(ka)] + [total])
     constraints.append([margin_b + j for j in range(kb)] + [total])
-    family = (f"{names[0]} by {names[1]}: {ka * kb} cells, each against the rest")
+    family = f"{names[0]} by {names[1]}: {ka * kb} cells, each against the rest"
     return rows, constraints, family
 
 
@@ -434,22 +486,37 @@ def _row(context: _Context, labels, estimates: DomainEstimates, index, *, compar
     if proportion:
         figures["numerator"] = float(x)
     if n == 0:
-        return SummaryRow(labels, PUBLISHED, TOO_UNCERTAIN, ("empty_group",), context.method,
-                          context.level, interval_note="empty_group", **figures)
+        return SummaryRow(
+            labels,
+            PUBLISHED,
+            TOO_UNCERTAIN,
+            ("empty_group",),
+            context.method,
+            context.level,
+            interval_note="empty_group",
+            **figures,
+        )
     if proportion:
-        figures.update(_proportion_figures(context, float(x), n, float(estimate),
-                                           float(variance), float(srs), kish))
+        figures.update(
+            _proportion_figures(
+                context, float(x), n, float(estimate), float(variance), float(srs), kish
+            )
+        )
     else:
-        figures.update(_mean_figures(context, n, float(estimate), float(variance), float(srs),
-                                     kish))
+        figures.update(
+            _mean_figures(context, n, float(estimate), float(variance), float(srs), kish)
+        )
     if context.compare and compare and index is not None:
         figures.update(_comparison(context, estimates, index))
     return SummaryRow(labels, PUBLISHED, **figures)
 
 
 def _kish(sums, index) -> float:
-    n, w, w2 = (sums.n.sum(), sums.w.sum(), sums.w2.sum()) if index is None else (
-        sums.n[index], sums.w[index], sums.w2[index])
+    n, w, w2 = (
+        (sums.n.sum(), sums.w.sum(), sums.w2.sum())
+        if index is None
+        else (sums.n[index], sums.w[index], sums.w2[index])
+    )
     return float(n * w2 / (w * w)) if w > 0 else math.nan
 
 
@@ -462,19 +529,29 @@ def _proportion_figures(context, x, n, estimate, variance, srs, kish) -> dict:
         n_eff, deff, kish = float(n), 1.0, 1.0
     else:
         se = math.sqrt(variance)
-        interval = design_proportion_ci(estimate, se, n=n, df=n - 1, confidence_level=level,
-                                        method=method)
+        interval = design_proportion_ci(
+            estimate, se, n=n, df=n - 1, confidence_level=level, method=method
+        )
         n_eff = estimate * (1 - estimate) / variance if variance > 0 else float(n)
         deff = variance / srs if srs > 0 else math.nan
     kg = design_proportion_ci(estimate, se, n=n, df=n - 1, confidence_level=level)
     reliability, reasons = nchs_reliability(
-        estimate, kg.ci.low, kg.ci.high, n_eff=korn_graubard_effective_n(estimate, se, n),
-        df=n - 1)
-    return {"estimate": estimate, "se": se, "ci_low": interval.ci.low,
-            "ci_high": interval.ci.high, "n_eff": n_eff, "deff_weighting": kish, "deff": deff,
-            "reliability": reliability, "reliability_reasons": reasons,
-            "method": interval.method, "confidence_level": level,
-            "interval_note": interval.reason}
+        estimate, kg.ci.low, kg.ci.high, n_eff=korn_graubard_effective_n(estimate, se, n), df=n - 1
+    )
+    return {
+        "estimate": estimate,
+        "se": se,
+        "ci_low": interval.ci.low,
+        "ci_high": interval.ci.high,
+        "n_eff": n_eff,
+        "deff_weighting": kish,
+        "deff": deff,
+        "reliability": reliability,
+        "reliability_reasons": reasons,
+        "method": interval.method,
+        "confidence_level": level,
+        "interval_note": interval.reason,
+    }
 
 
 def _mean_figures(context, n, estimate, variance, srs, kish) -> dict:
@@ -486,13 +563,27 @@ def _mean_figures(context, n, estimate, variance, srs, kish) -> dict:
     se = math.sqrt(variance)
     half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se if n > 1 else math.nan
     rse = se / abs(estimate) if estimate else math.inf
-    reliability, reasons = ("ok", ()) if n >= 30 and rse <= 0.3 else (
-        TOO_UNCERTAIN, ("relative_standard_error_over_30_percent" if n >= 30
-                        else "sample_under_30",))
-    return {"estimate": estimate, "se": se, "ci_low": estimate - half, "ci_high": estimate + half,
-            "n_eff": srs * n / variance if variance > 0 else float(n), "deff_weighting": kish,
-            "deff": deff, "reliability": reliability, "reliability_reasons": reasons,
-            "method": "t", "confidence_level": level}
+    reliability, reasons = (
+        ("ok", ())
+        if n >= 30 and rse <= 0.3
+        else (
+            TOO_UNCERTAIN,
+            ("relative_standard_error_over_30_percent" if n >= 30 else "sample_under_30",),
+        )
+    )
+    return {
+        "estimate": estimate,
+        "se": se,
+        "ci_low": estimate - half,
+        "ci_high": estimate + half,
+        "n_eff": srs * n / variance if variance > 0 else float(n),
+        "deff_weighting": kish,
+        "deff": deff,
+        "reliability": reliability,
+        "reliability_reasons": reasons,
+        "method": "t",
+        "confidence_level": level,
+    }
 
 
 def _comparison(context: _Context, estimates: DomainEstimates, index: int) -> dict:
@@ -518,8 +609,12 @@ def _comparison(context: _Context, estimates: DomainEstimates, index: int) -> di
         p_value = 1.0 if diff == 0 else 0.0
     else:
         p_value = float(2 * distribution.sf(abs(diff) / se))
-    return {"diff": diff, "diff_ci_low": diff - quantile * se, "diff_ci_high": diff + quantile * se,
-            "p_value": p_value}
+    return {
+        "diff": diff,
+        "diff_ci_low": diff - quantile * se,
+        "diff_ci_high": diff + quantile * se,
+        "p_value": p_value,
+    }
 
 
 # --- publication ----------------------------------------------------------------------
@@ -540,8 +635,11 @@ def _disclose(rows, constraints, min_cell: int, proportion: bool):
 def _adjust(rows, adjust: str, compare: bool):
     if not compare:
         return rows
-    family = [i for i, r in enumerate(rows)
-              if r.published and r.p_value is not None and r.reliability != TOO_UNCERTAIN]
+    family = [
+        i
+        for i, r in enumerate(rows)
+        if r.published and r.p_value is not None and r.reliability != TOO_UNCERTAIN
+    ]
     adjusted = adjust_p_values([rows[i].p_value for i in family], method=adjust)
     rows = list(rows)
     for i, value in zip(family, adjusted, strict=True):
@@ -549,11 +647,11 @@ def _adjust(rows, adjust: str, compare: bool):
     return rows
 
 
-def _publishable(row: SummaryRow) -> SummaryRow:
+def _publishable(row: SummaryRow, withhold_unreliable: bool) -> SummaryRow:
     """Strip figures that must not leave the engine."""
     if not row.published:
         return _replace(row, **{name: None for name in (*FIGURES, *COMPARISON)})
-    if row.reliability == TOO_UNCERTAIN:
+    if row.reliability == TOO_UNCERTAIN and withhold_unreliable:
         hidden = ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff", *COMPARISON)
         return _replace(row, **{name: None for name in hidden})
     return row

@@ -156,8 +156,9 @@ def rake(
         mean_weight = total / n
         cell_size = np.bincount(cell_of, minlength=cell_base.size)
         limits = (low * mean_weight, high * mean_weight, cell_size)
-    cell_weight, iterations = _fit(variables, cell_codes, targets, cell_weight, tolerance,
-                                   max_iterations, limits)
+    cell_weight, iterations = _fit(
+        variables, cell_codes, targets, cell_weight, tolerance, max_iterations, limits
+    )
 
     factor = cell_weight / cell_base
     weights = base * factor[cell_of]
@@ -189,19 +190,25 @@ def _targets(variables, margins, coded: dict[str, Coded], total_tolerance: float
         column = coded[variable]
         unknown = [lab for lab in column.labels if lab not in set(names)]
         if unknown:
-            raise RakingError(f"margin {variable!r}: respondents in category {unknown[0]!r} "
-                              "have no population figure")
+            raise RakingError(
+                f"margin {variable!r}: respondents in category {unknown[0]!r} "
+                "have no population figure"
+            )
         code = column.recode(names)
         if np.any(code < 0):
             raise RakingError(f"margin {variable!r}: some respondents have no category")
         counts = np.bincount(code, minlength=len(names))
         for name, population, count in zip(names, values, counts, strict=True):
             if population > 0 and count == 0:
-                raise RakingError(f"margin {variable!r}: category {name!r} has population "
-                                  f"{population:g} but no respondents")
+                raise RakingError(
+                    f"margin {variable!r}: category {name!r} has population "
+                    f"{population:g} but no respondents"
+                )
             if population == 0 and count > 0:
-                raise RakingError(f"margin {variable!r}: category {name!r} has {count} "
-                                  "respondents but a population of 0")
+                raise RakingError(
+                    f"margin {variable!r}: category {name!r} has {count} "
+                    "respondents but a population of 0"
+                )
         total = float(values.sum())
         if first_total is None:
             first_total = total
@@ -236,8 +243,9 @@ def _fit(variables, cell_codes, targets, cell_weight, tolerance, budget, limits)
     weight = cell_weight.copy()
     for sweep in range(1, budget + 1):
         for variable in variables:
-            current = np.bincount(cell_codes[variable], weights=weight,
-                                  minlength=targets[variable].size)
+            current = np.bincount(
+                cell_codes[variable], weights=weight, minlength=targets[variable].size
+            )
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = np.where(current > 0, targets[variable] / current, 0.0)
             weight *= ratio[cell_codes[variable]]
@@ -249,15 +257,18 @@ def _fit(variables, cell_codes, targets, cell_weight, tolerance, budget, limits)
             return weight, sweep
     error = _max_error(variables, cell_codes, targets, weight)
     advice = "; the bounds may be too tight for these margins" if limits is not None else ""
-    raise RakingError(f"raking did not converge: after {budget} iterations a margin is "
-                      f"still {error:.2e} from its target (tolerance {tolerance:g}){advice}")
+    raise RakingError(
+        f"raking did not converge: after {budget} iterations a margin is "
+        f"still {error:.2e} from its target (tolerance {tolerance:g}){advice}"
+    )
 
 
 def _max_error(variables, cell_codes, targets, weight) -> float:
     worst = 0.0
     for variable in variables:
-        current = np.bincount(cell_codes[variable], weights=weight,
-                              minlength=targets[variable].size)
+        current = np.bincount(
+            cell_codes[variable], weights=weight, minlength=targets[variable].size
+        )
         target = targets[variable]
         positive = target > 0
         if np.any(positive):

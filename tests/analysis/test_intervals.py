@@ -19,23 +19,31 @@ from analysis.intervals import (
     proportion_ci,
 )
 
-CASES = json.loads((Path(__file__).parents[1] / "data" / "reference-intervals.json")
-                   .read_text())["cases"]
+CASES = json.loads((Path(__file__).parents[1] / "data" / "reference-intervals.json").read_text())[
+    "cases"
+]
 BINOMIAL = [c for c in CASES if c["kind"] == "binomial"]
 DESIGN = [c for c in CASES if c["kind"] == "design"]
 
 
 def tolerance(case) -> float:
     # Stata's kg_nchs values are published to 4 decimal places.
-    return max(case["abs_tol"], 5e-5) if "4 dp" in case["label"] or "kg_nchs" in case["label"] \
+    return (
+        max(case["abs_tol"], 5e-5)
+        if "4 dp" in case["label"] or "kg_nchs" in case["label"]
         else case["abs_tol"]
+    )
 
 
 @pytest.mark.parametrize("case", BINOMIAL, ids=lambda c: c["label"])
 def test_unweighted_intervals_match_published_values(case):
     inputs = case["inputs"]
-    result = proportion_ci(inputs["successes"], inputs["trials"],
-                           confidence_level=inputs["confidence_level"], method=case["method"])
+    result = proportion_ci(
+        inputs["successes"],
+        inputs["trials"],
+        confidence_level=inputs["confidence_level"],
+        method=case["method"],
+    )
     assert result.ci.low == pytest.approx(case["expected"][0], abs=case["abs_tol"])
     assert result.ci.high == pytest.approx(case["expected"][1], abs=case["abs_tol"])
 
@@ -62,8 +70,10 @@ def test_no_degrees_of_freedom_gives_nan_bounds_never_a_normal_interval():
 
 
 def test_r_korn_graubard_is_undefined_at_zero_variance_but_nchs_is_not():
-    assert design_proportion_ci(0.3, 0.0, n=50, df=49,
-                                method="korn_graubard_r").reason == "zero_variance"
+    assert (
+        design_proportion_ci(0.3, 0.0, n=50, df=49, method="korn_graubard_r").reason
+        == "zero_variance"
+    )
     nchs = design_proportion_ci(0.0, 0.0, n=50, df=49)
     assert nchs.ci.low == 0.0 and 0 < nchs.ci.high < 0.1
 
@@ -80,9 +90,14 @@ def test_non_integer_counts_work():
     assert 0 < result.ci.low < 12.5 / 40.25 < result.ci.high < 1
 
 
-@pytest.mark.parametrize("bad", [
-    {"method": "exact"}, {"confidence_level": 95}, {"confidence_level": 0},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"method": "exact"},
+        {"confidence_level": 95},
+        {"confidence_level": 0},
+    ],
+)
 def test_bad_options_name_the_value_and_the_allowed_set(bad):
     with pytest.raises(ValueError) as caught:
         proportion_ci(3, 10, **bad)
