@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from analysis._checks import check_choice, check_confidence_level
 from analysis.coding import Coded, combine, encode
@@ -26,6 +26,7 @@ from analysis.intervals import (
     design_proportion_ci,
     korn_graubard_effective_n,
     proportion_ci,
+    t_quantile,
 )
 from analysis.linearisation import DomainEstimates, Projection, estimate_domains
 from analysis.multiplicity import ADJUSTMENTS, adjust_p_values
@@ -198,6 +199,7 @@ def summarise(
     adjust: str = "holm",
     bounds: tuple[float, float] | None = None,
     withhold_unreliable: bool = True,
+    raking: RakeResult | None = None,
 ) -> Summary:
     """Estimate an indicator for each group of a breakdown, ready to publish.
 
@@ -232,6 +234,9 @@ def summarise(
         Multiple-comparison adjustment across the published groups of the breakdown.
     bounds : (float, float), optional
         Weight bounds for raking, relative to the mean weight.
+    raking : RakeResult, optional
+        Weights already raked on these same records (from `rake` or an earlier summary's
+        ``raking``), reused instead of raking again; the variance accounts for them.
     withhold_unreliable : bool
         Leave out the estimate, interval and comparison of rows too uncertain to publish
         (NCHS rule), keeping their counts and flags (default True).
@@ -264,49 +269,37 @@ def summarise(
     by = (by,) if isinstance(by, str) else tuple(by)
     if not 1 <= len(by) <= 2:
         raise ValueError(f"by must name one or two columns, not {len(by)}")
-    weighted = weights is not None or margins is not None
+    weighted = weights is not None or margins is not None or raking is not None
     if method is None:
         method = "korn_graubard" if weighted else "wilson"
     allowed = DESIGN_METHODS if weighted else SRS_METHODS
     if isinstance(indicator, Proportion):
         check_choice("method", method, allowed)
     _require_columns(data, [*by, indicator.column, weights, frequency, *_margin_columns(margins)])
-
-    size = _length(data[indicator.column])
-    f = _frequency(data, frequency, size)
-    y, in_denominator = _indicator_values(data[indicator.column], indicator)
-    w, raking, projection = _weights(data, weights, margins, f, size, bounds)
-    groups = [encode(data[column]) for column in by]
-    for column, coded in zip(by, groups, strict=True):
-        if len(coded) != size:
-            raise ValueError(f"column {column!r} has {len(coded)} values, expected {size}")
-
+    records = _records(data, indicator, by, weights, margins, frequency, bounds, raking)
     context = _Context(
-        indicator, weighted, method, level, min_cell, compare, f, w, y, in_denominator, projection
+        indicator, weighted or raking is not None, method, level, min_cell, compare, records
     )
     if len(by) == 1:
-        rows, constraints, family = _one_way(context, groups[0], by[0])
+        rows, constraints, family = _one_way(context, records.groups[0], by[0])
     else:
-        rows, constraints, family = _two_way(context, groups[0], groups[1], by)
+        rows, constraints, family = _two_way(context, records.groups[0], records.groups[1], by)
     rows = _disclose(rows, constraints, min_cell, isinstance(indicator, Proportion))
     rows = _adjust(rows, adjust, compare)
-    missing = np.zeros(size, dtype=bool)
-    for coded in groups:
-        missing |= coded.codes < 0
     return Summary(
         rows=tuple(_publishable(r, withhold_unreliable) for r in rows),
         by=by,
         indicator=indicator,
-        weighted=weighted,
+        weighted=context.weighted,
         method=method,
         confidence_level=level,
         min_cell=min_cell,
         adjust=adjust,
         compare=compare,
         family=family,
-        n_total=int(f.sum()),
-        rows_without_group=int(f[missing].sum()),
-        raking=raking,
+        n_total=int(records.f.sum()),
+        rows_without_group=records.without_group,
+        raking=records.raking,
     )
 
 
@@ -348,64 +341,155 @@ def _numbers(values, column: str) -> np.ndarray:
     return array
 
 
-def _indicator_values(values, indicator) -> tuple[np.ndarray, np.ndarray]:
+def _indicator_classes(values, indicator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return each record's answer code, each answer's value, and whether it is counted.
+
+    Code -1 (an empty answer) indexes the last entry of both arrays: not counted.
+    """
     coded = encode(values)
-    labels = np.array(coded.labels + ("",), dtype=object)
-    code = coded.codes
-    excluded = np.array([lab in set(indicator.exclude) for lab in labels[:-1]] + [True])
-    in_denominator = ~excluded[code]  # code -1 (empty) picks the trailing True
+    excluded = set(indicator.exclude)
+    counted = np.array([label not in excluded for label in coded.labels] + [False])
     if isinstance(indicator, Proportion):
-        unknown = set(indicator.positive) - set(coded.labels)
-        if unknown == set(indicator.positive):
+        if not set(indicator.positive) & set(coded.labels):
             raise ValueError(
                 f"none of the positive values {list(indicator.positive)} appear "
                 f"in column {indicator.column!r} (values seen: "
                 f"{', '.join(coded.labels[:20])})"
             )
-        positive = np.array([lab in set(indicator.positive) for lab in labels[:-1]] + [False])
-        return positive[code].astype(float), in_denominator
-    scores = np.full(len(labels), np.nan)
-    for index, label in enumerate(labels[:-1]):
-        if not excluded[index]:
-            try:
-                scores[index] = float(label)
-            except ValueError:
-                raise ValueError(
-                    f"column {indicator.column!r} has {label!r}, which is not a "
-                    "number; list it in exclude to leave it out"
-                ) from None
-    y = scores[code]
-    return np.nan_to_num(y), in_denominator
+        value = np.array([float(lab in set(indicator.positive)) for lab in coded.labels] + [0.0])
+    else:
+        value = np.zeros(len(coded.labels) + 1)
+        for index, label in enumerate(coded.labels):
+            if counted[index]:
+                try:
+                    value[index] = float(label)
+                except ValueError:
+                    raise ValueError(
+                        f"column {indicator.column!r} has {label!r}, which is not a number; "
+                        "list it in exclude to leave it out"
+                    ) from None
+    return coded.codes, value, counted
 
 
-def _weights(data, weights, margins, f, size, bounds):
-    w = np.ones(size)
+@dataclass(frozen=True)
+class _Records:
+    """What the estimates are computed from: respondents, or cells of identical ones."""
+
+    f: np.ndarray
+    w: np.ndarray
+    y: np.ndarray
+    in_denominator: np.ndarray
+    groups: list[Coded]
+    projection: Projection | None
+    raking: RakeResult | None
+    without_group: int
+
+
+def _records(data, indicator, by, weights, margins, frequency, bounds, raking) -> _Records:
+    size = _length(data[indicator.column])
+    f = None if frequency is None else _frequency(data, frequency, size)
+    answer, value, counted = _indicator_classes(data[indicator.column], indicator)
+    groups = []
+    for column in by:
+        coded = encode(data[column])
+        if len(coded) != size:
+            raise ValueError(f"column {column!r} has {len(coded)} values, expected {size}")
+        groups.append(coded)
+    missing = groups[0].codes < 0
+    if len(groups) == 2:
+        missing = missing | (groups[1].codes < 0)
+    without_group = int(np.count_nonzero(missing) if f is None else f[missing].sum())
+    w = None
     if weights is not None:
         w = _numbers(data[weights], weights)
         if np.any(w < 0):
             raise ValueError(f"weight column {weights!r} has a negative weight")
-    if margins is None:
-        return w, None, None
+    if raking is None and margins is not None:
+        w = np.ones(size) if w is None else w
+        raking = _rake(data, margins, np.ones(size) if f is None else f, w, bounds)
+    if raking is not None and (raking.cell_of is None or raking.cell_of.size != size):
+        raise ValueError("raking was done on different records from these")
+    if raking is not None and weights is None:
+        # Every respondent in a raking cell has the same weight: count, don't loop.
+        return _collapse(f, answer, value, counted, groups, raking, without_group)
+    f = np.ones(size) if f is None else f
+    w = np.ones(size) if w is None else w
+    if raking is None:
+        return _Records(f, w, value[answer], counted[answer], groups, None, None, without_group)
+    w = w * raking.cell_factor[raking.cell_of]
+    codes = [raking.cell_codes[v][raking.cell_of] for v in raking.categories]
+    sizes = [len(raking.categories[v]) for v in raking.categories]
+    return _Records(
+        f,
+        w,
+        value[answer],
+        counted[answer],
+        groups,
+        Projection.build(codes, sizes, f, w),
+        raking,
+        without_group,
+    )
+
+
+def _rake(data, margins, f, w, bounds) -> RakeResult:
+    if np.any(f == 0):
+        raise ValueError("raking needs every record to stand for at least one respondent")
     categories = {}
     for variable in margins:
         columns = [encode(data[c]) for c in variable.split("*")]
         categories[variable] = columns[0] if len(columns) == 1 else combine(columns)
-    active = f > 0
-    result = rake(
-        {v: Coded(c.codes[active], c.labels) for v, c in categories.items()},
-        margins,
-        base_weights=(f * w)[active],
-        bounds=bounds,
+    return rake(categories, margins, base_weights=f * w, bounds=bounds)
+
+
+def _collapse(f, answer, value, counted, groups, raking, without_group) -> _Records:
+    """Count identical respondents (same raking cell, groups and answer) in one pass.
+
+    Each code is shifted by one so that missing (-1) has a slot of its own.
+    """
+    sizes = [raking.cell_factor.size, *(len(g.labels) + 1 for g in groups), value.size]
+    strides = [int(np.prod(sizes[i + 1 :])) for i in range(len(sizes))]
+    total = int(np.prod(sizes))
+    # Plain integer arithmetic: several times faster than numpy.ravel_multi_index here.
+    key = raking.cell_of * strides[0]
+    for codes, stride in zip([g.codes for g in groups] + [answer], strides[1:], strict=True):
+        key += codes * stride if stride != 1 else codes
+    key += sum(strides[1:])
+    if total <= 20_000_000:
+        counts = np.bincount(key, weights=f, minlength=total)
+        present = np.flatnonzero(counts)
+        counts = counts[present]
+    else:
+        present, inverse = np.unique(key, return_inverse=True)
+        counts = np.bincount(inverse, weights=f)
+    parts = []
+    for size in reversed(sizes[1:]):
+        parts.append(present % size - 1)
+        present = present // size
+    cell_c, *group_codes, answer_c = [present, *reversed(parts)]
+    coded = [Coded(codes, group.labels) for group, codes in zip(groups, group_codes, strict=True)]
+    fc = counts.astype(float)
+    w = raking.cell_factor[cell_c]
+    codes = tuple(raking.cell_codes[v][cell_c] for v in raking.categories)
+    projection = replace(_cell_projection(raking, cell_c, fc), codes=codes)
+    return _Records(
+        fc, w, value[answer_c], counted[answer_c], coded, projection, raking, without_group
     )
-    w = w.copy()
-    w[active] = result.weights / f[active]
-    codes = []
-    for variable in result.categories:
-        full = np.zeros(size, dtype=np.intp)
-        full[active] = result.codes[variable]
-        codes.append(full)
-    sizes = [len(result.categories[v]) for v in result.categories]
-    return w, result, Projection.build(codes, sizes, f, w)
+
+
+def _cell_projection(raking: RakeResult, cell_c: np.ndarray, fc: np.ndarray) -> Projection:
+    """The raking projection's matrices, from respondents per raking cell.
+
+    They sum over the whole sample, so every breakdown of the same records shares them.
+    """
+    cells = raking.cell_factor.size
+    respondents = np.bincount(cell_c, weights=fc, minlength=cells)
+    key = respondents.tobytes()
+    if key not in raking.cache:
+        codes = [raking.cell_codes[v] for v in raking.categories]
+        sizes = [len(raking.categories[v]) for v in raking.categories]
+        raking.cache.clear()
+        raking.cache[key] = Projection.build(codes, sizes, respondents, raking.cell_factor)
+    return raking.cache[key]
 
 
 # --- estimation -----------------------------------------------------------------------
@@ -419,23 +503,14 @@ class _Context:
     level: float
     min_cell: int
     compare: bool
-    f: np.ndarray
-    w: np.ndarray
-    y: np.ndarray
-    in_denominator: np.ndarray
-    projection: Projection | None
+    records: _Records
 
 
 def _estimate(context: _Context, domain: np.ndarray, n_domains: int) -> DomainEstimates:
-    domain = np.where(context.in_denominator, domain, -1)
+    r = context.records
+    domain = np.where(r.in_denominator, domain, -1)
     return estimate_domains(
-        context.f,
-        context.w,
-        context.y,
-        domain,
-        n_domains,
-        projection=context.projection,
-        n_total=context.f.sum(),
+        r.f, r.w, r.y, domain, n_domains, projection=r.projection, n_total=r.f.sum()
     )
 
 
@@ -561,7 +636,7 @@ def _mean_figures(context, n, estimate, variance, srs, kish) -> dict:
     else:
         deff = variance / srs if srs > 0 else math.nan
     se = math.sqrt(variance)
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se if n > 1 else math.nan
+    half = t_quantile(0.5 + level / 2, n - 1) * se if n > 1 else math.nan
     rse = se / abs(estimate) if estimate else math.inf
     reliability, reasons = (
         ("ok", ())
@@ -594,21 +669,26 @@ def _comparison(context: _Context, estimates: DomainEstimates, index: int) -> di
         diff = float(estimates.difference[index])
         variance = float(estimates.difference_variance[index])
         df = float(estimates.sums.n.sum() - 1)
-        quantile = float(stats.t.ppf(0.5 + context.level / 2, df))
-        distribution = stats.t(df)
+        quantile = t_quantile(0.5 + context.level / 2, df)
+
+        def tail(statistic: float) -> float:
+            return float(special.stdtr(df, -statistic))
     else:
         n = estimates.sums.n[index]
         p = estimates.sums.x[index] / n
         rest_p = (estimates.sums.x.sum() - estimates.sums.x[index]) / rest_n
         diff = float(p - rest_p)
         variance = float(p * (1 - p) / n + rest_p * (1 - rest_p) / rest_n)
-        quantile = float(stats.norm.ppf(0.5 + context.level / 2))
-        distribution = stats.norm()
+        quantile = float(special.ndtri(0.5 + context.level / 2))
+
+        def tail(statistic: float) -> float:
+            return float(special.ndtr(-statistic))
+
     se = math.sqrt(variance)
     if se == 0:
         p_value = 1.0 if diff == 0 else 0.0
     else:
-        p_value = float(2 * distribution.sf(abs(diff) / se))
+        p_value = 2 * tail(abs(diff) / se)
     return {
         "diff": diff,
         "diff_ci_low": diff - quantile * se,

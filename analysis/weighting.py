@@ -33,6 +33,13 @@ class RakeResult:
     categories: dict[str, tuple[str, ...]]
     codes: dict[str, np.ndarray] = field(repr=False)
     rescaled: dict[str, float] = field(default_factory=dict)
+    # Each respondent's cell (respondents sharing every category), each cell's category in
+    # every margin, and the factor that multiplied the base weights of the cell.
+    cell_of: np.ndarray | None = field(default=None, repr=False)
+    cell_codes: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    cell_factor: np.ndarray | None = field(default=None, repr=False)
+    # Summaries reuse the variance projection built from these cells (see summary.py).
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def weight_ratio(self) -> float:
@@ -175,6 +182,9 @@ def rake(
         categories=labels,
         codes=codes,
         rescaled=rescaled,
+        cell_of=cell_of,
+        cell_codes=cell_codes,
+        cell_factor=factor,
     )
 
 
@@ -227,9 +237,17 @@ def _targets(variables, margins, coded: dict[str, Coded], total_tolerance: float
 def _cells(variables, codes, labels):
     """Number the cells respondents fall in, and each cell's category in every margin."""
     cell = np.zeros_like(codes[variables[0]])
+    span = 1
     for variable in variables:
         cell = cell * len(labels[variable]) + codes[variable]
-    unique, cell_of = np.unique(cell, return_inverse=True)
+        span *= len(labels[variable])
+    if span <= 50_000_000:  # counting beats sorting when the cells fit in memory
+        present = np.bincount(cell, minlength=span) > 0
+        unique = np.flatnonzero(present)
+        number = np.cumsum(present) - 1
+        cell_of = number[cell]
+    else:
+        unique, cell_of = np.unique(cell, return_inverse=True)
     cell_codes = {}
     for variable in reversed(variables):
         size = len(labels[variable])
