@@ -122,6 +122,23 @@ def test_raked_variance_equals_r_iterative_projection_at_respondent_level():
         assert row.se == pytest.approx(math.sqrt(variance), rel=1e-9)
 
 
+def test_raking_on_top_of_design_weights_matches_the_respondent_level_projection():
+    data = synthetic()
+    rng = np.random.default_rng(5)
+    data["w"] = rng.uniform(0.5, 2.0, size=3000)
+    table = summarise(data, indicator=HEARD, by="age", weights="w", margins=MARGINS,
+                      min_cell=1, compare=False)
+    weights = table.raking.weights
+    assert not np.allclose(weights / data["w"], (weights / data["w"])[0])
+    y = (data["heard"] == "yes").astype(float)
+    in_denominator = data["heard"] != "dont_know"
+    for label in ("young", "old"):
+        p, variance = brute_force_raked_variance(
+            data, weights, in_denominator & (data["age"] == label), y, MARGINS)
+        assert table.row(label).estimate == pytest.approx(p, abs=1e-12)
+        assert table.row(label).se == pytest.approx(math.sqrt(variance), rel=1e-9)
+
+
 def test_a_share_fixed_by_raking_has_no_variance_unlike_fixed_weights():
     data = {**synthetic(), "everyone": np.full(3000, "london")}
     women = Proportion("sex", ["f"])
