@@ -20,7 +20,6 @@ help: ## List the targets
 run: $(PY_STAMP) $(CSS) ## Set everything up and serve the platform on http://127.0.0.1:5000
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo --base-url http://$(HOST):$(PORT)
-	@echo "Staff sign-in is not built yet: the platform has only the resident survey so far."
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C to stop)"
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m survey.devserver
 

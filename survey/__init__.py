@@ -56,20 +56,30 @@ def _register_templates(app: Flask) -> None:
 
 def _register_extensions(app: Flask) -> None:
     from survey import database
-    from survey.extensions import csrf, db, migrate
+    from survey.extensions import csrf, db, limiter, migrate
 
     db.init_app(app)
+    limiter.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     database.configure_engines(app)
 
 
 def _register_blueprints(app: Flask) -> None:
-    from survey.views import health, pages, respond
+    from survey.views import access, admin, auth, coverage, health, links, pages, respond, staff
 
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(respond.bp)
-    app.register_blueprint(health.bp)
+    for blueprint in (
+        pages.bp,
+        respond.bp,
+        health.bp,
+        auth.bp,
+        staff.bp,
+        links.bp,
+        coverage.bp,
+        admin.bp,
+    ):
+        app.register_blueprint(blueprint)
+    access.register(app)
 
 
 def _register_error_handlers(app: Flask) -> None:

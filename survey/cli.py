@@ -6,18 +6,24 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from survey.demo import ensure_demo_population, reset_demo_staff
 from survey.extensions import db
 from survey.questionnaire import QuestionnaireError
 from survey.services import drafts as draft_service
+from survey.services import staff as staff_service
+from survey.services.audit import record_event
 from survey.services.links import create_demo_link
 from survey.services.questionnaires import (
     VersionConflict,
+    latest_version,
     load_questionnaire,
     questionnaire_files,
+    questionnaire_for,
     validate_directory,
 )
 
 questionnaires_cli = AppGroup("questionnaires", help="Check and load questionnaire files.")
+users_cli = AppGroup("users", help="Manage staff accounts.")
 drafts_cli = AppGroup("drafts", help="Look after residents' unfinished answers.")
 
 
@@ -68,11 +74,38 @@ def purge_command() -> None:
     click.echo(f"Deleted {drafts} expired draft(s) and {tokens} old submission token(s).")
 
 
+@users_cli.command("create")
+@click.option("--role", type=click.Choice(staff_service.ROLES), required=True)
+@click.option("--generate", is_flag=True, help="Generate a strong password and print it.")
+@click.argument("email")
+def create_user_command(role: str, generate: bool, email: str) -> None:
+    """Create a staff account; prompts for the password unless --generate is given."""
+    if generate:
+        password = staff_service.generate_password()
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = staff_service.create_user(db.session, email, role, password)
+    except staff_service.AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    record_event(
+        db.session,
+        "account_created",
+        actor_email="command line",
+        detail=f"{user.email} as {user.role}",
+    )
+    db.session.commit()
+    click.echo(f"Created {user.role} account {user.email}")
+    if generate:
+        click.echo(f"Password: {password}")
+
+
 @click.command("demo")
 @with_appcontext
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
 def demo_command(base_url: str) -> None:
-    """Load the questionnaires and make the demo link; print where to open it."""
+    """Load the questionnaires, the demo link, demo staff and demo population figures."""
     directory = current_app.config["QUESTIONNAIRE_DIR"]
     loaded = []
     for path in questionnaire_files(directory):
@@ -81,12 +114,24 @@ def demo_command(base_url: str) -> None:
         )
         loaded.append(result.questionnaire_id)
     link = create_demo_link(db.session, "prevent-awareness")
+    version = latest_version(db.session, "prevent-awareness")
+    population = ensure_demo_population(db.session, questionnaire_for(version))
+    credentials = reset_demo_staff(db.session)
     db.session.commit()
     click.echo(f"Questionnaires ready: {', '.join(sorted(set(loaded)))}")
+    if population:
+        click.echo("Loaded demo population figures (not official statistics).")
     click.echo(f"Resident survey (demo link): {base_url}/s/{link.code}")
+    click.echo(
+        f"Staff sign-in: {base_url}/staff/sign-in with one of these demo accounts "
+        "(new passwords each run):"
+    )
+    for role, email, password in credentials:
+        click.echo(f"  {role:<8} {email:<24} {password}")
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(questionnaires_cli)
     app.cli.add_command(drafts_cli)
+    app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)

@@ -29,6 +29,13 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
 
+    SUPPRESSION_THRESHOLD = 10  # respondents; smaller counts are never shown to staff
+    PUBLIC_BASE_URL: str | None = None  # where residents reach the service (QR codes)
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_ENABLED = True
+    SIGN_IN_LIMIT = "10 per minute; 50 per day"  # per client address
+    LINK_START_LIMIT = "60 per hour"  # drafts started per client address per link
+    LINK_SUBMIT_LIMIT = "30 per hour"  # submissions per client address per link
     SERVICE_NAME = "London Prevent awareness survey"
     ORGANISATION_NAME = "London community safety partnership"
 
@@ -43,6 +50,7 @@ class TestConfig(Config):
     """The test suite: fast, isolated, CSRF on (tests fetch real tokens)."""
 
     TESTING = True
+    RATELIMIT_ENABLED = False  # tests that need the limits switch them on
     SECRET_KEY = "test-secret-key-not-for-use-anywhere-else"  # noqa: S105 (tests only)
 
 
@@ -93,6 +101,9 @@ def apply_environment(settings: dict, env_name: str, instance_path: str) -> None
         settings["SECRET_KEY"] = secret
     elif not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = _instance_secret_key(instance_path)
+    for name in ("RATELIMIT_STORAGE_URI", "PUBLIC_BASE_URL"):
+        if os.environ.get(name):
+            settings[name] = os.environ[name]
     if database_url:
         settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(database_url)
     elif not settings.get("SQLALCHEMY_DATABASE_URI"):

@@ -1,5 +1,7 @@
 """Extension objects, created here and bound to the app in the factory."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -11,3 +13,6 @@ from survey.models import Base
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate(compare_type=True, render_as_batch=True)
 csrf = CSRFProtect()
+# Rate-limit keys hold a client address only in memory or Redis, for minutes, never in
+# the database. RATELIMIT_STORAGE_URI chooses the store (Redis when there are many hosts).
+limiter = Limiter(get_remote_address, headers_enabled=False)

@@ -61,6 +61,74 @@ class QuestionnaireVersion(Base):
     loaded_on: Mapped[dt.date] = mapped_column(Date)
 
 
+class StaffUser(Base):
+    """A member of staff: admin, officer or analyst. Never a resident."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StaffSession(Base):
+    """A signed-in staff session, kept server-side so sign-out really revokes it."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[StaffUser] = relationship()
+
+
+class AuditEvent(Base):
+    """A staff action. Staff identities may be recorded here; residents' never are."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    actor_email: Mapped[str | None] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class PopulationSet(Base):
+    """One uploaded version of the population figures used for coverage and weighting."""
+
+    __tablename__ = "population_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    label: Mapped[str] = mapped_column(String(200))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    figures: Mapped[list[PopulationFigure]] = relationship(
+        back_populates="population_set", cascade="all, delete-orphan"
+    )
+
+
+class PopulationFigure(Base):
+    __tablename__ = "population_figures"
+
+    set_id: Mapped[int] = mapped_column(ForeignKey("population_sets.id"), primary_key=True)
+    variable: Mapped[str] = mapped_column(String(32), primary_key=True)
+    category: Mapped[str] = mapped_column(String(VALUE_LENGTH * 2 + 1), primary_key=True)
+    population: Mapped[int] = mapped_column(Integer)
+
+    population_set: Mapped[PopulationSet] = relationship(back_populates="figures")
+
+
 class Link(Base):
     """A distribution link residents open: where a response came from, nothing more."""
 
@@ -70,10 +138,16 @@ class Link(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(200))
     questionnaire_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    channel: Mapped[str] = mapped_column(String(32), default="other")
     fixed_borough: Mapped[str | None] = mapped_column(String(9))
     opens_on: Mapped[dt.date | None] = mapped_column(Date)
     closes_on: Mapped[dt.date | None] = mapped_column(Date)
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    cap: Mapped[int | None] = mapped_column(Integer)
+    completed_count: Mapped[int] = mapped_column(Integer, default=0)
+    one_per_browser: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class Draft(Base):

@@ -32,3 +32,29 @@ def scrub_free_text(text: str) -> str:
     for pattern, placeholder in SCRUBBERS:
         text = pattern.sub(placeholder, text)
     return text
+
+
+# --- Counts shown to staff ------------------------------------------------------------
+
+FEWER_THAN = "fewer than {threshold}"
+
+
+def display_count(count: int, threshold: int) -> str:
+    """Show a count to staff: the number when at least the threshold, otherwise a range."""
+    return f"{count:,}" if count >= threshold else FEWER_THAN.format(threshold=threshold)
+
+
+def suppress_counts(counts: list[int], threshold: int) -> list[bool]:
+    """Say which counts of one breakdown (whose total is shown) must be hidden.
+
+    Small counts are hidden, then more where one hidden count could be recovered by
+    subtracting the others from the total (complementary suppression).
+    """
+    from analysis import complementary_suppression, primary_suppression
+
+    sizes = list(counts) + [sum(counts)]
+    primary = primary_suppression(sizes, min_cell=threshold)
+    primary[-1] = primary[-1] and sizes[-1] > 0
+    secondary = complementary_suppression(primary, sizes, [list(range(len(sizes)))])
+    hidden = primary | secondary
+    return [bool(h) for h in hidden[:-1]]

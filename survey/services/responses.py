@@ -15,6 +15,7 @@ from survey.questionnaire.answers import AnswerError, clean_answer
 from survey.questionnaire.flow import first_unanswered, prune_hidden, visible_questions
 from survey.questionnaire.schema import TEXT_TYPES, Questionnaire
 from survey.services.drafts import token_hash
+from survey.services.links import count_completion
 
 
 class Outcome(enum.Enum):
@@ -23,6 +24,7 @@ class Outcome(enum.Enum):
     STALE_FORM = "stale_form"
     INCOMPLETE = "incomplete"
     NO_DRAFT = "no_draft"
+    LINK_FULL = "link_full"
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ def submit_response(
 
     session.add(SpentSubmissionToken(token_hash=token_hash(submit_token), spent_on=clock.today()))
     session.flush()
+    if not count_completion(session, draft.link):
+        return SubmitResult(Outcome.LINK_FULL)
     response = Response(
         questionnaire_version_id=draft.questionnaire_version_id,
         link_id=draft.link_id,

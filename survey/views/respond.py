@@ -15,11 +15,12 @@ from flask import (
     session,
     url_for,
 )
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 
 from survey import clock
-from survey.extensions import db
+from survey.extensions import db, limiter
 from survey.forms import UnreadableForm, control_for, option_items, read_answer
 from survey.models import Draft, Link, QuestionnaireVersion
 from survey.questionnaire import Question, Questionnaire
@@ -42,6 +43,7 @@ bp = Blueprint("respond", __name__, url_prefix="/s")
 DRAFT_KEY = "draft"
 DONE_KEY = "done"
 SEE_OTHER = 303
+COMPLETED_COOKIE_AGE = 180 * 24 * 60 * 60  # seconds
 
 
 @dataclass
@@ -93,10 +95,21 @@ def _to_question(code: str, question: Question | None, **args: Any):
 def start(code: str):
     """Show the start page: what the survey is and the anonymity promise."""
     journey = _journey(code)
-    return render_template("respond/start.html", journey=journey)
+    already = (
+        journey.link.one_per_browser
+        and journey.draft is None
+        and (request.cookies.get(completed_cookie(journey.link.questionnaire_id)) == "1")
+    )
+    return render_template("respond/start.html", journey=journey, already_completed=already)
+
+
+def _per_link_key() -> str:
+    # Held only in the rate-limit store, for the length of the window; never stored.
+    return f"{get_remote_address()}:{(request.view_args or {}).get('code', '')}"
 
 
 @bp.post("/<code>/start")
+@limiter.limit(lambda: current_app.config["LINK_START_LIMIT"], key_func=_per_link_key)
 def begin(code: str):
     """Start a draft (or resume the current one) and go to the first question."""
     journey = _journey(code)
@@ -220,6 +233,7 @@ def _render_check_answers(journey: Journey, error: str | None = None, status: in
 
 
 @bp.post("/<code>/check-answers")
+@limiter.limit(lambda: current_app.config["LINK_SUBMIT_LIMIT"], key_func=_per_link_key)
 def submit(code: str):
     """Store the response once, delete the draft, and show the confirmation."""
     journey = _journey(code)
@@ -237,10 +251,12 @@ def submit(code: str):
     except IntegrityError:
         # A duplicate of this submission committed first: it is stored exactly once.
         db.session.rollback()
-        return _confirmed(code)
+        return _confirmed(code, journey.link)
     if result.outcome in (Outcome.STORED, Outcome.ALREADY_STORED):
-        return _confirmed(code)
+        return _confirmed(code, journey.link)
     db.session.rollback()
+    if result.outcome is Outcome.LINK_FULL:
+        raise LinkClosed()
     if result.outcome is Outcome.NO_DRAFT:
         return redirect(url_for("respond.start", code=code), SEE_OTHER)
     if result.outcome is Outcome.INCOMPLETE:
@@ -250,10 +266,26 @@ def submit(code: str):
     return redirect(url_for("respond.check_answers", code=code), SEE_OTHER)
 
 
-def _confirmed(code: str):
+def _confirmed(code: str, link: Link):
     session.pop(DRAFT_KEY, None)
     session[DONE_KEY] = code
-    return redirect(url_for("respond.confirmation", code=code), SEE_OTHER)
+    response = redirect(url_for("respond.confirmation", code=code), SEE_OTHER)
+    if link.one_per_browser:
+        # Records only that this browser completed this questionnaire: no id, no time.
+        response.set_cookie(
+            completed_cookie(link.questionnaire_id),
+            "1",
+            max_age=COMPLETED_COOKIE_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            path="/s/",
+        )
+    return response
+
+
+def completed_cookie(questionnaire_id: str) -> str:
+    return f"completed-{questionnaire_id}"
 
 
 @bp.get("/<code>/done")

@@ -7,8 +7,13 @@ import importlib
 
 import pytest
 
-MODULES = ["analysis.intervals", "analysis.weighting", "analysis.multiplicity",
-           "analysis.disclosure", "analysis.summary"]
+MODULES = [
+    "analysis.intervals",
+    "analysis.weighting",
+    "analysis.multiplicity",
+    "analysis.disclosure",
+    "analysis.summary",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

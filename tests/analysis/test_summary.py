@@ -126,15 +126,17 @@ def test_raking_on_top_of_design_weights_matches_the_respondent_level_projection
     data = synthetic()
     rng = np.random.default_rng(5)
     data["w"] = rng.uniform(0.5, 2.0, size=3000)
-    table = summarise(data, indicator=HEARD, by="age", weights="w", margins=MARGINS,
-                      min_cell=1, compare=False)
+    table = summarise(
+        data, indicator=HEARD, by="age", weights="w", margins=MARGINS, min_cell=1, compare=False
+    )
     weights = table.raking.weights
     assert not np.allclose(weights / data["w"], (weights / data["w"])[0])
     y = (data["heard"] == "yes").astype(float)
     in_denominator = data["heard"] != "dont_know"
     for label in ("young", "old"):
         p, variance = brute_force_raked_variance(
-            data, weights, in_denominator & (data["age"] == label), y, MARGINS)
+            data, weights, in_denominator & (data["age"] == label), y, MARGINS
+        )
         assert table.row(label).estimate == pytest.approx(p, abs=1e-12)
         assert table.row(label).se == pytest.approx(math.sqrt(variance), rel=1e-9)
 

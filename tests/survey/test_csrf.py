@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from survey.models import Base
 from tests.resident import page
+from tests.staff import create_staff, sign_in
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -36,7 +37,14 @@ def test_every_unsafe_route_refuses_a_missing_or_foreign_token_and_stores_nothin
     app, resident, db_session, token
 ):
     resident.complete()
-    state = {"code": "demo", "question_id": "heard_of_prevent"}
+    admin_id = create_staff(app, "admin@example.org", "admin")
+    sign_in(resident.client, "admin@example.org")
+    state = {
+        "code": "demo",
+        "question_id": "heard_of_prevent",
+        "link_id": "1",
+        "user_id": str(admin_id),
+    }
     if token == "foreign":
         other = app.test_client()
         token = page(other.get("/s/demo")).select_one("input[name=csrf_token]")["value"]

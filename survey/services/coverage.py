@@ -1,0 +1,187 @@
+"""Coverage: which boroughs and groups the survey is reaching, against the population.
+
+Counts below the suppression threshold are never shown, and shares are only given where
+they cannot reveal a hidden count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from survey.models import Answer, QuestionnaireVersion, Response
+from survey.privacy import display_count, suppress_counts
+from survey.questionnaire import Questionnaire
+from survey.services.population import NOT_POPULATION, Figures
+
+DIMENSIONS = (
+    ("borough", "Borough"),
+    ("age_band", "Age band"),
+    ("sex", "Sex"),
+    ("ethnicity", "Ethnic group"),
+)
+UNDER_REPRESENTED = 0.8  # share of responses below 80% of the share of population
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    category: str
+    label: str
+    count: str  # what staff see: a number, or "fewer than 10"
+    hidden: bool
+    response_share: float | None
+    population_share: float | None
+    ratio: float | None  # response share / population share
+    under_represented: bool
+
+
+@dataclass(frozen=True)
+class CoverageTable:
+    dimension: str
+    title: str
+    rows: list[CoverageRow]
+    total: str
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date | None
+    end: dt.date | None
+    label: str
+
+
+def period_choices(today: dt.date) -> list[tuple[str, str]]:
+    """The periods an officer can choose: all time, the last 30 days, recent months."""
+    choices = [("all", "All responses"), ("30-days", "Last 30 days")]
+    month = today.replace(day=1)
+    for _ in range(12):
+        choices.append((month.strftime("%Y-%m"), month.strftime("%B %Y")))
+        month = (month - dt.timedelta(days=1)).replace(day=1)
+    return choices
+
+
+def parse_period(value: str | None, today: dt.date) -> tuple[str, Period]:
+    """Turn a period choice into dates; anything unrecognised means all time."""
+    choices = dict(period_choices(today))
+    if value not in choices or value == "all":
+        return "all", Period(None, None, choices["all"])
+    if value == "30-days":
+        return value, Period(today - dt.timedelta(days=29), today, choices[value])
+    year, month = (int(part) for part in value.split("-"))
+    start = dt.date(year, month, 1)
+    end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    return value, Period(start, end, choices[value])
+
+
+def coverage(
+    session: Session,
+    questionnaire: Questionnaire,
+    period: Period,
+    figures: Figures | None,
+    threshold: int,
+) -> list[CoverageTable]:
+    """Build a coverage table for each demographic dimension the questionnaire asks."""
+    tables = []
+    version_ids = select(QuestionnaireVersion.id).where(
+        QuestionnaireVersion.questionnaire_id == questionnaire.id
+    )
+    for dimension, title in DIMENSIONS:
+        question = questionnaire.dimension_question(dimension)
+        if question is None:
+            continue
+        query = (
+            select(Answer.value, func.count())
+            .join(Response, Response.id == Answer.response_id)
+            .where(
+                Answer.question_id == question.id,
+                Response.questionnaire_version_id.in_(version_ids),
+            )
+            .group_by(Answer.value)
+        )
+        if period.start is not None:
+            query = query.where(Response.submitted_on >= period.start)
+        if period.end is not None:
+            query = query.where(Response.submitted_on <= period.end)
+        counts = dict(session.execute(query).all())
+        population = (figures.values.get(dimension) if figures else None) or {}
+        categories = [(o.value, o.label.get(), o.group) for o in question.options]
+        if dimension == "ethnicity":
+            categories, counts, population = _ethnic_groups(categories, counts, population)
+        tables.append(_table(dimension, title, categories, counts, population, threshold))
+    return tables
+
+
+ETHNIC_GROUPS = {
+    "asian": "Asian or Asian British",
+    "black": "Black, Black British, Caribbean or African",
+    "mixed": "Mixed or multiple ethnic groups",
+    "white": "White",
+    "other": "Other ethnic group",
+}
+
+
+def _ethnic_groups(categories, counts, population):
+    """Add the detailed 2021 Census categories up into their five high-level groups."""
+    grouped_counts: dict[str, int] = {}
+    grouped_population: dict[str, int] = {}
+    grouped = []
+    for value, label, group in categories:
+        key = group or value
+        if key not in grouped_counts:
+            grouped.append((key, ETHNIC_GROUPS.get(key, label), None))
+            grouped_counts[key] = 0
+        grouped_counts[key] += counts.get(value, 0)
+        if value in population:
+            grouped_population[key] = grouped_population.get(key, 0) + population[value]
+    return grouped, grouped_counts, grouped_population
+
+
+def _table(dimension, title, categories, counts, population, threshold) -> CoverageTable:
+    values = [counts.get(value, 0) for value, _, _ in categories]
+    hidden = suppress_counts(values, threshold)
+    in_population = [value not in NOT_POPULATION for value, _, _ in categories]
+    answered = sum(v for v, inside in zip(values, in_population, strict=True) if inside)
+    population_total = sum(population.values())
+    rows = []
+    for (value, label, _), count, secret, inside in zip(
+        categories, values, hidden, in_population, strict=True
+    ):
+        pop_share = (
+            population.get(value, 0) / population_total
+            if (inside and population_total and value in population)
+            else None
+        )
+        response_share = None if secret or not answered or not inside else count / answered
+        ratio = None
+        under = False
+        if pop_share:
+            if response_share is not None:
+                ratio = response_share / pop_share
+                under = ratio < UNDER_REPRESENTED
+            elif answered and count < threshold:
+                # Fewer than the threshold: the shown bound alone says it is under-represented.
+                under = (threshold - 1) / answered < UNDER_REPRESENTED * pop_share
+        shown = _hidden_label(count, threshold) if secret else display_count(count, threshold)
+        rows.append(
+            CoverageRow(value, label, shown, secret, response_share, pop_share, ratio, under)
+        )
+    total = sum(values)
+    return CoverageTable(dimension, title, rows, display_count(total, threshold))
+
+
+def _hidden_label(count: int, threshold: int) -> str:
+    """Small counts say so; counts hidden only to protect another say "not shown"."""
+    return display_count(count, threshold) if count < threshold else "not shown"
+
+
+def most_under_represented(
+    tables: list[CoverageTable], limit: int = 5
+) -> list[tuple[str, CoverageRow]]:
+    """Return the groups furthest below their share of the population, worst first."""
+    candidates = [(t.title, r) for t in tables for r in t.rows if r.under_represented]
+    return sorted(
+        candidates, key=lambda item: item[1].ratio if item[1].ratio is not None else -1.0
+    )[:limit]

@@ -1,0 +1,97 @@
+"""Deny by default: every endpoint is public, or names the staff roles that may use it.
+
+An endpoint missing from both lists is refused to everyone, and a test fails until it is
+added (tests/survey/views/test_access.py walks app.url_map).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, g, redirect, request, session, url_for
+
+from survey.extensions import db
+from survey.services import staff as staff_service
+
+STAFF_KEY = "staff"
+ALL_STAFF = frozenset(staff_service.ROLES)
+OFFICERS = frozenset({"admin", "officer"})
+ADMINS = frozenset({"admin"})
+
+PUBLIC_ENDPOINTS = frozenset(
+    {"static", "pages.home", "pages.privacy", "health.healthz", "auth.sign_in"}
+)
+PUBLIC_BLUEPRINTS = frozenset({"respond"})
+ROLE_ACCESS: dict[str, frozenset[str]] = {
+    "auth.sign_out": ALL_STAFF,
+    "staff.home": ALL_STAFF,
+    "coverage.view": ALL_STAFF,
+    "links.index": OFFICERS,
+    "links.new": OFFICERS,
+    "links.detail": OFFICERS,
+    "links.close": OFFICERS,
+    "links.qr_svg": OFFICERS,
+    "links.qr_png": OFFICERS,
+    "links.poster": OFFICERS,
+    "admin.users": ADMINS,
+    "admin.new_user": ADMINS,
+    "admin.disable_user": ADMINS,
+    "admin.enable_user": ADMINS,
+    "admin.reset_password": ADMINS,
+    "admin.audit": ADMINS,
+    "admin.population": ADMINS,
+}
+
+
+def is_public(endpoint: str) -> bool:
+    return endpoint in PUBLIC_ENDPOINTS or endpoint.split(".")[0] in PUBLIC_BLUEPRINTS
+
+
+def safe_next(target: str | None) -> str | None:
+    """Return target if it is a same-origin path, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def current_staff():
+    """Load the signed-in staff member for this request (once), or None."""
+    if "current_staff" not in g:
+        found = staff_service.find_session(db.session, session.get(STAFF_KEY))
+        db.session.commit()  # end the read before any write, so SQLite never upgrades a lock
+        if found is not None and found.needs_touch:
+            staff_service.touch_session(db.session, found.token_hash)
+            db.session.commit()
+        g.current_staff = found.user if found else None
+    return g.current_staff
+
+
+def register(app: Flask) -> None:
+    @app.before_request
+    def enforce_access():
+        endpoint = request.endpoint
+        if endpoint is None or is_public(endpoint):
+            return None
+        roles = ROLE_ACCESS.get(endpoint)
+        if roles is None:
+            abort(403)
+        user = current_staff()
+        if user is None:
+            if request.method == "GET":
+                return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+            abort(403)
+        if user.role not in roles:
+            abort(403)
+        return None
+
+    @app.context_processor
+    def staff_in_templates():
+        endpoint = request.endpoint or ""
+        if is_public(endpoint) and endpoint != "auth.sign_in":
+            return {"staff_user": None}
+        return {"staff_user": g.get("current_staff")}

@@ -1,0 +1,145 @@
+"""Administration: staff accounts, population figures and the audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, redirect, render_template, url_for
+
+from survey.extensions import db
+from survey.models import StaffUser
+from survey.services import staff as staff_service
+from survey.services.audit import recent_events, record_event
+from survey.services.population import (
+    PopulationError,
+    list_versions,
+    parse_population_csv,
+    population_categories,
+    store_figures,
+)
+from survey.services.questionnaires import latest_version, questionnaire_for
+from survey.staff_forms import ConfirmForm, NewUserForm, PopulationForm
+
+bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
+
+QUESTIONNAIRE_ID = "prevent-awareness"
+
+
+@bp.get("/users")
+def users():
+    """List staff accounts."""
+    return render_template(
+        "admin/users.html", users=staff_service.list_users(db.session), form=ConfirmForm()
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user():
+    """Create a staff account with a generated password, shown once."""
+    form = NewUserForm()
+    if form.validate_on_submit():
+        password = staff_service.generate_password()
+        try:
+            user = staff_service.create_user(db.session, form.email.data, form.role.data, password)
+        except staff_service.AccountError as error:
+            db.session.rollback()
+            form.email.errors = [str(error)]
+        else:
+            record_event(
+                db.session,
+                "account_created",
+                actor=g.current_staff,
+                detail=f"{user.email} as {user.role}",
+            )
+            db.session.commit()
+            return render_template(
+                "admin/password.html", user=user, password=password, created=True
+            )
+    return render_template("admin/new_user.html", form=form), 400 if form.errors else 200
+
+
+def _account(user_id: int) -> StaffUser:
+    user = db.session.get(StaffUser, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.post("/users/<int:user_id>/disable")
+def disable_user(user_id: int):
+    """Disable an account and end its sessions."""
+    user = _account(user_id)
+    if ConfirmForm().validate_on_submit() and user.id != g.current_staff.id:
+        user.active = False
+        staff_service.revoke_all_sessions(db.session, user)
+        record_event(db.session, "account_disabled", actor=g.current_staff, detail=user.email)
+        db.session.commit()
+    return redirect(url_for("admin.users"), 303)
+
+
+@bp.post("/users/<int:user_id>/enable")
+def enable_user(user_id: int):
+    """Enable a disabled account."""
+    user = _account(user_id)
+    if ConfirmForm().validate_on_submit():
+        user.active = True
+        record_event(db.session, "account_enabled", actor=g.current_staff, detail=user.email)
+        db.session.commit()
+    return redirect(url_for("admin.users"), 303)
+
+
+@bp.post("/users/<int:user_id>/reset-password")
+def reset_password(user_id: int):
+    """Give an account a new generated password (shown once) and end its sessions."""
+    user = _account(user_id)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("admin.users"), 303)
+    password = staff_service.generate_password()
+    staff_service.set_password(user, password)
+    staff_service.revoke_all_sessions(db.session, user)
+    record_event(db.session, "password_reset", actor=g.current_staff, detail=user.email)
+    db.session.commit()
+    return render_template("admin/password.html", user=user, password=password, created=False)
+
+
+@bp.get("/audit")
+def audit():
+    """Show the audit log, newest first."""
+    return render_template("admin/audit.html", events=recent_events(db.session))
+
+
+@bp.route("/population", methods=["GET", "POST"])
+def population():
+    """List population figure versions and upload a new one."""
+    form = PopulationForm()
+    problems: list[str] = []
+    version = latest_version(db.session, QUESTIONNAIRE_ID)
+    categories = population_categories(questionnaire_for(version)) if version else {}
+    if form.validate_on_submit():
+        upload = form.figures.data
+        if upload is None or not getattr(upload, "filename", ""):
+            form.figures.errors = ["Choose a CSV file of population figures"]
+        else:
+            try:
+                values = parse_population_csv(upload.read(), categories)
+            except PopulationError as error:
+                problems = error.problems
+                form.figures.errors = [f"The file has {len(problems)} problem(s), listed below"]
+            else:
+                stored = store_figures(
+                    db.session, values, label=form.label.data, uploaded_by=g.current_staff
+                )
+                record_event(
+                    db.session,
+                    "population_uploaded",
+                    actor=g.current_staff,
+                    detail=f"version {stored.version}: {stored.label}",
+                )
+                db.session.commit()
+                return redirect(url_for("admin.population"), 303)
+    status = 400 if form.errors else 200
+    return render_template(
+        "admin/population.html",
+        form=form,
+        problems=problems,
+        versions=list_versions(db.session),
+        categories=categories,
+    ), status

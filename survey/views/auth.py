@@ -1,0 +1,58 @@
+"""Staff sign-in and sign-out."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+
+from survey.extensions import db, limiter
+from survey.services import staff as staff_service
+from survey.services.audit import record_event
+from survey.staff_forms import ConfirmForm, SignInForm
+from survey.views.access import STAFF_KEY, current_staff, safe_next
+
+bp = Blueprint("auth", __name__, url_prefix="/staff")
+
+WRONG_CREDENTIALS = "Enter a correct email address and password"
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT"], methods=["POST"])
+def sign_in():
+    """Sign a member of staff in, rotating the session."""
+    next_page = safe_next(request.args.get("next"))
+    if request.method == "GET" and current_staff() is not None:
+        return redirect(next_page or url_for("staff.home"))
+    form = SignInForm()
+    error = None
+    if form.validate_on_submit():
+        user = staff_service.authenticate(db.session, form.email.data, form.password.data)
+        if user is not None:
+            token = staff_service.start_session(db.session, user)
+            record_event(db.session, "sign_in", actor=user)
+            db.session.commit()
+            session.clear()  # a new session (and CSRF secret) at every sign-in
+            session[STAFF_KEY] = token
+            return redirect(next_page or url_for("staff.home"), 303)
+        record_event(
+            db.session,
+            "sign_in_failed",
+            actor_email=staff_service.normalise_email(form.email.data or "")[:254],
+        )
+        db.session.commit()
+        error = WRONG_CREDENTIALS
+    status = 200 if request.method == "GET" or (not error and not form.errors) else 400
+    return render_template("auth/sign_in.html", form=form, error=error), status
+
+
+@bp.post("/sign-out")
+def sign_out():
+    """Revoke the session on the server, so a copied cookie stops working."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        user = current_staff()
+        staff_service.revoke_session(db.session, session.get(STAFF_KEY))
+        if user is not None:
+            record_event(db.session, "sign_out", actor=user)
+        db.session.commit()
+    session.clear()
+    return redirect(url_for("auth.sign_in"), 303)

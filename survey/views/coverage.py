@@ -1,0 +1,43 @@
+"""Coverage: where the survey is reaching people, and where the gaps are."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+
+from survey import clock
+from survey.extensions import db
+from survey.services import coverage as coverage_service
+from survey.services.population import current_figures
+from survey.services.questionnaires import latest_version, questionnaire_for
+
+bp = Blueprint("coverage", __name__, url_prefix="/staff/coverage")
+
+QUESTIONNAIRE_ID = "prevent-awareness"
+
+
+@bp.get("")
+def view():
+    """Show responses by borough, age, sex and ethnic group against the population."""
+    today = clock.today()
+    chosen, period = coverage_service.parse_period(request.args.get("period"), today)
+    version = latest_version(db.session, QUESTIONNAIRE_ID)
+    figures = current_figures(db.session)
+    tables = []
+    if version is not None:
+        tables = coverage_service.coverage(
+            db.session,
+            questionnaire_for(version),
+            period,
+            figures,
+            current_app.config["SUPPRESSION_THRESHOLD"],
+        )
+    return render_template(
+        "coverage/view.html",
+        tables=tables,
+        period=period,
+        chosen=chosen,
+        choices=coverage_service.period_choices(today),
+        figures=figures,
+        gaps=coverage_service.most_under_represented(tables),
+        threshold=current_app.config["SUPPRESSION_THRESHOLD"],
+    )

@@ -1,0 +1,162 @@
+"""Community officers' distribution links: create, list, close, QR codes and posters."""
+
+from __future__ import annotations
+
+import io
+
+import segno
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    url_for,
+)
+
+from survey import clock
+from survey.extensions import db
+from survey.geography import BOROUGH_NAMES
+from survey.privacy import display_count
+from survey.services import links as link_service
+from survey.services.audit import record_event
+from survey.staff_forms import ASK_RESIDENT, ConfirmForm, LinkForm
+
+bp = Blueprint("links", __name__, url_prefix="/staff/links")
+
+QUESTIONNAIRE_ID = "prevent-awareness"
+
+
+def resident_url(code: str) -> str:
+    """The address residents type or scan, on the public host when one is configured."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for("respond.start", code=code)
+    return url_for("respond.start", code=code, _external=True)
+
+
+def _own_link(link_id: int):
+    link = link_service.link_for(db.session, g.current_staff, link_id)
+    if link is None:
+        abort(404)  # another officer's link is as good as missing
+    return link
+
+
+@bp.get("")
+def index():
+    """List the officer's links with their completed responses."""
+    links = link_service.links_for(db.session, g.current_staff)
+    counts = link_service.completed_responses(db.session, [link.id for link in links])
+    threshold = current_app.config["SUPPRESSION_THRESHOLD"]
+    today = clock.today()
+    return render_template(
+        "links/index.html",
+        links=links,
+        counts={i: display_count(c, threshold) for i, c in counts.items()},
+        states={link.id: link_service.link_state(link, today).value for link in links},
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    """Create a distribution link."""
+    form = LinkForm()
+    if form.validate_on_submit():
+        borough = None if form.borough.data == ASK_RESIDENT else form.borough.data
+        request_link = link_service.NewLink(
+            label=form.label.data,
+            channel=form.channel.data,
+            fixed_borough=borough,
+            opens_on=form.opens_on.data,
+            closes_on=form.closes_on.data,
+            cap=form.cap.data,
+            slug=form.slug.data or None,
+            one_per_browser=form.one_per_browser.data,
+        )
+        try:
+            link = link_service.create_link(
+                db.session, g.current_staff, QUESTIONNAIRE_ID, request_link
+            )
+        except link_service.LinkError as error:
+            db.session.rollback()
+            getattr(form, error.field).errors = [str(error)]
+        else:
+            record_event(
+                db.session,
+                "link_created",
+                actor=g.current_staff,
+                detail=f"link {link.code}: {link.label}",
+            )
+            db.session.commit()
+            return redirect(url_for("links.detail", link_id=link.id), 303)
+    status = 400 if form.errors else 200
+    return render_template("links/new.html", form=form), status
+
+
+@bp.get("/<int:link_id>")
+def detail(link_id: int):
+    """Show one link: its address, QR code, settings and completed responses."""
+    link = _own_link(link_id)
+    count = link_service.completed_responses(db.session, [link.id])[link.id]
+    return render_template(
+        "links/detail.html",
+        link=link,
+        url=resident_url(link.code),
+        form=ConfirmForm(),
+        count=display_count(count, current_app.config["SUPPRESSION_THRESHOLD"]),
+        state=link_service.link_state(link, clock.today()).value,
+        borough=BOROUGH_NAMES.get(link.fixed_borough or "", "Asked of the resident"),
+        channel=link_service.CHANNELS.get(link.channel, link.channel),
+    )
+
+
+@bp.post("/<int:link_id>/close")
+def close(link_id: int):
+    """Close a link: residents who open it see that the survey has closed."""
+    link = _own_link(link_id)
+    form = ConfirmForm()
+    if form.validate_on_submit() and not link.closed:
+        link_service.close_link(link)
+        record_event(db.session, "link_closed", actor=g.current_staff, detail=f"link {link.code}")
+        db.session.commit()
+    return redirect(url_for("links.detail", link_id=link.id), 303)
+
+
+def _qr(link) -> segno.QRCode:
+    return segno.make(resident_url(link.code), error="m")
+
+
+def _download(data: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/<int:link_id>/qr.svg")
+def qr_svg(link_id: int):
+    """Download the link's QR code as SVG (scales to any print size)."""
+    link = _own_link(link_id)
+    buffer = io.BytesIO()
+    _qr(link).save(buffer, kind="svg", scale=10, border=4, title=f"Survey link {link.code}")
+    return _download(buffer.getvalue(), "image/svg+xml", f"survey-{link.code}.svg")
+
+
+@bp.get("/<int:link_id>/qr.png")
+def qr_png(link_id: int):
+    """Download the link's QR code as PNG."""
+    link = _own_link(link_id)
+    buffer = io.BytesIO()
+    _qr(link).save(buffer, kind="png", scale=12, border=4)
+    return _download(buffer.getvalue(), "image/png", f"survey-{link.code}.png")
+
+
+@bp.get("/<int:link_id>/poster")
+def poster(link_id: int):
+    """A printable A4 poster: the QR code, the short address and one line."""
+    link = _own_link(link_id)
+    svg = _qr(link).svg_data_uri(scale=10, border=4)
+    return render_template(
+        "links/poster.html", link=link, url=resident_url(link.code), qr_data_uri=svg
+    )
