@@ -63,6 +63,13 @@ def _register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     database.configure_engines(app)
+    from survey.services.staff import configure_hashing
+
+    configure_hashing(
+        time_cost=app.config["ARGON2_TIME_COST"],
+        memory_cost=app.config["ARGON2_MEMORY_COST"],
+        parallelism=app.config["ARGON2_PARALLELISM"],
+    )
 
 
 def _register_blueprints(app: Flask) -> None:

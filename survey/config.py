@@ -29,6 +29,9 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
 
+    ARGON2_TIME_COST = 3  # passes (argon2-cffi's recommended default)
+    ARGON2_MEMORY_COST = 64 * 1024  # KiB
+    ARGON2_PARALLELISM = 4  # lanes
     SUPPRESSION_THRESHOLD = 10  # respondents; smaller counts are never shown to staff
     PUBLIC_BASE_URL: str | None = None  # where residents reach the service (QR codes)
     RATELIMIT_STORAGE_URI = "memory://"
@@ -51,6 +54,9 @@ class TestConfig(Config):
 
     TESTING = True
     RATELIMIT_ENABLED = False  # tests that need the limits switch them on
+    ARGON2_TIME_COST = 1  # cheap hashing keeps the suite fast; still argon2id
+    ARGON2_MEMORY_COST = 1024  # KiB
+    ARGON2_PARALLELISM = 1
     SECRET_KEY = "test-secret-key-not-for-use-anywhere-else"  # noqa: S105 (tests only)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # UK numbers: 07700 900123, +44 7700 900123, (020) 7946 0018, 0161-496-0000 and the like.
 PHONE = re.compile(r"(?<![\w])(?:\+44\s?\(?0?\)?\s?|\(?0)(?:[\s().-]{0,2}\d){9,10}(?![\w])")
@@ -47,14 +49,19 @@ def display_count(count: int, threshold: int) -> str:
 def suppress_counts(counts: list[int], threshold: int) -> list[bool]:
     """Say which counts of one breakdown (whose total is shown) must be hidden.
 
-    Small counts are hidden, then more where one hidden count could be recovered by
-    subtracting the others from the total (complementary suppression).
+    Counts below the threshold are hidden ("fewer than 10"). Where exactly one count is
+    hidden and it is not 0, it could be recovered by subtracting the others from the
+    total, so the next-smallest count is hidden too (complementary suppression). A lone
+    hidden 0 needs no protection: learning that nobody is in a group discloses no one.
     """
-    from analysis import complementary_suppression, primary_suppression
+    from analysis import complementary_suppression
 
-    sizes = list(counts) + [sum(counts)]
-    primary = primary_suppression(sizes, min_cell=threshold)
-    primary[-1] = primary[-1] and sizes[-1] > 0
-    secondary = complementary_suppression(primary, sizes, [list(range(len(sizes)))])
-    hidden = primary | secondary
-    return [bool(h) for h in hidden[:-1]]
+    hidden = np.array([count < threshold for count in counts], dtype=bool)
+    lone = np.flatnonzero(hidden)
+    if len(lone) == 1 and counts[lone[0]] > 0 and sum(counts) > 0:
+        sizes = np.array(list(counts) + [sum(counts)], dtype=float)
+        extra = complementary_suppression(
+            np.append(hidden, False), sizes, [list(range(len(sizes)))]
+        )
+        hidden |= extra[:-1]
+    return [bool(h) for h in hidden]

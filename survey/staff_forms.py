@@ -7,6 +7,7 @@ import unicodedata
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from survey.geography import LONDON_AUTHORITIES
@@ -44,12 +45,14 @@ class LinkForm(FlaskForm):
             plain_text,
         ],
     )
-    channel = SelectField("Channel", choices=list(CHANNELS.items()), validate_choice=True)
+    channel = SelectField(
+        "Channel", choices=[SelectChoice(value, label) for value, label in CHANNELS.items()]
+    )
     borough = SelectField(
         "Borough",
         choices=[
-            (ASK_RESIDENT, "Ask the resident which borough they live in"),
-            *LONDON_AUTHORITIES,
+            SelectChoice(ASK_RESIDENT, "Ask the resident which borough they live in"),
+            *(SelectChoice(code, name) for code, name in LONDON_AUTHORITIES),
         ],
     )
     opens_on = DateField("Open from (optional)", validators=[Optional()])
@@ -72,7 +75,7 @@ class NewUserForm(FlaskForm):
         "Email address",
         validators=[DataRequired("Enter an email address"), Length(max=254), plain_text],
     )
-    role = SelectField("Role", choices=[(r, r.capitalize()) for r in ROLES])
+    role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES])
 
 
 class ConfirmForm(FlaskForm):

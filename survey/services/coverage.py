@@ -36,6 +36,7 @@ class CoverageRow:
     population_share: float | None
     ratio: float | None  # response share / population share
     under_represented: bool
+    ratio_bound: float | None = None  # for a hidden count: the most its ratio can be
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def _table(dimension, title, categories, counts, population, threshold) -> Cover
             else None
         )
         response_share = None if secret or not answered or not inside else count / answered
-        ratio = None
+        ratio = bound = None
         under = False
         if pop_share:
             if response_share is not None:
@@ -163,10 +164,11 @@ def _table(dimension, title, categories, counts, population, threshold) -> Cover
                 under = ratio < UNDER_REPRESENTED
             elif answered and count < threshold:
                 # Fewer than the threshold: the shown bound alone says it is under-represented.
-                under = (threshold - 1) / answered < UNDER_REPRESENTED * pop_share
+                bound = (threshold - 1) / answered / pop_share
+                under = bound < UNDER_REPRESENTED
         shown = _hidden_label(count, threshold) if secret else display_count(count, threshold)
         rows.append(
-            CoverageRow(value, label, shown, secret, response_share, pop_share, ratio, under)
+            CoverageRow(value, label, shown, secret, response_share, pop_share, ratio, under, bound)
         )
     total = sum(values)
     return CoverageTable(dimension, title, rows, display_count(total, threshold))
@@ -180,8 +182,14 @@ def _hidden_label(count: int, threshold: int) -> str:
 def most_under_represented(
     tables: list[CoverageTable], limit: int = 5
 ) -> list[tuple[str, CoverageRow]]:
-    """Return the groups furthest below their share of the population, worst first."""
+    """Return the groups furthest below their share of the population, worst first.
+
+    A hidden count is ranked by the most its ratio could be, so ranking reveals no count.
+    """
     candidates = [(t.title, r) for t in tables for r in t.rows if r.under_represented]
-    return sorted(
-        candidates, key=lambda item: item[1].ratio if item[1].ratio is not None else -1.0
-    )[:limit]
+
+    def worst(item: tuple[str, CoverageRow]) -> float:
+        row = item[1]
+        return row.ratio if row.ratio is not None else row.ratio_bound or 0.0
+
+    return sorted(candidates, key=worst)[:limit]

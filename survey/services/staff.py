@@ -30,6 +30,20 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
+def configure_hashing(*, time_cost: int, memory_cost: int, parallelism: int) -> None:
+    """Set the argon2id cost (the test suite lowers it; production keeps the defaults)."""
+    global _hasher, _DUMMY_HASH
+    if (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism) != (
+        time_cost,
+        memory_cost,
+        parallelism,
+    ):
+        _hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism
+        )
+        _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
 class AccountError(ValueError):
     """The request cannot be done; the message is shown on the form."""
 

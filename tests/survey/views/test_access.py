@@ -1,0 +1,145 @@
+"""Deny by default: every route in app.url_map has an expected status for every role."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.staff import create_staff, sign_in
+
+ROLES = ("anonymous", "officer", "analyst", "admin")
+SIGN_IN = "redirect to sign-in"
+ANY = "public"
+
+# endpoint -> (method, expected for anonymous, officer, analyst, admin)
+EXPECTED = {
+    "static": ("GET", ANY, ANY, ANY, ANY),
+    "pages.home": ("GET", 200, 200, 200, 200),
+    "pages.privacy": ("GET", 200, 200, 200, 200),
+    "health.healthz": ("GET", 200, 200, 200, 200),
+    "respond.start": ("GET", 200, 200, 200, 200),
+    "respond.begin": ("POST", ANY, ANY, ANY, ANY),
+    "respond.question": ("GET", ANY, ANY, ANY, ANY),
+    "respond.check_answers": ("GET", ANY, ANY, ANY, ANY),
+    "respond.submit": ("POST", ANY, ANY, ANY, ANY),
+    "respond.confirmation": ("GET", ANY, ANY, ANY, ANY),
+    "auth.sign_in": ("GET", 200, 302, 302, 302),
+    "auth.sign_out": ("POST", 403, 303, 303, 303),
+    "staff.home": ("GET", SIGN_IN, 200, 200, 200),
+    "coverage.view": ("GET", SIGN_IN, 200, 200, 200),
+    "links.index": ("GET", SIGN_IN, 200, 403, 200),
+    "links.new": ("GET", SIGN_IN, 200, 403, 200),
+    "links.detail": ("GET", SIGN_IN, 200, 403, 200),
+    "links.close": ("POST", 403, 303, 403, 303),
+    "links.qr_svg": ("GET", SIGN_IN, 200, 403, 200),
+    "links.qr_png": ("GET", SIGN_IN, 200, 403, 200),
+    "links.poster": ("GET", SIGN_IN, 200, 403, 200),
+    "admin.users": ("GET", SIGN_IN, 403, 403, 200),
+    "admin.new_user": ("GET", SIGN_IN, 403, 403, 200),
+    "admin.disable_user": ("POST", 403, 403, 403, 303),
+    "admin.enable_user": ("POST", 403, 403, 403, 303),
+    "admin.reset_password": ("POST", 403, 403, 403, 200),
+    "admin.audit": ("GET", SIGN_IN, 403, 403, 200),
+    "admin.population": ("GET", SIGN_IN, 403, 403, 200),
+}
+
+
+def test_every_route_has_an_expectation(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    missing = endpoints - set(EXPECTED)
+    assert not missing, f"add these endpoints to the access table: {sorted(missing)}"
+    assert not set(EXPECTED) - endpoints
+
+
+@pytest.fixture
+def clients(app, demo):
+    officer_link_owner = {}
+    result = {"anonymous": app.test_client()}
+    for role in ("officer", "analyst", "admin"):
+        create_staff(app, f"{role}@example.org", role)
+        client = app.test_client()
+        assert sign_in(client, f"{role}@example.org").status_code == 303
+        result[role] = client
+    # A link owned by the officer, and a spare account for the admin to act on.
+    token = _csrf(result["officer"], "/staff/links/new")
+    response = result["officer"].post(
+        "/staff/links/new",
+        data={"csrf_token": token, "label": "Library", "channel": "event", "borough": "ask"},
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)[-3000:]
+    officer_link_owner["link_id"] = int(response.headers["Location"].rsplit("/", 1)[1])
+    officer_link_owner["user_id"] = create_staff(app, "spare@example.org", "analyst")
+    return result, officer_link_owner
+
+
+def _csrf(client, path):
+    from tests.resident import page
+
+    field = page(client.get(path)).select_one("input[name=csrf_token]")
+    return field["value"] if field else "none"
+
+
+@pytest.mark.parametrize("endpoint", sorted(EXPECTED))
+def test_route_access_matches_the_table_for_every_role(app, clients, endpoint):
+    by_role, ids = clients
+    method, *expected = EXPECTED[endpoint]
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    values = {
+        "code": "demo",
+        "question_id": "heard_of_prevent",
+        "filename": "css/main.css",
+        "link_id": ids["link_id"],
+        "user_id": ids["user_id"],
+    }
+    path = app.url_map.bind("localhost").build(endpoint, {a: values[a] for a in rule.arguments})
+    for role, want in zip(ROLES, expected, strict=True):
+        if want == ANY:
+            continue
+        client = by_role[role]
+        if method == "GET":
+            response = client.get(path)
+        else:
+            response = client.post(
+                path,
+                data={
+                    "csrf_token": _csrf(client, "/staff/sign-in")
+                    if role == "anonymous"
+                    else _csrf(client, "/staff")
+                },
+            )
+        if want == SIGN_IN:
+            assert response.status_code == 302, (role, path, response.status_code)
+            assert response.headers["Location"].startswith("/staff/sign-in?next=")
+        else:
+            assert response.status_code == want, (role, path, response.status_code)
+
+
+def test_officer_cannot_see_or_change_another_officers_links(app, demo, db_session):
+    a = app.test_client()
+    b = app.test_client()
+    create_staff(app, "a@example.org", "officer")
+    create_staff(app, "b@example.org", "officer")
+    sign_in(a, "a@example.org")
+    sign_in(b, "b@example.org")
+    token = _csrf(a, "/staff/links/new")
+    created = a.post(
+        "/staff/links/new",
+        data={"csrf_token": token, "label": "A's stall", "channel": "event", "borough": "ask"},
+    )
+    link_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    for suffix in ("", "/qr.svg", "/qr.png", "/poster"):
+        assert b.get(f"/staff/links/{link_id}{suffix}").status_code == 404
+    assert (
+        b.post(f"/staff/links/{link_id}/close", data={"csrf_token": _csrf(b, "/staff")}).status_code
+        == 404
+    )
+    assert "A&#39;s stall" not in b.get("/staff/links").get_data(as_text=True)
+    from survey.models import Link
+
+    assert db_session.get(Link, link_id).closed is False
+
+
+def test_an_unlisted_endpoint_is_refused_to_everyone(app):
+    from survey.views import access
+
+    assert access.ROLE_ACCESS.get("made.up") is None
+    assert not access.is_public("made.up")

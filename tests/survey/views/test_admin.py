@@ -1,0 +1,161 @@
+"""Admin pages: staff accounts, population figures (validated and versioned), audit log."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import select
+
+from survey.models import AuditEvent, PopulationSet, StaffUser
+from survey.services.population import population_categories
+from survey.services.questionnaires import questionnaire_for
+from tests.resident import page
+from tests.staff import PASSWORD, create_staff, csrf_from, sign_in
+
+
+@pytest.fixture
+def admin(app, demo):
+    create_staff(app, "admin@example.org", "admin")
+    client = app.test_client()
+    sign_in(client, "admin@example.org")
+    return client
+
+
+def test_admin_creates_an_account_and_the_generated_password_works(app, admin, db_session):
+    token = csrf_from(admin, "/staff/admin/users/new")
+    response = admin.post(
+        "/staff/admin/users/new",
+        data={"csrf_token": token, "email": "New.Officer@example.org", "role": "officer"},
+    )
+    password = page(response).select_one("#new-password").get_text(strip=True)
+    assert len(password) >= 20
+    assert sign_in(app.test_client(), "new.officer@example.org", password).status_code == 303
+    assert db_session.scalar(select(AuditEvent).where(AuditEvent.action == "account_created"))
+
+
+def test_disabling_an_account_signs_it_out_and_stops_sign_in(app, admin, db_session):
+    user_id = create_staff(app, "leaver@example.org", "officer")
+    leaver = app.test_client()
+    sign_in(leaver, "leaver@example.org")
+    token = csrf_from(admin, "/staff/admin/users")
+    admin.post(f"/staff/admin/users/{user_id}/disable", data={"csrf_token": token})
+    assert leaver.get("/staff").status_code == 302
+    assert sign_in(app.test_client(), "leaver@example.org").status_code == 400
+    admin.post(f"/staff/admin/users/{user_id}/enable", data={"csrf_token": token})
+    assert sign_in(app.test_client(), "leaver@example.org").status_code == 303
+
+
+def test_resetting_a_password_ends_sessions_and_issues_a_new_one(app, admin):
+    user_id = create_staff(app, "forgetful@example.org", "analyst")
+    old = app.test_client()
+    sign_in(old, "forgetful@example.org")
+    token = csrf_from(admin, "/staff/admin/users")
+    response = admin.post(
+        f"/staff/admin/users/{user_id}/reset-password", data={"csrf_token": token}
+    )
+    password = page(response).select_one("#new-password").get_text(strip=True)
+    assert old.get("/staff").status_code == 302
+    assert sign_in(app.test_client(), "forgetful@example.org", PASSWORD).status_code == 400
+    assert sign_in(app.test_client(), "forgetful@example.org", password).status_code == 303
+
+
+def test_the_audit_log_lists_staff_actions_for_admins(admin):
+    soup = page(admin.get("/staff/admin/audit"))
+    actions = [row.select("td")[2].get_text() for row in soup.select("tbody tr")]
+    assert "sign_in" in actions
+
+
+def population_csv(app, db_session, *, drop=None, change=None) -> bytes:
+    from survey.demo import demo_population
+    from survey.services.questionnaires import latest_version
+
+    with app.app_context():
+        from survey.extensions import db
+
+        questionnaire = questionnaire_for(latest_version(db.session, "prevent-awareness"))
+    values = demo_population(questionnaire)
+    lines = ["variable,category,population"]
+    for variable, given in values.items():
+        for category, population in given.items():
+            if drop == (variable, category):
+                continue
+            if change and change[0] == (variable, category):
+                population = change[1]
+            lines.append(f"{variable},{category},{population}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def upload(client, data: bytes, label="ONS mid-2024 estimates"):
+    token = csrf_from(client, "/staff/admin/population")
+    return client.post(
+        "/staff/admin/population",
+        content_type="multipart/form-data",
+        data={"csrf_token": token, "label": label, "figures": (io.BytesIO(data), "figures.csv")},
+    )
+
+
+def test_population_upload_adds_a_new_version(app, admin, db_session):
+    before = db_session.scalar(select(PopulationSet).order_by(PopulationSet.version.desc()))
+    response = upload(admin, population_csv(app, db_session))
+    assert response.status_code == 303
+    latest = db_session.scalar(select(PopulationSet).order_by(PopulationSet.version.desc()))
+    assert latest.version == before.version + 1 and not latest.is_demo
+    assert len(latest.figures) > 33
+    rows = page(admin.get("/staff/admin/population")).select("tbody tr")
+    assert "(current)" in rows[0].get_text()
+    assert db_session.scalar(select(AuditEvent).where(AuditEvent.action == "population_uploaded"))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"drop": ("borough", "E09000033")}, "borough: missing 1 categories"),
+        ({"change": (("borough", "E09000007"), "12.5")}, "must be a whole number"),
+        ({"change": (("sex", "female"), "99999999")}, "the totals must agree within 1%"),
+    ],
+)
+def test_bad_population_files_are_refused_with_clear_errors(
+    app, admin, db_session, kwargs, message
+):
+    response = upload(admin, population_csv(app, db_session, **kwargs))
+    assert response.status_code == 400
+    assert message in page(response).get_text()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"\xff\xfe\x00bad",
+        b"name,value\nx,1\n",
+        b"variable,category,population\nborough,Camden,100\n",
+        b"variable,category,population\npostcode,E1 6AN,100\n",
+    ],
+)
+def test_files_that_are_not_population_figures_are_refused(admin, content):
+    response = upload(admin, content)
+    assert response.status_code == 400
+    assert page(response).select_one(".govuk-error-summary") is not None
+
+
+def test_population_categories_come_from_the_questionnaire(app, demo):
+    from survey.services.questionnaires import latest_version
+
+    with app.app_context():
+        from survey.extensions import db
+
+        categories = population_categories(
+            questionnaire_for(latest_version(db.session, "prevent-awareness"))
+        )
+    assert len(categories["borough"]) == 33
+    assert "prefer_not_to_say" not in categories["sex"]
+    assert "25-34*female" in categories["age_band*sex"]
+
+
+def test_an_admin_cannot_disable_their_own_account(app, admin, db_session):
+    me = db_session.scalar(select(StaffUser).where(StaffUser.email == "admin@example.org"))
+    token = csrf_from(admin, "/staff/admin/users")
+    admin.post(f"/staff/admin/users/{me.id}/disable", data={"csrf_token": token})
+    db_session.expire_all()
+    assert db_session.get(StaffUser, me.id).active

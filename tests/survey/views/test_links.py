@@ -1,0 +1,247 @@
+"""Distribution links: creation, codes, QR codes, posters, counts, closing and caps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from survey import create_app
+from survey.models import AuditEvent, Base, Link, Response
+from survey.services.links import CODE_ALPHABET
+from tests.resident import Resident, page
+from tests.staff import create_staff, csrf_from, sign_in
+
+
+@pytest.fixture
+def officer(app, demo):
+    create_staff(app, "officer@example.org", "officer")
+    client = app.test_client()
+    sign_in(client, "officer@example.org")
+    return client
+
+
+def create(client, **fields):
+    data = {
+        "label": "Whitechapel mosque open day, 12 March",
+        "channel": "event",
+        "borough": "ask",
+        **fields,
+    }
+    data["csrf_token"] = csrf_from(client, "/staff/links/new")
+    return client.post("/staff/links/new", data=data)
+
+
+def created_link(client, db_session, **fields) -> Link:
+    response = create(client, **fields)
+    assert response.status_code == 303, page(response).select_one(".govuk-error-summary")
+    link_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    return db_session.get(Link, link_id)
+
+
+def test_an_officer_creates_a_link_with_a_random_readable_code(officer, db_session):
+    link = created_link(
+        officer,
+        db_session,
+        cap="200",
+        opens_on="2026-01-01",
+        closes_on="2099-12-31",
+        borough="E09000030",
+    )
+    assert re.fullmatch(f"[{CODE_ALPHABET}]{{7}}", link.code)
+    assert not set(link.code) & set("01oil")
+    assert (link.channel, link.fixed_borough, link.cap) == ("event", "E09000030", 200)
+    assert link.created_by is not None
+    detail = page(officer.get(f"/staff/links/{link.id}"))
+    assert f"/s/{link.code}" in detail.get_text()
+    assert "fewer than 10" in detail.get_text()
+    assert db_session.scalar(select(AuditEvent).where(AuditEvent.action == "link_created"))
+
+
+def test_a_custom_slug_is_used_once_and_clashes_are_refused(officer, db_session):
+    link = created_link(officer, db_session, slug="Whitechapel-March")
+    assert link.code == "whitechapel-march"
+    again = create(officer, slug="whitechapel-march")
+    assert again.status_code == 400
+    soup = page(again)
+    assert "already taken" in soup.select_one(".govuk-error-summary").get_text()
+    assert soup.select_one("#slug")["value"] == "whitechapel-march"
+    for bad in ("demo", "a", "-dash", "has space", "café"):
+        assert create(officer, slug=bad).status_code == 400, bad
+
+
+def test_missing_or_bad_fields_show_errors_and_keep_what_was_typed(officer):
+    response = create(officer, label="", cap="0", closes_on="2020-01-01", opens_on="2021-01-01")
+    assert response.status_code == 400
+    soup = page(response)
+    assert soup.select_one("title").get_text().startswith("Error: ")
+    errors = soup.select_one(".govuk-error-summary").get_text()
+    assert "Enter a name for the link" in errors
+    assert "from 1 to" in errors
+    assert soup.select_one("#closes_on")["value"] == "2020-01-01"
+
+
+def test_qr_codes_download_as_svg_and_png(officer, db_session):
+    link = created_link(officer, db_session)
+    svg = officer.get(f"/staff/links/{link.id}/qr.svg")
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    assert svg.data.lstrip().startswith(b"<?xml") and b"<svg" in svg.data
+    assert f'filename="survey-{link.code}.svg"' in svg.headers["Content-Disposition"]
+    png = officer.get(f"/staff/links/{link.id}/qr.png")
+    assert png.mimetype == "image/png" and png.data.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_the_qr_code_encodes_the_links_public_address(app, demo, db_session):
+    import segno
+
+    app.config["PUBLIC_BASE_URL"] = "https://survey.example.org"
+    create_staff(app, "o@example.org", "officer")
+    client = app.test_client()
+    sign_in(client, "o@example.org")
+    link = created_link(client, db_session)
+    expected = segno.make(f"https://survey.example.org/s/{link.code}", error="m")
+    buffer = __import__("io").BytesIO()
+    expected.save(buffer, kind="png", scale=12, border=4)
+    assert client.get(f"/staff/links/{link.id}/qr.png").data == buffer.getvalue()
+
+
+def test_the_poster_shows_the_qr_code_address_and_one_line(officer, db_session):
+    link = created_link(officer, db_session)
+    soup = page(officer.get(f"/staff/links/{link.id}/poster"))
+    image = soup.select_one("img.app-qr")
+    assert image["src"].startswith("data:image/svg+xml")
+    assert f"/s/{link.code}" in image["alt"]
+    assert "anonymous survey" in soup.select_one(".app-poster").get_text()
+
+
+def complete_through(app, code: str, count: int) -> None:
+    for _ in range(count):
+        resident = Resident(app.test_client(), code)
+        resident.complete()
+        assert resident.submit().status_code == 303
+
+
+def test_the_link_count_shows_fewer_than_10_then_the_number(app, officer, db_session):
+    link = created_link(officer, db_session)
+    complete_through(app, link.code, 9)
+    assert "fewer than 10" in page(officer.get(f"/staff/links/{link.id}")).get_text()
+    complete_through(app, link.code, 1)
+    text = page(officer.get(f"/staff/links/{link.id}")).get_text()
+    assert "fewer than 10" not in text
+    listing = page(officer.get("/staff/links")).select_one("tbody").get_text()
+    assert "10" in listing
+
+
+def test_a_closed_link_shows_residents_a_closed_page(app, officer, db_session):
+    link = created_link(officer, db_session)
+    token = csrf_from(officer, f"/staff/links/{link.id}")
+    officer.post(f"/staff/links/{link.id}/close", data={"csrf_token": token})
+    response = app.test_client().get(f"/s/{link.code}")
+    assert response.status_code == 410
+    assert "This survey has closed" in response.get_data(as_text=True)
+    assert db_session.scalar(select(AuditEvent).where(AuditEvent.action == "link_closed"))
+
+
+def test_a_link_past_its_close_date_or_cap_is_closed(app, officer, db_session):
+    yesterday = (dt.date.today() - dt.timedelta(days=2)).isoformat()
+    ended = created_link(officer, db_session, closes_on=yesterday)
+    assert app.test_client().get(f"/s/{ended.code}").status_code == 410
+    capped = created_link(officer, db_session, cap="2")
+    complete_through(app, capped.code, 2)
+    assert app.test_client().get(f"/s/{capped.code}").status_code == 410
+
+
+def test_a_resident_mid_survey_when_the_cap_is_reached_is_told_it_closed(app, officer, db_session):
+    link = created_link(officer, db_session, cap="1")
+    late = Resident(app.test_client(), link.code)
+    late.complete()
+    form = late.submit_form()
+    complete_through(app, link.code, 1)
+    assert late.submit(form).status_code == 410
+    assert (
+        db_session.scalar(
+            select(func.count()).select_from(Response).where(Response.link_id == link.id)
+        )
+        == 1
+    )
+
+
+def test_concurrent_submissions_cannot_overshoot_the_cap(app, officer, db_session):
+    link = created_link(officer, db_session, cap="5")
+    residents = []
+    for _ in range(12):
+        resident = Resident(app.test_client(), link.code)
+        resident.complete()
+        residents.append((resident, resident.submit_form()))
+    barrier = threading.Barrier(len(residents))
+    statuses = []
+
+    def submit(resident, form):
+        barrier.wait()
+        statuses.append(resident.submit(form).status_code)
+
+    threads = [threading.Thread(target=submit, args=pair) for pair in residents]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stored = db_session.scalar(
+        select(func.count()).select_from(Response).where(Response.link_id == link.id)
+    )
+    assert stored == 5
+    assert sorted(statuses) == [303] * 5 + [410] * 7
+    db_session.expire_all()
+    assert db_session.get(Link, link.id).completed_count == 5
+
+
+def test_attribution_comes_only_from_the_link_record(app, officer, db_session):
+    link = created_link(officer, db_session, borough="E09000007")
+    resident = Resident(app.test_client(), link.code)
+    resident.client.get(f"/s/{link.code}?link=demo&borough=E09000001&utm_source=x")
+    resident.complete()
+    resident.submit()
+    response = db_session.scalar(select(Response))
+    assert response.link_id == link.id
+    from survey.models import Answer
+
+    borough = db_session.scalar(select(Answer.value).where(Answer.question_id == "borough"))
+    assert borough == "E09000007"
+
+
+def test_one_per_browser_leaves_only_a_completed_cookie(app, officer, db_session):
+    link = created_link(officer, db_session, one_per_browser="y")
+    resident = Resident(app.test_client(), link.code)
+    resident.complete()
+    response = resident.submit()
+    cookie = response.headers.getlist("Set-Cookie")
+    completed = [c for c in cookie if c.startswith("completed-prevent-awareness=")]
+    assert completed and completed[0].startswith("completed-prevent-awareness=1;")
+    soup = page(resident.client.get(f"/s/{link.code}"))
+    assert "already completed this survey" in soup.get_text()
+    assert soup.select_one("#start-button") is None
+    other = created_link(officer, db_session)
+    assert page(resident.client.get(f"/s/{other.code}")).select_one("#start-button")
+
+
+def test_per_link_submission_limits_use_no_stored_address(database_url, db_session):
+    app = create_app(
+        {
+            "SURVEY_ENV": "test",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "RATELIMIT_ENABLED": True,
+            "LINK_SUBMIT_LIMIT": "3 per hour",
+        }
+    )
+    app.test_cli_runner().invoke(args=["demo"])
+    statuses = []
+    for _ in range(4):
+        resident = Resident(app.test_client(), "demo")
+        resident.complete()
+        statuses.append(resident.submit().status_code)
+    assert statuses == [303, 303, 303, 429]
+    for table in Base.metadata.sorted_tables:
+        for row in db_session.execute(select(table)):
+            assert "127.0.0.1" not in " ".join(map(str, row))
