@@ -45,6 +45,15 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+class LiveServer(str):
+    """The server's base URL, carrying the demo staff credentials `make run` prints."""
+
+    def __new__(cls, base: str, credentials: dict[str, tuple[str, str]]):
+        server = super().__new__(cls, base)
+        server.credentials = credentials
+        return server
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -68,7 +77,9 @@ def live_server(tmp_path_factory):
     env.pop("TEST_DATABASE_URL", None)
     flask = [sys.executable, "-m", "flask"]
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=PROJECT, check=True, capture_output=True)
-    subprocess.run([*flask, "demo"], env=env, cwd=PROJECT, check=True, capture_output=True)
+    demo = subprocess.run([*flask, "demo", "--base-url", f"http://127.0.0.1:{port}"], env=env,
+                          cwd=PROJECT, check=True, capture_output=True, text=True)
+    (folder / "demo.txt").write_text(demo.stdout)
     log = open(folder / "gunicorn.log", "w")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "survey.wsgi:app"],
@@ -78,6 +89,8 @@ def live_server(tmp_path_factory):
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
+    credentials = {line.split()[0]: (line.split()[1], line.split()[2])
+                   for line in demo.stdout.splitlines() if "@demo.invalid" in line}
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -88,7 +101,7 @@ def live_server(tmp_path_factory):
     else:
         server.terminate()
         raise RuntimeError((folder / "gunicorn.log").read_text())
-    yield base
+    yield LiveServer(base, credentials)
     server.terminate()
     server.wait(timeout=30)
     log.close()
