@@ -73,7 +73,18 @@ def _register_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from survey.views import access, admin, auth, coverage, health, links, pages, respond, staff
+    from survey.views import (
+        access,
+        admin,
+        analyst,
+        auth,
+        coverage,
+        health,
+        links,
+        pages,
+        respond,
+        staff,
+    )
 
     for blueprint in (
         pages.bp,
@@ -84,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
         links.bp,
         coverage.bp,
         admin.bp,
+        analyst.bp,
     ):
         app.register_blueprint(blueprint)
     access.register(app)

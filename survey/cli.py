@@ -6,7 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from survey.demo import ensure_demo_population, reset_demo_staff
+from survey.demo import ensure_demo_population, load_synthetic_responses, reset_demo_staff
 from survey.extensions import db
 from survey.questionnaire import QuestionnaireError
 from survey.services import drafts as draft_service
@@ -104,7 +104,13 @@ def create_user_command(role: str, generate: bool, email: str) -> None:
 @click.command("demo")
 @with_appcontext
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
-def demo_command(base_url: str) -> None:
+@click.option(
+    "--synthetic-responses",
+    default=3000,
+    show_default=True,
+    help="Made-up responses to load the first time, marked synthetic.",
+)
+def demo_command(base_url: str, synthetic_responses: int) -> None:
     """Load the questionnaires, the demo link, demo staff and demo population figures."""
     directory = current_app.config["QUESTIONNAIRE_DIR"]
     loaded = []
@@ -118,9 +124,21 @@ def demo_command(base_url: str) -> None:
     population = ensure_demo_population(db.session, questionnaire_for(version))
     credentials = reset_demo_staff(db.session)
     db.session.commit()
+    synthetic = load_synthetic_responses(
+        db.session,
+        questionnaire_for(version),
+        version.id,
+        synthetic_responses,
+        progress=lambda done: click.echo(
+            f"  synthetic demo responses: {done:,} of {synthetic_responses:,}"
+        ),
+    )
+    db.session.commit()
     click.echo(f"Questionnaires ready: {', '.join(sorted(set(loaded)))}")
     if population:
         click.echo("Loaded demo population figures (not official statistics).")
+    if synthetic:
+        click.echo(f"Loaded {synthetic:,} synthetic demo responses (made up; reports say so).")
     click.echo(f"Resident survey (demo link): {base_url}/s/{link.code}")
     click.echo(
         f"Staff sign-in: {base_url}/staff/sign-in with one of these demo accounts "

@@ -146,3 +146,116 @@ def reset_demo_staff(session: Session) -> list[tuple[str, str, str]]:
             user.active = True
         credentials.append((role, email, password))
     return credentials
+
+
+SYNTHETIC_CODE = "synthetic-demo"
+SYNTHETIC_LABEL = "Synthetic demo responses (made up, not real residents)"
+
+
+def load_synthetic_responses(
+    session: Session,
+    questionnaire: Questionnaire,
+    version_id: int,
+    count: int,
+    *,
+    seed: int = 2026,
+    progress=None,
+) -> int:
+    """Add made-up responses through a link marked synthetic, once; return how many.
+
+    Answers follow the questionnaire's skip logic and vary with borough and age, so the
+    analyst pages have something to show. Every report that includes them says so.
+    """
+    import datetime as dt
+    import random
+
+    from sqlalchemy import insert
+
+    from survey import clock
+    from survey.models import Answer, Link, Response, random_response_id
+    from survey.questionnaire.flow import is_visible
+
+    if count <= 0 or session.scalar(select(Link.id).where(Link.code == SYNTHETIC_CODE)):
+        return 0
+    link = Link(
+        code=SYNTHETIC_CODE,
+        label=SYNTHETIC_LABEL,
+        questionnaire_id=questionnaire.id,
+        channel="other",
+        closed=True,
+        completed_count=0,
+        one_per_browser=False,
+        synthetic=True,
+        created_on=clock.today(),
+    )
+    session.add(link)
+    session.flush()
+    rng = random.Random(seed)
+    boroughs = [code for code, _ in LONDON_AUTHORITIES]
+    borough_weights = list(BOROUGH_THOUSANDS)
+    today = clock.today()
+    responses, answers = [], []
+    for index in range(count):
+        chosen: dict[str, object] = {}
+        borough_index = rng.choices(range(len(boroughs)), weights=borough_weights)[0]
+        lean = (borough_index % 7) / 20  # boroughs differ, so estimates differ
+        for question in questionnaire.questions:
+            if not question.answerable or not is_visible(question, chosen):
+                continue
+            chosen[question.id] = _synthetic_answer(rng, question, boroughs[borough_index], lean)
+        response_id = random_response_id()
+        responses.append(
+            {
+                "id": response_id,
+                "questionnaire_version_id": version_id,
+                "link_id": link.id,
+                "language": "en",
+                "submitted_on": today - dt.timedelta(days=rng.randrange(180)),
+            }
+        )
+        for question_id, value in chosen.items():
+            values = value if isinstance(value, list) else [value]
+            answers.extend(
+                {"response_id": response_id, "question_id": question_id, "value": v}
+                for v in values
+                if v is not None
+            )
+        if progress is not None and (index + 1) % 500 == 0:
+            progress(index + 1)
+    session.execute(insert(Response), responses)
+    session.execute(insert(Answer), answers)
+    link.completed_count = count
+    return count
+
+
+def _synthetic_answer(rng, question, borough: str, lean: float):
+    if question.dimension == "borough":
+        return borough if rng.random() > 0.03 else "prefer_not_to_say"
+    if question.type == "number":
+        return (
+            str(rng.randrange(question.minimum, min(question.maximum, 12) + 1))
+            if rng.random() < 0.7
+            else None
+        )
+    if question.type in ("short_text", "long_text"):
+        return None  # free text is never made up: it would look like a real voice
+    options = [o.value for o in question.options]
+    if question.type == "multiple_choice":
+        picked = [v for v in options if rng.random() < 0.25 + lean / 2]
+        if not picked and question.exclusive_option is not None:
+            return [question.exclusive_option.value]
+        return picked or [options[0]]
+    special = question.dont_know_option
+    if special is not None and rng.random() < 0.12:
+        return special.value
+    if question.dimension in ("sex", "age_band", "religion", "disability", "ethnicity"):
+        if rng.random() < 0.04 and "prefer_not_to_say" in options:
+            return "prefer_not_to_say"
+        options = [v for v in options if v != "prefer_not_to_say"]
+        if question.dimension == "ethnicity":
+            weights = [ETHNICITY_SHARES.get(v, 0.01) for v in options]
+            return rng.choices(options, weights=weights)[0]
+        return rng.choice(options)
+    # Earlier options ("yes", "very confident") grow likelier where `lean` is high.
+    weights = [1.0 + lean * (len(options) - i) for i in range(len(options))]
+    return rng.choices(options, weights=weights)[0]

@@ -148,6 +148,8 @@ class Link(Base):
     one_per_browser: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
     created_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Synthetic demo responses come through links marked here, so reports can say so.
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Draft(Base):

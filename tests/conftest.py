@@ -86,7 +86,7 @@ def _connect_args(url: str) -> dict:
 @pytest.fixture
 def demo(app, runner):
     """Load the real questionnaire and the demo link, as `make run` does."""
-    result = runner.invoke(args=["demo"])
+    result = runner.invoke(args=["demo", "--synthetic-responses", "0"])
     assert result.exit_code == 0, result.output
     return "demo"
 

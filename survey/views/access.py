@@ -17,6 +17,7 @@ STAFF_KEY = "staff"
 ALL_STAFF = frozenset(staff_service.ROLES)
 OFFICERS = frozenset({"admin", "officer"})
 ADMINS = frozenset({"admin"})
+ANALYSTS = frozenset({"admin", "analyst"})
 
 PUBLIC_ENDPOINTS = frozenset(
     {"static", "pages.home", "pages.privacy", "health.healthz", "auth.sign_in"}
@@ -33,6 +34,9 @@ ROLE_ACCESS: dict[str, frozenset[str]] = {
     "links.qr_svg": OFFICERS,
     "links.qr_png": OFFICERS,
     "links.poster": OFFICERS,
+    "analyst.report": ANALYSTS,
+    "analyst.download": ANALYSTS,
+    "analyst.weighting": ANALYSTS,
     "admin.users": ADMINS,
     "admin.new_user": ADMINS,
     "admin.disable_user": ADMINS,

@@ -77,8 +77,14 @@ def live_server(tmp_path_factory):
     env.pop("TEST_DATABASE_URL", None)
     flask = [sys.executable, "-m", "flask"]
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=PROJECT, check=True, capture_output=True)
-    demo = subprocess.run([*flask, "demo", "--base-url", f"http://127.0.0.1:{port}"], env=env,
-                          cwd=PROJECT, check=True, capture_output=True, text=True)
+    demo = subprocess.run(
+        [*flask, "demo", "--base-url", f"http://127.0.0.1:{port}"],
+        env=env,
+        cwd=PROJECT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     (folder / "demo.txt").write_text(demo.stdout)
     log = open(folder / "gunicorn.log", "w")  # noqa: SIM115
     server = subprocess.Popen(
@@ -89,8 +95,11 @@ def live_server(tmp_path_factory):
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    credentials = {line.split()[0]: (line.split()[1], line.split()[2])
-                   for line in demo.stdout.splitlines() if "@demo.invalid" in line}
+    credentials = {
+        line.split()[0]: (line.split()[1], line.split()[2])
+        for line in demo.stdout.splitlines()
+        if "@demo.invalid" in line
+    }
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

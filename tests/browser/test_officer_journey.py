@@ -19,8 +19,12 @@ def test_officer_link_to_resident_response_to_count_and_coverage(browser, live_s
     page.select_option("#channel", "event")
     page.select_option("#borough", "E09000012")
     page.click("button:has-text('Create link')")
-    address = page.locator(".govuk-summary-list__row", has_text="Address") \
-        .locator(".govuk-summary-list__value").inner_text().strip()
+    address = (
+        page.locator(".govuk-summary-list__row", has_text="Address")
+        .locator(".govuk-summary-list__value")
+        .inner_text()
+        .strip()
+    )
     assert address.startswith(live_server + "/s/")
     assert "fewer than 10" in page.locator("main").inner_text()
     with page.expect_download() as download:
@@ -43,7 +47,11 @@ def test_officer_link_to_resident_response_to_count_and_coverage(browser, live_s
     page.goto(live_server + "/staff/links")
     row = page.locator("tbody tr", has_text="Library coffee morning")
     assert row.locator("td").nth(3).inner_text() == "fewer than 10"
-    assert coverage_before == "fewer than 10" == _hackney_count(page, live_server)
+    # `make run` loads synthetic demo responses, so Hackney's count is shown and rises by one.
+    assert (
+        int(_hackney_count(page, live_server).replace(",", ""))
+        == int(coverage_before.replace(",", "")) + 1
+    )
     officer.close()
 
 

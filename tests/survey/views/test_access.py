@@ -33,6 +33,9 @@ EXPECTED = {
     "links.qr_svg": ("GET", SIGN_IN, 200, 403, 200),
     "links.qr_png": ("GET", SIGN_IN, 200, 403, 200),
     "links.poster": ("GET", SIGN_IN, 200, 403, 200),
+    "analyst.report": ("GET", SIGN_IN, 403, 200, 200),
+    "analyst.download": ("GET", SIGN_IN, 403, 200, 200),
+    "analyst.weighting": ("GET", SIGN_IN, 403, 200, 200),
     "admin.users": ("GET", SIGN_IN, 403, 403, 200),
     "admin.new_user": ("GET", SIGN_IN, 403, 403, 200),
     "admin.disable_user": ("POST", 403, 403, 403, 303),
@@ -68,6 +71,14 @@ def clients(app, demo):
     assert response.status_code == 303, response.get_data(as_text=True)[-3000:]
     officer_link_owner["link_id"] = int(response.headers["Location"].rsplit("/", 1)[1])
     officer_link_owner["user_id"] = create_staff(app, "spare@example.org", "analyst")
+    with app.app_context():
+        from survey.demo import load_synthetic_responses
+        from survey.extensions import db
+        from survey.services.questionnaires import latest_version, questionnaire_for
+
+        version = latest_version(db.session, "prevent-awareness")
+        load_synthetic_responses(db.session, questionnaire_for(version), version.id, 300)
+        db.session.commit()
     return result, officer_link_owner
 
 
@@ -89,6 +100,7 @@ def test_route_access_matches_the_table_for_every_role(app, clients, endpoint):
         "filename": "css/main.css",
         "link_id": ids["link_id"],
         "user_id": ids["user_id"],
+        "fmt": "csv",
     }
     path = app.url_map.bind("localhost").build(endpoint, {a: values[a] for a in rule.arguments})
     for role, want in zip(ROLES, expected, strict=True):

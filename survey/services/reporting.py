@@ -1,0 +1,359 @@
+"""The one bridge between the database and `analysis`.
+
+Responses are aggregated in SQL (GROUP BY the analysis variables into counts of identical
+respondents), so a report costs one query and work proportional to the number of distinct
+cells, not the number of responses. The cells go to `analysis.summarise`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from analysis import Proportion, RakingError, Summary, summarise
+from survey import clock
+from survey.geography import BOROUGH_NAMES, OUTSIDE_LONDON, PREFER_NOT_TO_SAY
+from survey.models import Answer, Link, QuestionnaireVersion, Response
+from survey.questionnaire import Indicator, Questionnaire
+from survey.services.coverage import ETHNIC_GROUPS
+from survey.services.population import Figures
+
+BREAKDOWNS = {
+    "borough": "Borough",
+    "age_band": "Age band",
+    "sex": "Sex",
+    "ethnic_group": "Ethnic group",
+    "religion": "Religion",
+    "disability": "Disability",
+}
+DIMENSION_OF = {"ethnic_group": "ethnicity"}  # breakdown -> questionnaire dimension
+RAKING_MARGINS = ("borough", "age_band_sex", "ethnic_group")
+PERIOD = re.compile(r"^(all|\d{4}-(0[1-9]|1[0-2])|\d{4}-Q[1-4])$")
+
+
+class ReportError(ValueError):
+    """The report cannot be produced as asked; the message says why, in plain words."""
+
+
+class NoResponses(ReportError):
+    """Nothing to report yet: not the analyst's mistake."""
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    indicator: str
+    by: tuple[str, ...]
+    versions: tuple[int, ...] = ()  # questionnaire_versions ids; empty means all
+    period: str = "all"
+    weighted: bool = True
+    method: str | None = None
+    confidence_level: float = 0.95
+
+
+@dataclass(frozen=True)
+class Report:
+    request: ReportRequest
+    summary: Summary
+    questionnaire: Questionnaire
+    indicator: Indicator
+    versions: list[tuple[int, int]]  # (id, version number)
+    period_label: str
+    labels: dict[str, dict[str, str]]
+    figures: Figures | None
+    margins: dict[str, dict[str, float]] | None
+    respondents: int
+    outside_london: int
+    synthetic: int
+    threshold: int
+    generated_at: dt.datetime
+    diagnostics: dict = field(default_factory=dict)
+
+
+def period_bounds(period: str) -> tuple[dt.date | None, dt.date | None, str]:
+    """Turn "all", "2026-11" or "2026-Q4" into dates and words."""
+    if not PERIOD.match(period or ""):
+        raise ReportError("Choose a period: all responses, a month or a quarter")
+    if period == "all":
+        return None, None, "all responses"
+    year = int(period[:4])
+    if "Q" in period:
+        quarter = int(period[-1])
+        start = dt.date(year, 3 * quarter - 2, 1)
+        months = 3
+    else:
+        start = dt.date(year, int(period[5:]), 1)
+        months = 1
+    month_after = start.month - 1 + months
+    end = dt.date(year + month_after // 12, month_after % 12 + 1, 1) - dt.timedelta(days=1)
+    label = f"{start:%B %Y}" if months == 1 else f"Q{quarter} {year} ({start:%B} to {end:%B})"
+    return start, end, label
+
+
+def period_choices(today: dt.date, months: int = 12) -> list[tuple[str, str]]:
+    """All responses, the recent quarters and the recent months."""
+    choices = [("all", "All responses")]
+    quarter_start = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    for _ in range(4):
+        key = f"{quarter_start.year}-Q{(quarter_start.month - 1) // 3 + 1}"
+        choices.append((key, period_bounds(key)[2]))
+        quarter_start = (quarter_start - dt.timedelta(days=1)).replace(day=1)
+        quarter_start = quarter_start.replace(month=3 * ((quarter_start.month - 1) // 3) + 1)
+    month = today.replace(day=1)
+    for _ in range(months):
+        choices.append((f"{month:%Y-%m}", f"{month:%B %Y}"))
+        month = (month - dt.timedelta(days=1)).replace(day=1)
+    return choices
+
+
+def available_versions(session: Session, questionnaire_id: str) -> list[QuestionnaireVersion]:
+    return list(
+        session.scalars(
+            select(QuestionnaireVersion)
+            .where(QuestionnaireVersion.questionnaire_id == questionnaire_id)
+            .order_by(QuestionnaireVersion.version)
+        )
+    )
+
+
+def aggregate_cells(
+    session: Session,
+    version_ids: list[int],
+    start: dt.date | None,
+    end: dt.date | None,
+    columns: dict[str, str],
+) -> list[tuple]:
+    """Count respondents by the answers to the given questions, in one GROUP BY.
+
+    `columns` maps an output name to a question id. Returns rows of the answers (None where
+    a response has no answer) followed by the count.
+    """
+    joined = []
+    from_clause = Response.__table__
+    for name, question_id in columns.items():
+        answer = aliased(Answer, name=f"answer_{name}")
+        from_clause = from_clause.outerjoin(
+            answer, and_(answer.response_id == Response.id, answer.question_id == question_id)
+        )
+        joined.append(answer.value.label(name))
+    query = select(*joined, func.count().label("respondents")).select_from(from_clause)
+    query = query.where(Response.questionnaire_version_id.in_(version_ids))
+    if start is not None:
+        query = query.where(Response.submitted_on >= start)
+    if end is not None:
+        query = query.where(Response.submitted_on <= end)
+    query = query.group_by(*joined)
+    return [tuple(row) for row in session.execute(query)]
+
+
+def build_report(
+    session: Session,
+    questionnaire: Questionnaire,
+    request: ReportRequest,
+    *,
+    figures: Figures | None,
+    threshold: int,
+) -> Report:
+    """Aggregate, weight and summarise: everything an analyst page or download shows."""
+    indicator = questionnaire.indicator(request.indicator)
+    if indicator is None:
+        raise ReportError("Choose an indicator")
+    if (
+        not 1 <= len(request.by) <= 2
+        or any(b not in BREAKDOWNS for b in request.by)
+        or (len(set(request.by)) != len(request.by))
+    ):
+        raise ReportError("Choose one breakdown, or two different ones")
+    start, end, period_label = period_bounds(request.period)
+    versions = available_versions(session, questionnaire.id)
+    chosen = [v for v in versions if not request.versions or v.id in request.versions]
+    if not chosen:
+        raise ReportError("Choose at least one questionnaire version")
+    version_ids = [v.id for v in chosen]
+
+    questions = {"indicator": indicator.question}
+    for name in ("borough", "age_band", "sex", "ethnicity", "religion", "disability"):
+        question = questionnaire.dimension_question(name)
+        if question is not None:
+            questions[name] = question.id
+    rows = aggregate_cells(session, version_ids, start, end, questions)
+    names = list(questions)
+    data, outside = _cells_to_columns(rows, names, questionnaire)
+    respondents = sum(data["count"])
+    if respondents == 0:
+        raise NoResponses("There are no responses for this choice of versions and period yet")
+
+    margins, empty = None, {}
+    if request.weighted:
+        if figures is None:
+            raise ReportError(
+                "Weighted estimates need population figures; an admin can "
+                "upload them. Choose unweighted for now"
+            )
+        margins, empty = raking_margins(figures, questionnaire, data)
+    try:
+        summary = summarise(
+            data,
+            indicator=Proportion("indicator", tuple(indicator.positive), tuple(indicator.exclude)),
+            by=request.by,
+            frequency="count",
+            margins=margins,
+            method=request.method,
+            confidence_level=request.confidence_level,
+            min_cell=threshold,
+        )
+    except RakingError as error:
+        raise ReportError(
+            f"The responses cannot be weighted yet: {error}. Choose unweighted, or a longer period"
+        ) from None
+    except ValueError as error:
+        raise ReportError(str(error)) from None
+    synthetic = (
+        session.scalar(
+            select(func.count())
+            .select_from(Response)
+            .join(Link, Link.id == Response.link_id)
+            .where(
+                Link.synthetic.is_(True),
+                Response.questionnaire_version_id.in_(version_ids),
+                *([Response.submitted_on >= start] if start else []),
+                *([Response.submitted_on <= end] if end else []),
+            )
+        )
+        or 0
+    )
+    return Report(
+        request=request,
+        summary=summary,
+        questionnaire=questionnaire,
+        indicator=indicator,
+        versions=[(v.id, v.version) for v in chosen],
+        period_label=period_label,
+        labels=value_labels(questionnaire),
+        figures=figures if request.weighted else None,
+        margins=margins,
+        respondents=respondents,
+        outside_london=outside,
+        synthetic=synthetic,
+        threshold=threshold,
+        generated_at=clock.now(),
+        diagnostics={**_diagnostics(summary), "empty_categories": empty},
+    )
+
+
+def _cells_to_columns(rows, names, questionnaire: Questionnaire):
+    """Turn aggregated rows into the columns `summarise` reads, handling the special answers.
+
+    Residents outside London are left out (the survey estimates London). A missing or
+    "prefer not to say" answer to a weighting variable becomes its own category.
+    """
+    ethnic_group = {}
+    ethnicity = questionnaire.dimension_question("ethnicity")
+    if ethnicity is not None:
+        ethnic_group = {o.value: (o.group or o.value) for o in ethnicity.options}
+    columns: dict[str, list] = {
+        name: [] for name in [*BREAKDOWNS, "age_band_sex", "indicator", "count"]
+    }
+    outside = 0
+    for row in rows:
+        values = dict(zip(names, row[:-1], strict=True))
+        count = row[-1]
+        if values.get("borough") == OUTSIDE_LONDON:
+            outside += count
+            continue
+        borough = values.get("borough") or PREFER_NOT_TO_SAY
+        age, sex = values.get("age_band"), values.get("sex")
+        crossed = (
+            f"{age}*{sex}"
+            if age and sex and PREFER_NOT_TO_SAY not in (age, sex)
+            else PREFER_NOT_TO_SAY
+        )
+        group = ethnic_group.get(values.get("ethnicity"), PREFER_NOT_TO_SAY)
+        columns["borough"].append(borough)
+        columns["age_band"].append(age)
+        columns["sex"].append(sex)
+        columns["ethnic_group"].append(group)
+        columns["religion"].append(values.get("religion"))
+        columns["disability"].append(values.get("disability"))
+        columns["age_band_sex"].append(crossed)
+        columns["indicator"].append(values.get("indicator"))
+        columns["count"].append(count)
+    return columns, outside
+
+
+def raking_margins(
+    figures: Figures, questionnaire: Questionnaire, data: dict[str, list]
+) -> dict[str, dict[str, float]]:
+    """Population margins for borough, age band by sex and ethnic group.
+
+    Respondents who preferred not to say form their own category on that margin, with a
+    target equal to their share of the responses: they keep the weight the other margins
+    give them, and the known categories share the rest of the population in proportion.
+    Returns the margins and, for each, the categories left out for having no responses.
+    """
+    needed = {"borough": "borough", "age_band_sex": "age_band*sex", "ethnic_group": "ethnicity"}
+    missing = [source for source in needed.values() if source not in figures.values]
+    if missing:
+        raise ReportError(
+            f"The population figures have no {', '.join(missing)}: an admin "
+            "must upload them before weighted estimates can be made"
+        )
+    ethnicity = questionnaire.dimension_question("ethnicity")
+    groups = {o.value: (o.group or o.value) for o in ethnicity.options} if ethnicity else {}
+    total_respondents = sum(data["count"])
+    margins, empty = {}, {}
+    for margin, source in needed.items():
+        population: dict[str, float] = {}
+        for category, value in figures.values[source].items():
+            key = groups.get(category, category) if margin == "ethnic_group" else category
+            population[key] = population.get(key, 0.0) + value
+        total = sum(population.values())
+        answered: dict[str, int] = {}
+        for value, count in zip(data[margin], data["count"], strict=True):
+            answered[value] = answered.get(value, 0) + count
+        # A category nobody in the sample belongs to cannot be weighted up from nothing:
+        # its population is shared among the others, and the methods note says so.
+        empty[margin] = sorted(k for k in population if not answered.get(k))
+        known = {k: v for k, v in population.items() if answered.get(k)}
+        known_total = sum(known.values())
+        share = answered.get(PREFER_NOT_TO_SAY, 0) / total_respondents
+        targets = {k: total * (1 - share) * v / known_total for k, v in known.items()}
+        if share:
+            targets[PREFER_NOT_TO_SAY] = total * share
+        margins[margin] = targets
+    return margins, empty
+
+
+def value_labels(questionnaire: Questionnaire) -> dict[str, dict[str, str]]:
+    """Words for every category a report can show."""
+    labels: dict[str, dict[str, str]] = {}
+    for breakdown in BREAKDOWNS:
+        question = questionnaire.dimension_question(DIMENSION_OF.get(breakdown, breakdown))
+        options = {o.value: o.label.get() for o in question.options} if question else {}
+        if breakdown == "ethnic_group":
+            options = dict(ETHNIC_GROUPS)
+        if breakdown == "borough":
+            options.update(BOROUGH_NAMES)
+        options[PREFER_NOT_TO_SAY] = "Prefer not to say"
+        options["All"] = "All of London"
+        labels[breakdown] = options
+    return labels
+
+
+def _diagnostics(summary: Summary) -> dict:
+    raking = summary.raking
+    if raking is None:
+        return {}
+    deff = raking.kish_deff_by("borough") if "borough" in raking.categories else {}
+    return {
+        "iterations": raking.iterations,
+        "max_margin_error": raking.max_margin_error,
+        "weight_min": raking.weight_min,
+        "weight_max": raking.weight_max,
+        "kish_deff": raking.kish_deff,
+        "deff_by_borough": deff,
+        "rescaled": raking.rescaled,
+    }

@@ -1,0 +1,149 @@
+"""The analyst workspace: estimates by group, charts, weighting diagnostics, downloads."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, g, render_template, request
+
+from analysis.intervals import DESIGN_METHODS, SRS_METHODS
+from survey import charts, clock
+from survey.extensions import db
+from survey.services import exports
+from survey.services import reporting as reporting_service
+from survey.services.audit import record_event
+from survey.services.population import current_figures
+from survey.services.questionnaires import latest_version, questionnaire_for
+
+bp = Blueprint("analyst", __name__, url_prefix="/staff/analysis")
+
+QUESTIONNAIRE_ID = "prevent-awareness"
+LEVELS = {"0.9": 0.90, "0.95": 0.95, "0.99": 0.99}
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+}
+
+
+def _request_from_args(questionnaire, versions):
+    """Read the analyst's choices from the query string, each from an allow-list."""
+    args = request.args
+    indicators = [i.id for i in questionnaire.indicators]
+    indicator = args.get("indicator", indicators[0] if indicators else "")
+    by = [
+        b
+        for b in (args.get("by", "borough"), args.get("by2", ""))
+        if b in reporting_service.BREAKDOWNS
+    ]
+    weighted = args.get("weighted", "yes") != "no"
+    allowed = DESIGN_METHODS if weighted else SRS_METHODS
+    method = args.get("method") if args.get("method") in allowed else None
+    ids = {v.id for v in versions}
+    chosen = tuple(int(v) for v in args.getlist("version") if v.isdigit() and int(v) in ids)
+    period = args.get("period", "all")
+    if not reporting_service.PERIOD.match(period):
+        period = "all"
+    return reporting_service.ReportRequest(
+        indicator=indicator if indicator in indicators else "",
+        by=tuple(dict.fromkeys(by)),
+        versions=chosen,
+        period=period,
+        weighted=weighted,
+        method=method,
+        confidence_level=LEVELS.get(args.get("confidence", "0.95"), 0.95),
+    )
+
+
+def _report():
+    version = latest_version(db.session, QUESTIONNAIRE_ID)
+    if version is None:
+        return None, None, None, "No questionnaire has been loaded yet."
+    questionnaire = questionnaire_for(version)
+    versions = reporting_service.available_versions(db.session, QUESTIONNAIRE_ID)
+    choice = _request_from_args(questionnaire, versions)
+    try:
+        report = reporting_service.build_report(
+            db.session,
+            questionnaire,
+            choice,
+            figures=current_figures(db.session),
+            threshold=current_app.config["SUPPRESSION_THRESHOLD"],
+        )
+    except reporting_service.NoResponses as error:
+        return questionnaire, choice, None, NoData(str(error))
+    except reporting_service.ReportError as error:
+        return questionnaire, choice, None, str(error)
+    return questionnaire, choice, report, None
+
+
+class NoData(str):
+    """A message that is not an error: there is nothing to show yet."""
+
+
+def _status(error) -> int:
+    return 200 if error is None or isinstance(error, NoData) else 400
+
+
+@bp.get("")
+def report():
+    """Choose an indicator and breakdown; see the table, the charts and the methods."""
+    questionnaire, choice, result, error = _report()
+    rows = exports.report_rows(result) if result else []
+    title = ""
+    if result:
+        title = f"{result.indicator.label.get()} by " + " and ".join(
+            reporting_service.BREAKDOWNS[b].lower() for b in choice.by
+        )
+    return render_template(
+        "analyst/report.html",
+        questionnaire=questionnaire,
+        choice=choice,
+        report=result,
+        rows=rows,
+        error=error,
+        title=title,
+        versions=reporting_service.available_versions(db.session, QUESTIONNAIRE_ID),
+        periods=reporting_service.period_choices(clock.today()),
+        breakdowns=reporting_service.BREAKDOWNS,
+        levels=LEVELS,
+        methods=DESIGN_METHODS if (choice is None or choice.weighted) else SRS_METHODS,
+        dots=charts.dot_plot(rows, title) if result else None,
+        tiles=charts.tile_map(rows, title) if result and choice.by == ("borough",) else None,
+        methods_note=exports.methods_note(result) if result else "",
+        query=request.query_string.decode("ascii", "replace"),
+    ), _status(error)
+
+
+@bp.get("/download.<fmt>")
+def download(fmt: str):
+    """Download exactly what the page shows, as CSV, XLSX or JSON, with its metadata."""
+    if fmt not in FORMATS:
+        return render_template("errors/http.html", title="Page not found", code=404), 404
+    _questionnaire, choice, result, error = _report()
+    if result is None:
+        return render_template("errors/http.html", title=error, code=400), 400
+    body = {"csv": exports.to_csv, "xlsx": exports.to_xlsx, "json": exports.to_json}[fmt](result)
+    by = "-".join(choice.by)
+    filename = f"prevent-{result.indicator.id}-by-{by}-{clock.today():%Y%m%d}.{fmt}"
+    record_event(
+        db.session,
+        "download",
+        actor=g.current_staff,
+        detail=f"{fmt}: {result.indicator.id} by {by}, {result.period_label}, "
+        f"{'weighted' if choice.weighted else 'unweighted'}",
+    )
+    db.session.commit()
+    response = Response(body, mimetype=FORMATS[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/weighting")
+def weighting():
+    """Show how the weights were made: iterations, margin errors, weight range, deff."""
+    questionnaire, choice, result, error = _report()
+    return render_template(
+        "analyst/weighting.html",
+        report=result,
+        error=error,
+        labels=result.labels["borough"] if result else {},
+    ), _status(error)
