@@ -197,9 +197,9 @@ def methods_note(report: Report) -> str:
     level = round(summary.confidence_level * 100, 1)
     versions = ", ".join(str(number) for _, number in report.versions)
     parts = [
-        f"These figures estimate the share of London residents who "
-        f"{report.indicator.label.get().lower()[0] + report.indicator.label.get()[1:]} "
-        f"(question '{report.indicator.question}'), from {report.respondents:,} responses "
+        f"These figures estimate the share of London residents for the indicator "
+        f"'{report.indicator.label.get()}' (question '{report.indicator.question}'), from "
+        f"{report.respondents:,} responses "
         f"to the {report.questionnaire.title.get()} (version {versions}), {report.period_label}.",
         "Answers of "
         + ", ".join(f"'{v}'" for v in sorted(report.indicator.exclude))

@@ -1,0 +1,235 @@
+"""The analyst workspace: figures equal the command line's, downloads carry what the page
+shows and nothing disclosive, spreadsheets are safe, downloads are audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from survey.demo import load_synthetic_responses
+from survey.extensions import db
+from survey.models import Answer, AuditEvent, Response
+from survey.services.questionnaires import latest_version, questionnaire_for
+from tests.resident import page
+from tests.staff import create_staff, sign_in
+
+
+def seed(app, count=1500, seed=7):
+    with app.app_context():
+        version = latest_version(db.session, "prevent-awareness")
+        load_synthetic_responses(
+            db.session, questionnaire_for(version), version.id, count, seed=seed
+        )
+        db.session.commit()
+
+
+@pytest.fixture
+def analyst(app, demo):
+    seed(app)
+    create_staff(app, "analyst@example.org", "analyst")
+    client = app.test_client()
+    sign_in(client, "analyst@example.org")
+    return client
+
+
+def microdata(db_session) -> list[dict]:
+    """Every response as one row of analysis variables, following the documented rules:
+    outside London left out; a missing or "prefer not to say" weighting answer is its own
+    category; ethnic groups are the five 2021 Census groups."""
+    questionnaire = None
+    from survey.models import QuestionnaireVersion
+
+    version = db_session.scalar(select(QuestionnaireVersion))
+    questionnaire = questionnaire_for(version)
+    groups = {
+        o.value: o.group or o.value for o in questionnaire.dimension_question("ethnicity").options
+    }
+    answers: dict[str, dict[str, str]] = {}
+    for answer in db_session.scalars(select(Answer)):
+        answers.setdefault(answer.response_id, {})[answer.question_id] = answer.value
+    rows = []
+    for response_id in db_session.scalars(select(Response.id)):
+        given = answers.get(response_id, {})
+        if given.get("borough") == "outside_london":
+            continue
+        age, sex = given.get("age_band"), given.get("sex")
+        crossed = (
+            f"{age}*{sex}"
+            if age and sex and "prefer_not_to_say" not in (age, sex)
+            else "prefer_not_to_say"
+        )
+        rows.append(
+            {
+                "borough": given.get("borough", "prefer_not_to_say"),
+                "age_band_sex": crossed,
+                "ethnic_group": groups.get(given.get("ethnicity"), "prefer_not_to_say"),
+                "sex": sex or "",
+                "heard": given.get("heard_of_prevent", ""),
+            }
+        )
+    return rows
+
+
+def write_csv(path, rows):
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_web_figures_equal_the_command_line_on_the_same_responses(
+    analyst, db_session, tmp_path, weighted
+):
+    query = f"indicator=aware&by=borough&weighted={'yes' if weighted else 'no'}"
+    web = json.loads(analyst.get(f"/staff/analysis/download.json?{query}").data)
+    data = tmp_path / "responses.csv"
+    write_csv(data, microdata(db_session))
+    args = [
+        sys.executable,
+        "-m",
+        "analysis",
+        "summarise",
+        str(data),
+        "--indicator",
+        "heard",
+        "--positive",
+        "yes",
+        "--by",
+        "borough",
+        "--format",
+        "json",
+    ]
+    if weighted:
+        margins = tmp_path / "margins.csv"
+        with open(margins, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["variable", "category", "population"])
+            for variable, targets in web["metadata"]["raking_margins"].items():
+                for category, population in targets.items():
+                    writer.writerow([variable, category, repr(population)])
+        args += ["--margins", str(margins)]
+    result = subprocess.run(args, capture_output=True, text=True, check=True)
+    cli = {row["borough"]: row for row in json.loads(result.stdout)["rows"]}
+    assert len(web["rows"]) == len(cli)
+    for row in web["rows"]:
+        other = cli[row["borough_code"]]
+        assert row["n"] == other["n"]
+        assert row["disclosure"] == other["disclosure"]
+        for ours, theirs in (
+            ("estimate_percent", "estimate"),
+            ("ci_low_percent", "ci_low"),
+            ("ci_high_percent", "ci_high"),
+        ):
+            if other[theirs] is None:
+                assert row[ours] is None
+            else:
+                assert row[ours] == pytest.approx(other[theirs] * 100, rel=1e-9)
+
+
+def test_the_page_shows_the_table_charts_and_plain_words(analyst):
+    soup = page(analyst.get("/staff/analysis?indicator=aware&by=borough&weighted=yes"))
+    assert "Has heard of Prevent by borough" in soup.select_one("h2").get_text()
+    header = [th.get_text(strip=True) for th in soup.select("#estimates thead th")]
+    assert header[:4] == ["Borough", "Responses", "Estimate", "Confidence interval"]
+    text = soup.select_one("#estimates").get_text()
+    assert "Not statistically different from the rest of London" in text
+    assert "rank" not in text.lower()
+    svgs = soup.select("svg[role=img]")
+    assert len(svgs) == 2
+    for svg in svgs:
+        assert svg.select_one("title").get_text() and svg.select_one("desc").get_text()
+    tiles = svgs[1].select("g > rect[width='56']")
+    assert len(tiles) == 33
+    assert any(t["fill"] == "url(#hatch)" for t in tiles)  # the City of London is hidden
+    assert "synthetic" in soup.select_one(".govuk-warning-text").get_text()
+
+
+def test_suppressed_cells_say_why_in_words(analyst):
+    soup = page(analyst.get("/staff/analysis?indicator=aware&by=borough&weighted=no"))
+    city = next(
+        tr
+        for tr in soup.select("#estimates tbody tr")
+        if tr.th.get_text(strip=True) == "City of London"
+    )
+    cells = [td.get_text(strip=True) for td in city.select("td")]
+    assert cells[:3] == ["", "", ""]
+    assert "Fewer than 10 responses" in cells[-1]
+
+
+def test_the_weighting_page_shows_the_diagnostics(analyst):
+    soup = page(analyst.get("/staff/analysis/weighting?indicator=aware&by=borough"))
+    keys = [dt.get_text(strip=True) for dt in soup.select(".govuk-summary-list__key")]
+    assert keys[:3] == ["Iterations", "Largest remaining margin error", "Smallest weight"]
+    rows = soup.select("table tbody tr")
+    assert len(rows) >= 33
+
+
+def csv_sections(body: bytes):
+    lines = list(csv.reader(io.StringIO(body.decode("utf-8"))))
+    blank = lines.index([])
+    return dict(lines[:blank]), lines[blank + 1], lines[blank + 2 :]
+
+
+def test_every_download_format_carries_the_same_rows_and_the_metadata(analyst, db_session):
+    query = "indicator=confident_helps&by=sex&by2=age_band&weighted=yes"
+    document = json.loads(analyst.get(f"/staff/analysis/download.json?{query}").data)
+    meta, header, rows = csv_sections(analyst.get(f"/staff/analysis/download.csv?{query}").data)
+    book = load_workbook(io.BytesIO(analyst.get(f"/staff/analysis/download.xlsx?{query}").data))
+    sheet = list(book["Estimates"].iter_rows(values_only=True))
+    about = dict(book["About"].iter_rows(values_only=True))
+    assert len(rows) == len(document["rows"]) == len(sheet) - 1
+    assert header == list(document["rows"][0]) == list(sheet[0])
+    for name in (
+        "questionnaire",
+        "versions",
+        "period",
+        "indicator",
+        "weighting",
+        "population_figures",
+        "interval_method",
+        "confidence_level",
+        "suppression_threshold",
+        "generated_at",
+        "software_version",
+    ):
+        assert name in document["metadata"] and name in meta and name in about
+    assert "preferred not to say" in document["methods_note"]
+    assert "outside London" in document["methods_note"]
+    assert meta["methods_note"] == document["methods_note"] == about["methods_note"]
+    estimate = header.index("estimate_percent")
+    for values in sheet[1:]:
+        assert values[estimate] is None or isinstance(values[estimate], float)
+    actions = [
+        e.detail.split(":")[0]
+        for e in db_session.scalars(select(AuditEvent).where(AuditEvent.action == "download"))
+    ]
+    assert sorted(actions) == ["csv", "json", "xlsx"]
+
+
+def test_suppressed_rows_carry_no_figures_in_any_download(analyst):
+    query = "indicator=aware&by=borough&by2=sex&weighted=no"
+    document = json.loads(analyst.get(f"/staff/analysis/download.json?{query}").data)
+    figures = (
+        "n",
+        "estimate_percent",
+        "ci_low_percent",
+        "ci_high_percent",
+        "effective_n",
+        "difference_points",
+        "p_adjusted",
+    )
+    hidden = [r for r in document["rows"] if r["disclosure"] != "published"]
+    assert hidden
+    for row in hidden:
+        assert all(row[name] is None for name in figures)
+    for row in document["rows"]:
+        if row["n"] is not None:
+            assert row["n"] >= 10

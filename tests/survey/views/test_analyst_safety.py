@@ -1,0 +1,157 @@
+"""Downloads are safe to open: formula triggers neutralised in every string cell, numbers
+numeric; and no download ever publishes a small count, whatever the data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+from sqlalchemy import delete
+
+from survey.demo import load_synthetic_responses
+from survey.extensions import db
+from survey.models import Answer, Link, Response
+from survey.services.exports import FORMULA_TRIGGERS
+from survey.services.questionnaires import latest_version, load_questionnaire, questionnaire_for
+from tests.conftest import PROJECT
+from tests.staff import create_staff, sign_in
+
+
+def hostile_questionnaire(formulas: list[str]) -> str:
+    """The real questionnaire as version 2, with formula strings as religion labels."""
+    source = (PROJECT / "questionnaires" / "prevent-awareness.yaml").read_text()
+    source = source.replace("version: 1", "version: 2")
+    labels = [
+        "No religion",
+        "Christian",
+        "Buddhist",
+        "Hindu",
+        "Jewish",
+        "Muslim",
+        "Sikh",
+        "Any other religion",
+    ]
+    for label, formula in zip(labels, formulas, strict=False):
+        source = source.replace(
+            f'label: {{en: "{label}"}}', f"label: {{en: {json.dumps(formula)}}}"
+        )
+    return source.replace(
+        'label: {en: "Has heard of Prevent"}', f"label: {{en: {json.dumps(formulas[-1])}}}"
+    )
+
+
+def test_formula_corpus_is_neutralised_in_every_string_cell(app, demo, bad_inputs):
+    formulas = [f for f in bad_inputs["spreadsheet_formula_injection"] if f.strip()]
+    with app.app_context():
+        load_questionnaire(db.session, hostile_questionnaire(formulas), filename="hostile.yaml")
+        version = latest_version(db.session, "prevent-awareness")
+        assert version.version == 2
+        load_synthetic_responses(db.session, questionnaire_for(version), version.id, 800)
+        db.session.commit()
+    create_staff(app, "analyst@example.org", "analyst")
+    client = app.test_client()
+    sign_in(client, "analyst@example.org")
+    query = "indicator=aware&by=religion&weighted=no"
+    body = client.get(f"/staff/analysis/download.csv?{query}").data.decode()
+    cells = [cell for row in csv.reader(io.StringIO(body)) for cell in row]
+    labels_seen = [c for c in cells if c.lstrip("'") in [f.strip() for f in formulas]]
+    assert len(labels_seen) >= 5
+    for cell in cells:
+        assert not cell.startswith(FORMULA_TRIGGERS) or _is_number(cell), repr(cell)
+    book = load_workbook(io.BytesIO(client.get(f"/staff/analysis/download.xlsx?{query}").data))
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    assert cell.data_type == "s"
+                    assert not cell.value.startswith(FORMULA_TRIGGERS), repr(cell.value)
+                elif cell.value is not None:
+                    assert cell.data_type == "n"
+    page = client.get(f"/staff/analysis?{query}").get_data(as_text=True)
+    assert "=HYPERLINK" in page  # shown as text on the page, escaped by the template
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.fixture
+def analyst(app, demo):
+    create_staff(app, "analyst@example.org", "analyst")
+    client = app.test_client()
+    sign_in(client, "analyst@example.org")
+    return client
+
+
+BREAKDOWNS = ["borough", "age_band", "sex", "ethnic_group", "religion", "disability"]
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    seed=st.integers(min_value=0, max_value=10_000),
+    size=st.integers(min_value=20, max_value=500),
+    first=st.sampled_from(BREAKDOWNS),
+    second=st.sampled_from(["", *BREAKDOWNS]),
+    weighted=st.booleans(),
+    indicator=st.sampled_from(["aware", "confident_helps", "trusts_fair", "knows_help"]),
+)
+def test_no_download_publishes_a_small_or_recoverable_count(
+    app, analyst, seed, size, first, second, weighted, indicator
+):
+    with app.app_context():
+        db.session.execute(delete(Answer))
+        db.session.execute(delete(Response))
+        db.session.execute(delete(Link).where(Link.synthetic.is_(True)))
+        version = latest_version(db.session, "prevent-awareness")
+        load_synthetic_responses(
+            db.session, questionnaire_for(version), version.id, size, seed=seed
+        )
+        db.session.commit()
+    query = (
+        f"indicator={indicator}&by={first}&by2={second if second != first else ''}"
+        f"&weighted={'yes' if weighted else 'no'}"
+    )
+    response = analyst.get(f"/staff/analysis/download.json?{query}")
+    if response.status_code == 400:  # e.g. the weighting cannot be done: no file at all
+        return
+    rows = json.loads(response.data)["rows"]
+    body = analyst.get(f"/staff/analysis/download.csv?{query}").data.decode()
+    lines = list(csv.reader(io.StringIO(body)))
+    table = lines[lines.index([]) + 1 :]
+    header, csv_rows = table[0], table[1:]
+    n_column = header.index("n")
+    assert len(csv_rows) == len(rows)
+    for row, line in zip(rows, csv_rows, strict=True):
+        assert (row["n"] is None) == (line[n_column] == "")
+        if row["n"] is not None:
+            assert row["n"] >= 10
+    by_codes = [name for name in rows[0] if name.endswith("_code")]
+    _check_not_recoverable(rows, by_codes)
+
+
+def _check_not_recoverable(rows, code_columns):
+    """In every line of the table (parts and their total), never exactly one hidden cell."""
+    if len(code_columns) == 1:
+        lines = [rows]
+    else:
+        first, second = code_columns
+        keys_a = {r[first] for r in rows}
+        keys_b = {r[second] for r in rows}
+        lines = [[r for r in rows if r[first] == a] for a in keys_a]
+        lines += [[r for r in rows if r[second] == b] for b in keys_b]
+    for line in lines:
+        hidden = [r for r in line if r["n"] is None]
+        assert len(hidden) != 1, [(r[c] for c in code_columns) for r in hidden]
