@@ -33,6 +33,7 @@ class Config:
     ARGON2_MEMORY_COST = 64 * 1024  # KiB
     ARGON2_PARALLELISM = 4  # lanes
     SUPPRESSION_THRESHOLD = 10  # respondents; smaller counts are never shown to staff
+    MICRODATA_K = 5  # responses that must share each combination of demographics
     PUBLIC_BASE_URL: str | None = None  # where residents reach the service (QR codes)
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True

@@ -44,6 +44,9 @@ ROLE_ACCESS: dict[str, frozenset[str]] = {
     "admin.reset_password": ADMINS,
     "admin.audit": ADMINS,
     "admin.population": ADMINS,
+    "admin.microdata_page": ADMINS,
+    "admin.microdata_csv": ADMINS,
+    "admin.codebook_csv": ADMINS,
 }
 
 

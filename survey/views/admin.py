@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, url_for
 
 from survey.extensions import db
 from survey.models import StaffUser
+from survey.services import microdata
 from survey.services import staff as staff_service
 from survey.services.audit import recent_events, record_event
 from survey.services.population import (
@@ -143,3 +144,49 @@ def population():
         versions=list_versions(db.session),
         categories=categories,
     ), status
+
+
+def _extract():
+    version = latest_version(db.session, QUESTIONNAIRE_ID)
+    if version is None:
+        abort(404)
+    questionnaire = questionnaire_for(version)
+    return questionnaire, microdata.extract(
+        db.session, questionnaire, k=current_app.config["MICRODATA_K"]
+    )
+
+
+@bp.get("/microdata")
+def microdata_page():
+    """Explain the anonymised microdata extract and offer it."""
+    _questionnaire, result = _extract()
+    return render_template("admin/microdata.html", result=result)
+
+
+@bp.get("/microdata.csv")
+def microdata_csv():
+    """Download the k-anonymous extract (admins only; recorded in the audit log)."""
+    _questionnaire, result = _extract()
+    record_event(
+        db.session,
+        "download",
+        actor=g.current_staff,
+        detail=f"microdata extract: {len(result.rows)} rows, k={result.k}",
+    )
+    db.session.commit()
+    return _attachment(microdata.extract_csv(result), "prevent-microdata.csv")
+
+
+@bp.get("/codebook.csv")
+def codebook_csv():
+    """Download the codebook for the extract."""
+    questionnaire, result = _extract()
+    record_event(db.session, "download", actor=g.current_staff, detail="microdata codebook")
+    db.session.commit()
+    return _attachment(microdata.codebook_csv(questionnaire, result), "prevent-codebook.csv")
+
+
+def _attachment(body: bytes, filename: str) -> Response:
+    response = Response(body, mimetype="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -43,6 +43,9 @@ EXPECTED = {
     "admin.reset_password": ("POST", 403, 403, 403, 200),
     "admin.audit": ("GET", SIGN_IN, 403, 403, 200),
     "admin.population": ("GET", SIGN_IN, 403, 403, 200),
+    "admin.microdata_page": ("GET", SIGN_IN, 403, 403, 200),
+    "admin.microdata_csv": ("GET", SIGN_IN, 403, 403, 200),
+    "admin.codebook_csv": ("GET", SIGN_IN, 403, 403, 200),
 }
 
 

@@ -1,0 +1,70 @@
+"""The admin-only microdata extract is k-anonymous and holds nothing identifying."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import select
+
+from survey.demo import load_synthetic_responses
+from survey.extensions import db
+from survey.models import AuditEvent, TextAnswer
+from survey.services.microdata import QUASI_IDENTIFIERS
+from survey.services.questionnaires import latest_version, questionnaire_for
+from tests.staff import create_staff, sign_in
+
+
+@pytest.fixture
+def admin(app, demo):
+    with app.app_context():
+        version = latest_version(db.session, "prevent-awareness")
+        load_synthetic_responses(db.session, questionnaire_for(version), version.id, 400)
+        db.session.commit()
+    create_staff(app, "admin@example.org", "admin")
+    client = app.test_client()
+    sign_in(client, "admin@example.org")
+    return client
+
+
+def test_every_demographic_combination_is_shared_by_at_least_k_rows(admin, db_session):
+    body = admin.get("/staff/admin/microdata.csv").data.decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    sizes: dict[tuple, int] = {}
+    for row in rows:
+        key = tuple(row[name] for name in QUASI_IDENTIFIERS)
+        sizes[key] = sizes.get(key, 0) + 1
+    assert min(sizes.values()) >= 5
+    assert any("suppressed" in key for key in sizes)
+    page = admin.get("/staff/admin/microdata").get_data(as_text=True)
+    assert "Suppressed borough values" in page
+    assert db_session.scalar(select(AuditEvent).where(AuditEvent.action == "download"))
+
+
+def test_the_extract_has_no_ids_days_link_names_or_free_text(app, admin, resident, db_session):
+    resident.complete({"anything_else": "My neighbour told me about it"})
+    resident.submit()
+    assert db_session.scalar(select(TextAnswer))
+    body = admin.get("/staff/admin/microdata.csv").data.decode()
+    header = next(csv.reader(io.StringIO(body)))
+    assert "anything_else" not in header and "id" not in header
+    assert "neighbour" not in body
+    assert {"submitted_month", "channel", "heard_of_prevent"} <= set(header)
+    month = next(csv.DictReader(io.StringIO(body)))["submitted_month"]
+    assert len(month) == 7  # YYYY-MM, no day
+
+
+def test_the_codebook_explains_every_column(admin):
+    extract = admin.get("/staff/admin/microdata.csv").data.decode()
+    codebook = admin.get("/staff/admin/codebook.csv").data.decode()
+    columns = next(csv.reader(io.StringIO(extract)))
+    described = {row["column"] for row in csv.DictReader(io.StringIO(codebook))}
+    assert set(columns) <= described
+
+
+def test_analysts_cannot_download_microdata(app, admin):
+    create_staff(app, "analyst@example.org", "analyst")
+    client = app.test_client()
+    sign_in(client, "analyst@example.org")
+    assert client.get("/staff/admin/microdata.csv").status_code == 403
