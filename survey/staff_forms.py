@@ -29,7 +29,8 @@ def plain_text(form, field) -> None:
 
 class SignInForm(FlaskForm):
     email = StringField(
-        "Email address", validators=[DataRequired("Enter your email address"), Length(max=254)]
+        "Email address",
+        validators=[DataRequired("Enter your email address"), Length(max=254), plain_text],
     )
     password = PasswordField(
         "Password", validators=[DataRequired("Enter your password"), Length(max=MAX_PASSWORD)]

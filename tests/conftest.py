@@ -57,6 +57,26 @@ def app(database_url: str):
 
 
 @pytest.fixture
+def make_app(database_url: str):
+    """Build extra apps on the test database (other settings, or a second host); their
+    connections are closed afterwards."""
+    made = []
+
+    def build(**settings):
+        app = create_app(
+            {"SURVEY_ENV": "test", "SQLALCHEMY_DATABASE_URI": database_url, **settings}
+        )
+        made.append(app)
+        return app
+
+    yield build
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

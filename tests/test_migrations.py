@@ -30,11 +30,13 @@ def test_flask_db_upgrade_builds_the_schema_from_nothing(tmp_path, monkeypatch):
     from flask_migrate import upgrade
 
     from survey import create_app
+    from survey.extensions import db
 
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     app = create_app({"SURVEY_ENV": "test", "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade()
+        db.engine.dispose()
     engine = create_engine(url)
     assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
     engine.dispose()

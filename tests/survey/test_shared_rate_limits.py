@@ -10,7 +10,6 @@ import uuid
 
 import pytest
 
-from survey import create_app
 from tests.staff import sign_in
 
 REDIS = ("127.0.0.1", 6379)
@@ -25,17 +24,15 @@ def redis_available() -> bool:
 
 
 @pytest.mark.skipif(not redis_available(), reason="needs Redis on 127.0.0.1:6379")
-def test_two_hosts_share_the_sign_in_limit_through_redis(database_url):
+def test_two_hosts_share_the_sign_in_limit_through_redis(app, make_app):
     settings = {
-        "SURVEY_ENV": "test",
-        "SQLALCHEMY_DATABASE_URI": database_url,
         "RATELIMIT_ENABLED": True,
         "SIGN_IN_LIMIT": "4 per minute",
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
         # A prefix of this run's own, so runs never see each other's counts.
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
     }
-    first, second = create_app(settings), create_app(settings)
+    first, second = make_app(**settings), make_app(**settings)
     statuses = []
     for app in (first, second, first, second, first):
         statuses.append(sign_in(app.test_client(), "x@example.org", "wrong password x").status_code)

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from survey import clock, create_app
+from survey import clock
 from survey.models import AuditEvent, StaffUser
 from survey.services import staff as staff_service
 from tests.resident import page
@@ -51,10 +51,8 @@ def test_unknown_email_and_wrong_password_get_the_same_answer(app):
     assert "Enter a correct email address and password" in summary[0]
 
 
-def test_twenty_bad_sign_ins_are_rate_limited(database_url):
-    app = create_app(
-        {"SURVEY_ENV": "test", "SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": True}
-    )
+def test_twenty_bad_sign_ins_are_rate_limited(app, make_app):
+    app = make_app(RATELIMIT_ENABLED=True)
     client = app.test_client()
     statuses = [
         sign_in(client, "nobody@example.org", "wrong password here").status_code for _ in range(20)

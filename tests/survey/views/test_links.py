@@ -9,7 +9,6 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from survey import create_app
 from survey.models import AuditEvent, Base, Link, Response
 from survey.services.links import CODE_ALPHABET
 from tests.resident import Resident, page
@@ -226,15 +225,8 @@ def test_one_per_browser_leaves_only_a_completed_cookie(app, officer, db_session
     assert page(resident.client.get(f"/s/{other.code}")).select_one("#start-button")
 
 
-def test_per_link_submission_limits_use_no_stored_address(database_url, db_session):
-    app = create_app(
-        {
-            "SURVEY_ENV": "test",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "RATELIMIT_ENABLED": True,
-            "LINK_SUBMIT_LIMIT": "3 per hour",
-        }
-    )
+def test_per_link_submission_limits_use_no_stored_address(make_app, db_session):
+    app = make_app(RATELIMIT_ENABLED=True, LINK_SUBMIT_LIMIT="3 per hour")
     app.test_cli_runner().invoke(args=["demo"])
     statuses = []
     for _ in range(4):
