@@ -12,7 +12,7 @@ PORT ?= 5000
 export FLASK_APP := survey
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-all lint format assets migrate demo clean
+.PHONY: help run serve test test-all lint format assets clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -22,6 +22,11 @@ run: $(PY_STAMP) $(CSS) ## Set everything up and serve the platform on http://12
 	$(BIN)/flask demo --base-url http://$(HOST):$(PORT)
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C to stop)"
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m survey.devserver
+
+serve: $(PY_STAMP) $(CSS) ## Serve with gunicorn (SQLite, or PostgreSQL when DATABASE_URL is set) on 127.0.0.1:8000
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo --base-url http://127.0.0.1:8000
+	BIND=127.0.0.1:8000 $(BIN)/gunicorn -c gunicorn.conf.py survey.wsgi:app
 
 test: $(PY_STAMP) $(CSS) ## Set everything up and run the test suite (SQLite; PostgreSQL with TEST_DATABASE_URL)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -65,10 +65,6 @@ class ProductionConfig(Config):
     """Production: PostgreSQL, secrets from the environment, secure cookies."""
 
     SESSION_COOKIE_SECURE = True
-    SQLALCHEMY_ENGINE_OPTIONS = {
-        "pool_pre_ping": True,
-        "pool_recycle": 30 * 60,  # seconds
-    }
 
 
 CONFIGS: dict[str, type[Config]] = {
@@ -108,7 +104,13 @@ def apply_environment(settings: dict, env_name: str, instance_path: str) -> None
         settings["SECRET_KEY"] = secret
     elif not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = _instance_secret_key(instance_path)
-    for name in ("RATELIMIT_STORAGE_URI", "PUBLIC_BASE_URL"):
+    for name in (
+        "RATELIMIT_STORAGE_URI",
+        "PUBLIC_BASE_URL",
+        "SIGN_IN_LIMIT",
+        "LINK_START_LIMIT",
+        "LINK_SUBMIT_LIMIT",
+    ):
         if os.environ.get(name):
             settings[name] = os.environ[name]
     if database_url:
@@ -117,6 +119,14 @@ def apply_environment(settings: dict, env_name: str, instance_path: str) -> None
         settings["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
             instance_path, "survey.db"
         )
+    if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # Survive PostgreSQL restarts and dropped connections: test each connection as it
+        # leaves the pool, and replace connections before a server or proxy times them out.
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_pre_ping": True,
+            "pool_recycle": 30 * 60,  # seconds
+            **(settings.get("SQLALCHEMY_ENGINE_OPTIONS") or {}),
+        }
 
 
 def normalise_database_url(url: str) -> str:

@@ -73,3 +73,23 @@ def test_sqlite_runs_with_wal_busy_timeout_and_foreign_keys(app, database_url):
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+
+
+def test_postgresql_connections_are_checked_and_recycled(make_app):
+    app = make_app(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_pre_ping"] is True and options["pool_recycle"] > 0
+
+
+def test_healthz_says_503_when_the_database_is_unreachable(make_app):
+    app = make_app(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "database": "unreachable"}
+
+
+def test_a_resident_gets_an_honest_page_when_the_database_is_down(make_app):
+    app = make_app(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    response = app.test_client().get("/s/demo")
+    assert response.status_code == 503
+    assert "your answers were not saved" in response.get_data(as_text=True).lower()
