@@ -7,19 +7,33 @@ so a transaction never reads and then finds the database locked when it writes.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 SQLITE_BUSY_TIMEOUT = 10_000  # milliseconds a writer waits for the lock
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def configure_engines(app: Flask) -> None:
-    """Attach the SQLite settings to the app's engine when it is SQLite."""
+    """Attach the SQLite settings to the app's engine when it is SQLite, and end every
+    request's session safely even when the database dropped the connection."""
     from survey.extensions import db
+
+    # Registered after Flask-SQLAlchemy's, so it runs first (teardowns run in reverse).
+    @app.teardown_appcontext
+    def end_session(_error: BaseException | None) -> None:
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            # The server ended the connection (a restart, pg_terminate_backend): drop it
+            # from the pool rather than fail the response that was already made.
+            with contextlib.suppress(SQLAlchemyError):
+                db.session().invalidate()
 
     with app.app_context():
         engine = db.engine

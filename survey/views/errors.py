@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from flask import Flask, render_template
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from survey.extensions import db
@@ -43,13 +45,25 @@ def register(app: Flask) -> None:
         return render_template("errors/http.html", title=title, code=code), code
 
     @app.errorhandler(OperationalError)
-    def database_unavailable(error: OperationalError):
-        db.session.rollback()
-        app.logger.error("Database unavailable: %s %s", type(error.orig).__name__, error.orig)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
+    def database_unavailable(error: SQLAlchemyError):
+        _discard_session()
+        cause = getattr(error, "orig", None) or error
+        app.logger.error("Database unavailable: %s", type(cause).__name__)
         return render_template("errors/database.html"), 503
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
-        db.session.rollback()
+        _discard_session()
         app.logger.exception("Unexpected error")
         return render_template("errors/500.html"), 500
+
+
+def _discard_session() -> None:
+    """Drop the request's transaction; a dead connection must not turn a 503 into a 500."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.close()
