@@ -99,6 +99,8 @@ def _register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     access.register(app)
+    if os.environ.get("SURVEY_BENCH") == "1":
+        health.register_bench_floor(app)
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -20,7 +20,7 @@ ADMINS = frozenset({"admin"})
 ANALYSTS = frozenset({"admin", "analyst"})
 
 PUBLIC_ENDPOINTS = frozenset(
-    {"static", "pages.home", "pages.privacy", "health.healthz", "auth.sign_in"}
+    {"static", "pages.home", "pages.privacy", "health.healthz", "auth.sign_in", "bench_hello"}
 )
 PUBLIC_BLUEPRINTS = frozenset({"respond"})
 ROLE_ACCESS: dict[str, frozenset[str]] = {

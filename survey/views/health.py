@@ -21,3 +21,11 @@ def healthz():
         db.session.rollback()
         return jsonify(status="unavailable", database="unreachable"), 503
     return jsonify(status="ok", database="ok")
+
+
+def register_bench_floor(app) -> None:
+    """A bare endpoint for bench/submission_bench.py's floor, only when SURVEY_BENCH=1."""
+
+    @app.get("/bench/hello")
+    def bench_hello():
+        return "hello"

@@ -1,0 +1,184 @@
+"""Benchmark: how many residents gunicorn serves, as ratios to a bare endpoint.
+
+gunicorn on loopback with the production worker settings. Measures requests per second
+for a bare "hello" endpoint in the same app (the floor), a question page GET, an answer
+POST and the final submit, 50 residents at once, and the p95 latency. Targets: question
+page at least 40% of hello, answer POST at least 25%, submit at least 20%; p95 under
+200 ms at 50 concurrent residents.
+
+    .venv/bin/python bench/submission_bench.py [--postgres URL] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.load.conftest import Server  # noqa: E402
+from tests.load.driver import CSRF, SUBMIT  # noqa: E402
+from tests.resident import COMPLETE_ANSWERS  # noqa: E402
+
+CONCURRENCY = 50
+
+
+async def timed(client, method, path, latencies, **kwargs):
+    started = time.perf_counter()
+    response = await client.request(method, path, **kwargs)
+    latencies.append(time.perf_counter() - started)
+    if response.status_code >= 500:
+        raise RuntimeError(f"{method} {path}: {response.status_code}")
+    return response
+
+
+async def walk_to_check_answers(client) -> dict:
+    start = await client.get("/s/demo")
+    response = await client.post(
+        "/s/demo/start", data={"csrf_token": CSRF.search(start.text).group(1)}
+    )
+    while "/q/" in response.headers.get("location", ""):
+        location = response.headers["location"]
+        page = await client.get(location)
+        data = {"csrf_token": CSRF.search(page.text).group(1)}
+        answer = COMPLETE_ANSWERS.get(location.rsplit("/q/", 1)[1])
+        if answer:
+            data["answer"] = answer
+        response = await client.post(location, data=data)
+    check = await client.get("/s/demo/check-answers")
+    return {
+        "csrf_token": CSRF.search(check.text).group(1),
+        "submit_token": SUBMIT.search(check.text).group(1),
+    }
+
+
+async def repeat(base: str, seconds: float, make_request) -> tuple[float, float]:
+    """Each of 50 residents repeats a request for `seconds`; returns (per second, p95)."""
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+
+    async def one():
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            state = await make_request(client, None, latencies, setup=True)
+            while time.monotonic() < deadline:
+                await make_request(client, state, latencies)
+
+    started = time.monotonic()
+    await asyncio.gather(*(one() for _ in range(CONCURRENCY)))
+    measured = latencies
+    elapsed = time.monotonic() - started
+    ordered = sorted(measured)
+    return len(measured) / elapsed, ordered[int(len(ordered) * 0.95)]
+
+
+async def hello(client, state, latencies, setup=False):
+    if not setup:
+        await timed(client, "GET", "/bench/hello", latencies)
+
+
+async def question_page(client, state, latencies, setup=False):
+    if setup:
+        start = await client.get("/s/demo")
+        await client.post("/s/demo/start", data={"csrf_token": CSRF.search(start.text).group(1)})
+        return None
+    await timed(client, "GET", "/s/demo/q/heard_of_prevent", latencies)
+
+
+async def answer_post(client, state, latencies, setup=False):
+    if setup:
+        start = await client.get("/s/demo")
+        await client.post("/s/demo/start", data={"csrf_token": CSRF.search(start.text).group(1)})
+        page = await client.get("/s/demo/q/heard_of_prevent")
+        return CSRF.search(page.text).group(1)
+    await timed(
+        client,
+        "POST",
+        "/s/demo/q/heard_of_prevent",
+        latencies,
+        data={"csrf_token": state, "answer": "yes"},
+    )
+
+
+async def submits(base: str, per_resident: int) -> tuple[float, float]:
+    """Prepare completed drafts first (not timed), then time only the submissions."""
+    clients = [
+        httpx.AsyncClient(base_url=base, timeout=60) for _ in range(CONCURRENCY * per_resident)
+    ]
+    forms = []
+    for batch in range(0, len(clients), CONCURRENCY):
+        forms += await asyncio.gather(
+            *(walk_to_check_answers(c) for c in clients[batch : batch + CONCURRENCY])
+        )
+    latencies: list[float] = []
+    queue = list(zip(clients, forms, strict=True))
+
+    async def worker():
+        while queue:
+            client, form = queue.pop()
+            await timed(client, "POST", "/s/demo/check-answers", latencies, data=form)
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    elapsed = time.monotonic() - started
+    for client in clients:
+        await client.aclose()
+    ordered = sorted(latencies)
+    return len(latencies) / elapsed, ordered[int(len(ordered) * 0.95)]
+
+
+def bench(name: str, url: str, folder: Path, seconds: float) -> None:
+    os.environ["SURVEY_BENCH"] = "1"
+    server = Server(folder, url)
+    server.env["SURVEY_BENCH"] = "1"
+    server.prepare()
+    server.start()
+    try:
+        results = {
+            "hello (floor)": asyncio.run(repeat(server.base, seconds, hello)),
+            "question page GET": asyncio.run(repeat(server.base, seconds, question_page)),
+            "answer POST": asyncio.run(repeat(server.base, seconds, answer_post)),
+            "final submit": asyncio.run(submits(server.base, 6)),
+        }
+    finally:
+        server.stop()
+    floor = results["hello (floor)"][0]
+    targets = {"question page GET": 0.40, "answer POST": 0.25, "final submit": 0.20}
+    print(f"{name} ({os.cpu_count()} cores, {CONCURRENCY} concurrent residents):")
+    for label, (rate, p95) in results.items():
+        ratio = rate / floor
+        target = f" (target >= {targets[label]:.0%})" if label in targets else ""
+        print(
+            f"  {label:<18} {rate:7.0f} req/s  {ratio:6.0%} of hello{target}  "
+            f"p95 {p95 * 1000:.0f} ms (target < 200 ms)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument(
+        "--postgres", help="a database URL to use as well as SQLite (its public schema is rebuilt)"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        bench("SQLite", f"sqlite:///{folder}/bench.db", Path(folder), args.seconds)
+        if args.postgres:
+            from sqlalchemy import create_engine, text
+
+            engine = create_engine(args.postgres.replace("postgresql://", "postgresql+psycopg://"))
+            with engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+            engine.dispose()
+            bench("PostgreSQL", args.postgres, Path(folder), args.seconds)
+
+
+if __name__ == "__main__":
+    main()
