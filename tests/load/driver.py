@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import statistics
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -93,8 +94,32 @@ async def resident(base: str, tally: Tally, code: str, deadline: float) -> None:
                 tally.errors.append(type(error).__name__)
 
 
-async def run(base: str, residents: int, seconds: float, code: str = "demo") -> Tally:
+async def _run(base: str, residents: int, seconds: float, code: str) -> Tally:
     tally = Tally()
     deadline = time.monotonic() + seconds
     await asyncio.gather(*(resident(base, tally, code, deadline) for _ in range(residents)))
     return tally
+
+
+def run_coroutine(coroutine):
+    """Run a coroutine on a thread of its own: the caller may already have an event loop
+    (Playwright's, in the same test session)."""
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # handed back to the caller below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def run(base: str, residents: int, seconds: float, code: str = "demo") -> Tally:
+    """Simulate residents completing the survey for `seconds`; return what happened."""
+    return run_coroutine(_run(base, residents, seconds, code))

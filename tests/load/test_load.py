@@ -5,11 +5,9 @@ Every acknowledged submission is stored, none twice, and no request gets a 5xx.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import threading
-import time
 
 from tests.load.conftest import RESIDENTS, SECONDS
 from tests.load.driver import run
@@ -20,7 +18,7 @@ def stored(server) -> int:
 
 
 def test_two_hundred_residents_lose_nothing_and_see_no_server_error(server):
-    tally = asyncio.run(run(server.base, RESIDENTS, SECONDS))
+    tally = run(server.base, RESIDENTS, SECONDS)
     print(f"\n{server.database_url.split(':')[0]}: {tally.summary(SECONDS)}")
     assert tally.acknowledged > 0
     assert tally.server_errors == 0, tally.statuses
@@ -53,16 +51,17 @@ def test_killed_workers_lose_no_acknowledged_submission(server):
             os.kill(workers[0], signal.SIGKILL)
 
     killer = _every(3.0, kill_a_worker, stop)
-    tally = asyncio.run(run(server.base, RESIDENTS, min(SECONDS, 30)))
-    stop.set()
-    killer.join()
+    try:
+        tally = run(server.base, RESIDENTS, min(SECONDS, 30))
+    finally:
+        stop.set()
+        killer.join()
     # Then the master itself dies; a new one starts on the same database.
     os.kill(server.process.pid, signal.SIGKILL)
     server.process.wait()
     for pid in server.workers():
         os.kill(pid, signal.SIGKILL)
-    time.sleep(1)
-    server.start()
+    server.start()  # waits until the new master answers /healthz
     print(f"\nwith workers killed: {tally.summary(min(SECONDS, 30))}")
     assert tally.acknowledged > 0
     assert stored(server) >= tally.acknowledged  # nothing acknowledged was lost
@@ -92,9 +91,11 @@ def test_graceful_restarts_and_shutdown_give_no_server_error(server):
             server.process.send_signal(chosen)
 
     reloader = _every(10.0, reload, stop)
-    tally = asyncio.run(run(server.base, RESIDENTS, min(SECONDS, 40)))
-    stop.set()
-    reloader.join()
+    try:
+        tally = run(server.base, RESIDENTS, min(SECONDS, 40))
+    finally:
+        stop.set()
+        reloader.join()
     print(f"\nwith reloads and a shutdown: {tally.summary(min(SECONDS, 40))}")
     assert tally.acknowledged > 0
     assert tally.server_errors == 0, tally.statuses

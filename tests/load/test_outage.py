@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.load.conftest import Server
-from tests.load.driver import CSRF, SUBMIT, run
+from tests.load.driver import CSRF, SUBMIT, run, run_coroutine
 from tests.resident import COMPLETE_ANSWERS
 
 pytestmark = pytest.mark.skipif(
@@ -131,7 +131,7 @@ def test_an_unreachable_database_gets_an_honest_503_then_one_stored_submission(
             again = await client.post("/s/demo/check-answers", data=form)
             return refused, health, accepted, again
 
-    refused, health, accepted, again = asyncio.run(scenario())
+    refused, health, accepted, again = run_coroutine(scenario())
     assert refused.status_code == 503
     assert "your answers were not saved" in refused.text.lower()
     assert health.status_code == 503
@@ -178,10 +178,12 @@ def test_terminated_connections_are_replaced_and_nothing_is_lost(direct_server):
 
     killer = threading.Thread(target=terminate, daemon=True)
     killer.start()
-    tally = asyncio.run(run(server.base, 100, 15))
-    stop.set()
-    killer.join()
-    admin.dispose()
+    try:
+        tally = run(server.base, 100, 15)
+    finally:
+        stop.set()
+        killer.join()
+        admin.dispose()
     print(f"\nwith connections terminated: {tally.summary(15)}")
     assert tally.acknowledged > 0
     assert set(tally.statuses) <= {200, 303, 503}, tally.statuses
