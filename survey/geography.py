@@ -42,8 +42,3 @@ BOROUGH_CODES: frozenset[str] = frozenset(code for code, _ in LONDON_AUTHORITIES
 BOROUGH_NAMES: dict[str, str] = dict(LONDON_AUTHORITIES)
 OUTSIDE_LONDON = "outside_london"
 PREFER_NOT_TO_SAY = "prefer_not_to_say"
-
-
-def is_borough_code(value: str) -> bool:
-    """Say whether value is exactly one of the 33 ONS codes (no look-alike characters)."""
-    return value in BOROUGH_CODES

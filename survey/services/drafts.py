@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from survey import clock
@@ -100,8 +100,3 @@ def purge_expired(session: Session, *, spent_token_days: int) -> tuple[int, int]
         delete(SpentSubmissionToken).where(SpentSubmissionToken.spent_on < cutoff)
     )
     return drafts.rowcount, tokens.rowcount
-
-
-def count_drafts(session: Session) -> int:
-    """Return how many drafts exist (for the purge command's report)."""
-    return len(session.scalars(select(Draft.token_hash)).all())
