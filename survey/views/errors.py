@@ -48,19 +48,19 @@ def register(app: Flask) -> None:
     @app.errorhandler(InterfaceError)
     @app.errorhandler(DisconnectionError)
     def database_unavailable(error: SQLAlchemyError):
-        _discard_session()
+        discard_session()
         cause = getattr(error, "orig", None) or error
         app.logger.error("Database unavailable: %s", type(cause).__name__)
         return render_template("errors/database.html"), 503
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
-        _discard_session()
+        discard_session()
         app.logger.exception("Unexpected error")
         return render_template("errors/500.html"), 500
 
 
-def _discard_session() -> None:
+def discard_session() -> None:
     """Drop the request's transaction; a dead connection must not turn a 503 into a 500."""
     try:
         db.session.rollback()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from flask import (
@@ -17,7 +18,7 @@ from flask import (
 )
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from survey import clock
 from survey.extensions import db, limiter
@@ -36,7 +37,7 @@ from survey.services import drafts as draft_service
 from survey.services.links import LinkState, find_link, link_state
 from survey.services.questionnaires import latest_version, questionnaire_for
 from survey.services.responses import Outcome, submit_response
-from survey.views.errors import LinkClosed
+from survey.views.errors import LinkClosed, discard_session
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
 
@@ -80,7 +81,14 @@ def _journey(code: str) -> Journey:
     if version is None:
         abort(404)
     language = draft.language if draft else "en"
-    return Journey(link, version, questionnaire_for(version), draft, language)
+    journey = Journey(link, version, questionnaire_for(version), draft, language)
+    _last_questionnaire[code] = journey.questionnaire
+    return journey
+
+
+# The questionnaire each link served last, in this process: enough to show a resident their
+# answer again when the database fails mid-request. Holds no resident data.
+_last_questionnaire: dict[str, Questionnaire] = {}
 
 
 def _to_question(code: str, question: Question | None, **args: Any):
@@ -325,3 +333,35 @@ def page_expired(error: CSRFError):
     return render_template(
         "respond/start.html", journey=journey, error="This page timed out. Select Start now again."
     ), 400
+
+
+@bp.errorhandler(OperationalError)
+def answer_not_saved(error: OperationalError):
+    """The database failed: say plainly the answer was not saved, and keep it in the form."""
+    discard_session()
+    current_app.logger.error("Database unavailable: %s", type(error.orig).__name__)
+    args = request.view_args or {}
+    questionnaire = _last_questionnaire.get(args.get("code", ""))
+    current = questionnaire.question(args.get("question_id", "")) if questionnaire else None
+    if request.endpoint != "respond.question" or request.method != "POST" or current is None:
+        return render_template("errors/database.html"), 503
+    try:
+        raw = read_answer(current, request.form)
+    except UnreadableForm:
+        raw = []
+    stand_in = SimpleNamespace(
+        language="en", questionnaire=questionnaire, link=SimpleNamespace(code=args["code"])
+    )
+    html = render_template(
+        "respond/question.html",
+        journey=stand_in,
+        question=current,
+        control=control_for(current),
+        values=raw,
+        changing=False,
+        option_items=option_items,
+        back_url=url_for("respond.start", code=args["code"]),
+        error="Sorry, your answer was not saved because the service is having a problem. "
+        "Select Continue again in a few minutes.",
+    )
+    return html, 503

@@ -217,3 +217,24 @@ def test_every_response_records_the_questionnaire_version_it_answered(resident, 
     response = db_session.scalar(select(Response))
     stored = db_session.get(QuestionnaireVersion, response.questionnaire_version_id)
     assert (stored.questionnaire_id, stored.version) == ("prevent-awareness", 1)
+
+
+def test_a_database_failure_on_an_answer_keeps_it_in_the_form_and_says_so(resident, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from survey.services import drafts
+
+    resident.start()
+    token = resident.csrf("/s/demo/q/heard_of_prevent")
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(drafts, "find_draft", database_gone)
+    response = resident.client.post(
+        "/s/demo/q/heard_of_prevent", data={"csrf_token": token, "answer": "not_sure"}
+    )
+    assert response.status_code == 503
+    soup = page(response)
+    assert "your answer was not saved" in soup.select_one(".govuk-error-summary").get_text()
+    assert soup.select_one("input[name=answer][checked]")["value"] == "not_sure"
