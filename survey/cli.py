@@ -119,8 +119,8 @@ def demo_command(base_url: str, synthetic_responses: int) -> None:
             db.session, path.read_text(encoding="utf-8"), filename=path.name
         )
         loaded.append(result.questionnaire_id)
-    link = create_demo_link(db.session, "prevent-awareness")
-    version = latest_version(db.session, "prevent-awareness")
+    link = create_demo_link(db.session, current_app.config["QUESTIONNAIRE_ID"])
+    version = latest_version(db.session, current_app.config["QUESTIONNAIRE_ID"])
     population = ensure_demo_population(db.session, questionnaire_for(version))
     credentials = reset_demo_staff(db.session)
     db.session.commit()

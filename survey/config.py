@@ -17,6 +17,7 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 
     QUESTIONNAIRE_DIR = str(PROJECT_ROOT / "questionnaires")
+    QUESTIONNAIRE_ID = "prevent-awareness"  # the questionnaire links, coverage and reports use
     DRAFT_TTL = 24 * 60 * 60  # seconds a draft may sit untouched before it expires
     SPENT_TOKEN_TTL_DAYS = 7  # days a used submission token is kept to catch repeats
 

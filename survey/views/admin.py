@@ -21,8 +21,6 @@ from survey.staff_forms import ConfirmForm, NewUserForm, PopulationForm
 
 bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
 
-QUESTIONNAIRE_ID = "prevent-awareness"
-
 
 @bp.get("/users")
 def users():
@@ -112,7 +110,7 @@ def population():
     """List population figure versions and upload a new one."""
     form = PopulationForm()
     problems: list[str] = []
-    version = latest_version(db.session, QUESTIONNAIRE_ID)
+    version = latest_version(db.session, current_app.config["QUESTIONNAIRE_ID"])
     categories = population_categories(questionnaire_for(version)) if version else {}
     if form.validate_on_submit():
         upload = form.figures.data
@@ -147,7 +145,7 @@ def population():
 
 
 def _extract():
-    version = latest_version(db.session, QUESTIONNAIRE_ID)
+    version = latest_version(db.session, current_app.config["QUESTIONNAIRE_ID"])
     if version is None:
         abort(404)
     questionnaire = questionnaire_for(version)

@@ -15,7 +15,6 @@ from survey.services.questionnaires import latest_version, questionnaire_for
 
 bp = Blueprint("analyst", __name__, url_prefix="/staff/analysis")
 
-QUESTIONNAIRE_ID = "prevent-awareness"
 LEVELS = {"0.9": 0.90, "0.95": 0.95, "0.99": 0.99}
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -54,11 +53,13 @@ def _request_from_args(questionnaire, versions):
 
 
 def _report():
-    version = latest_version(db.session, QUESTIONNAIRE_ID)
+    version = latest_version(db.session, current_app.config["QUESTIONNAIRE_ID"])
     if version is None:
         return None, None, None, "No questionnaire has been loaded yet."
     questionnaire = questionnaire_for(version)
-    versions = reporting_service.available_versions(db.session, QUESTIONNAIRE_ID)
+    versions = reporting_service.available_versions(
+        db.session, current_app.config["QUESTIONNAIRE_ID"]
+    )
     choice = _request_from_args(questionnaire, versions)
     try:
         report = reporting_service.build_report(
@@ -101,7 +102,9 @@ def report():
         rows=rows,
         error=error,
         title=title,
-        versions=reporting_service.available_versions(db.session, QUESTIONNAIRE_ID),
+        versions=reporting_service.available_versions(
+            db.session, current_app.config["QUESTIONNAIRE_ID"]
+        ),
         periods=reporting_service.period_choices(clock.today()),
         breakdowns=reporting_service.BREAKDOWNS,
         levels=LEVELS,

@@ -12,15 +12,13 @@ from survey.services.questionnaires import latest_version, questionnaire_for
 
 bp = Blueprint("coverage", __name__, url_prefix="/staff/coverage")
 
-QUESTIONNAIRE_ID = "prevent-awareness"
-
 
 @bp.get("")
 def view():
     """Show responses by borough, age, sex and ethnic group against the population."""
     today = clock.today()
     chosen, period = coverage_service.parse_period(request.args.get("period"), today)
-    version = latest_version(db.session, QUESTIONNAIRE_ID)
+    version = latest_version(db.session, current_app.config["QUESTIONNAIRE_ID"])
     figures = current_figures(db.session)
     tables = []
     if version is not None:

@@ -26,8 +26,6 @@ from survey.staff_forms import ASK_RESIDENT, ConfirmForm, LinkForm
 
 bp = Blueprint("links", __name__, url_prefix="/staff/links")
 
-QUESTIONNAIRE_ID = "prevent-awareness"
-
 
 def resident_url(code: str) -> str:
     """The address residents type or scan, on the public host when one is configured."""
@@ -77,7 +75,7 @@ def new():
         )
         try:
             link = link_service.create_link(
-                db.session, g.current_staff, QUESTIONNAIRE_ID, request_link
+                db.session, g.current_staff, current_app.config["QUESTIONNAIRE_ID"], request_link
             )
         except link_service.LinkError as error:
             db.session.rollback()
