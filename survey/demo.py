@@ -152,6 +152,9 @@ SYNTHETIC_CODE = "synthetic-demo"
 SYNTHETIC_LABEL = "Synthetic demo responses (made up, not real residents)"
 
 
+INSERT_BATCH = 10_000  # responses written at a time, so memory stays small
+
+
 def load_synthetic_responses(
     session: Session,
     questionnaire: Questionnaire,
@@ -220,10 +223,12 @@ def load_synthetic_responses(
                 for v in values
                 if v is not None
             )
+        if len(responses) == INSERT_BATCH or index + 1 == count:
+            session.execute(insert(Response), responses)
+            session.execute(insert(Answer), answers)
+            responses, answers = [], []
         if progress is not None and (index + 1) % 500 == 0:
             progress(index + 1)
-    session.execute(insert(Response), responses)
-    session.execute(insert(Answer), answers)
     link.completed_count = count
     return count
 

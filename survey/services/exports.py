@@ -13,9 +13,6 @@ import json
 import math
 from dataclasses import dataclass
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from survey import __version__
 from survey.services.reporting import BREAKDOWNS, Report
 
@@ -314,6 +311,9 @@ def to_csv(report: Report) -> bytes:
 
 def to_xlsx(report: Report) -> bytes:
     """A workbook: the estimates on one sheet, the metadata and methods note on another."""
+    from openpyxl import Workbook  # loaded on first use: most workers never build one
+    from openpyxl.styles import Font
+
     book = Workbook()
     sheet = book.active
     sheet.title = "Estimates"

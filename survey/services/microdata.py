@@ -4,15 +4,28 @@ No response id, no day (the month only), no link name, no free text. On borough,
 sex, ethnic group, religion and disability, every combination is shared by at least k
 responses: values are replaced by "suppressed" where needed, and the extract reports how
 many were.
+
+The extract streams, so a million responses fit in a small, fixed amount of memory. It is
+built in two passes over the responses in id order (ids are random, so the order says
+nothing about arrival):
+
+1. `plan` reads only the six demographic answers, as small integer codes, and decides which
+   values to suppress and which responses to leave out.
+2. `stream_csv` reads every answer, one response per row straight from the database, and
+   writes CSV lines as it goes, applying the plan. A response submitted between the two
+   passes is not in the plan, so it is left out of this extract.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select
+import numpy as np
+from sqlalchemy import Select, func, literal, select
 from sqlalchemy.orm import Session
 
 from survey.models import Answer, Link, QuestionnaireVersion, Response
@@ -22,133 +35,236 @@ from survey.services.exports import neutralise
 
 QUASI_IDENTIFIERS = ("borough", "age_band", "sex", "ethnicity", "religion", "disability")
 SUPPRESSED = "suppressed"
+BATCH = 5_000  # rows fetched from the database at a time
+NOT_ANSWERED = 0  # code of a blank value in the plan
+SUPPRESSED_CODE = -1
 
 
 @dataclass(frozen=True)
-class Extract:
+class Column:
+    """One answer column of the CSV: its heading and the answer that fills it."""
+
+    name: str
+    question_id: str
+    option: str | None = None  # set for one option of a multiple-choice question
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the extract holds and what disclosure control it needs."""
+
     columns: list[str]
-    rows: list[dict[str, str]]
+    identifiers: list[str]  # the quasi-identifiers the questionnaire asks, in column order
+    ids: bytearray  # 16 bytes per response, in id order
+    codes: np.ndarray  # (responses, identifiers) demographic codes after suppression
+    kept: np.ndarray  # (responses,) False for a response left out entirely
     suppressed: dict[str, int]  # values replaced, per quasi-identifier
     dropped: int  # responses left out because even full suppression left them too few
     k: int
 
+    @property
+    def rows(self) -> int:
+        return int(self.kept.sum())
 
-def _columns(questionnaire: Questionnaire) -> tuple[list[str], dict[str, str]]:
-    columns = ["questionnaire_version", "submitted_month", "channel"]
-    dimensions = {}
+
+def _answer_columns(questionnaire: Questionnaire) -> list[Column]:
+    columns = []
     for question in questionnaire.questions:
         if not question.answerable or question.type in TEXT_TYPES:
             continue
         if question.dimension in QUASI_IDENTIFIERS:
-            dimensions[question.dimension] = question.id
-            columns.append(question.dimension)
+            columns.append(Column(question.dimension, question.id))
         elif question.type == "multiple_choice":
-            columns.extend(f"{question.id}__{o.value}" for o in question.all_options)
+            columns.extend(
+                Column(f"{question.id}__{o.value}", question.id, o.value)
+                for o in question.all_options
+            )
         else:
-            columns.append(question.id)
-    return columns, dimensions
+            columns.append(Column(question.id, question.id))
+    return columns
 
 
-def extract(session: Session, questionnaire: Questionnaire, *, k: int = 5) -> Extract:
-    """Build the extract for every response to the questionnaire (all versions)."""
-    columns, dimensions = _columns(questionnaire)
-    by_question = {q.id: q for q in questionnaire.questions}
-    versions = dict(
+def _answers_by_response(question_ids: list[str] | None = None) -> Select:
+    """One row per response, in id order: id, version, day, link, and its answers in one
+    string "q=v;q=v;..." (values and ids hold neither separator; the loader checks).
+
+    Every questionnaire's responses come back, to be filtered by the caller: without a
+    filter the database reads the responses in id order from the primary key's index and
+    streams them, where a filter would make it sort them all first."""
+    pairs = select(
+        func.aggregate_strings(Answer.question_id + literal("=") + Answer.value, ";")
+    ).where(Answer.response_id == Response.id)
+    if question_ids is not None:
+        pairs = pairs.where(Answer.question_id.in_(question_ids))
+    return select(
+        Response.id,
+        Response.questionnaire_version_id,
+        Response.submitted_on,
+        Response.link_id,
+        pairs.scalar_subquery(),
+    ).order_by(Response.id)
+
+
+def _versions(session: Session, questionnaire: Questionnaire) -> dict[int, int]:
+    return dict(
         session.execute(
             select(QuestionnaireVersion.id, QuestionnaireVersion.version).where(
                 QuestionnaireVersion.questionnaire_id == questionnaire.id
             )
         ).all()
     )
-    responses = session.execute(
-        select(Response.id, Response.questionnaire_version_id, Response.submitted_on, Link.channel)
-        .join(Link, Link.id == Response.link_id)
-        .where(Response.questionnaire_version_id.in_(list(versions)))
-    ).all()
-    answers: dict[str, list[tuple[str, str]]] = {}
-    for response_id, question_id, value in session.execute(
-        select(Answer.response_id, Answer.question_id, Answer.value)
-    ):
-        answers.setdefault(response_id, []).append((question_id, value))
-    qid_to_dimension = {qid: dim for dim, qid in dimensions.items()}
-    rows = []
-    for response_id, version_id, submitted_on, channel in responses:
-        row = dict.fromkeys(columns, "")
-        row.update(
-            questionnaire_version=str(versions[version_id]),
-            submitted_month=f"{submitted_on:%Y-%m}",
-            channel=channel,
-        )
-        for question_id, value in answers.get(response_id, []):
-            question = by_question.get(question_id)
-            if question is None:
-                continue
-            if question_id in qid_to_dimension:
-                row[qid_to_dimension[question_id]] = value
-            elif question.type == "multiple_choice":
-                row[f"{question_id}__{value}"] = "1"
-            else:
-                row[question_id] = value
-        for question in questionnaire.questions:
-            if question.type == "multiple_choice":
-                chosen = any(
-                    row.get(f"{question.id}__{o.value}") == "1" for o in question.all_options
-                )
-                if chosen:
-                    for option in question.all_options:
-                        key = f"{question.id}__{option.value}"
-                        row[key] = row[key] or "0"
-        rows.append(row)
-    present = [d for d in QUASI_IDENTIFIERS if d in dimensions]
-    suppressed, dropped = _k_anonymise(rows, present, k)
-    kept = [r for r in rows if r is not None]
-    # Shuffle-free but order-free: sort so the extract says nothing about arrival order.
-    kept.sort(key=lambda r: tuple(r[c] for c in columns))
-    return Extract(columns, kept, suppressed, dropped, k)
 
 
-def _k_anonymise(rows: list, identifiers: list[str], k: int) -> tuple[dict[str, int], int]:
-    """Suppress values, most varied identifier first, until every combination has k rows."""
-    suppressed = dict.fromkeys(identifiers, 0)
-    order = sorted(identifiers, key=lambda name: -len({r[name] for r in rows}))
-    for name in order:
-        small = _small_classes(rows, identifiers, k)
-        if not small:
+def plan(session: Session, questionnaire: Questionnaire, *, k: int = 5) -> Plan:
+    """Read the demographic answers of every response and decide the suppression."""
+    answer_columns = _answer_columns(questionnaire)
+    identifiers = [c for c in answer_columns if c.name in QUASI_IDENTIFIERS]
+    versions = _versions(session, questionnaire)
+    ids = bytearray()
+    position = {c.question_id: i for i, c in enumerate(identifiers)}
+    lookups: list[dict[str, int]] = [{} for _ in identifiers]
+    flat = array("h")  # 2 bytes a value: a million responses take 12 MB
+    row_codes = [NOT_ANSWERED] * len(identifiers)
+    query = _answers_by_response(list(position)).execution_options(yield_per=BATCH)
+    for response_id, version_id, _day, _link, pairs in session.execute(query):
+        if version_id not in versions:
+            continue
+        ids += bytes.fromhex(response_id)
+        row_codes[:] = [NOT_ANSWERED] * len(identifiers)
+        for pair in pairs.split(";") if pairs else ():
+            question_id, value = pair.split("=", 1)
+            at = position[question_id]
+            lookup = lookups[at]
+            row_codes[at] = lookup.setdefault(value, len(lookup) + 1)
+        flat.extend(row_codes)
+    codes = np.frombuffer(flat, dtype=np.int16).reshape(-1, len(identifiers)).copy()
+    del flat
+    kept, suppressed, dropped = _k_anonymise(codes, [c.name for c in identifiers], k)
+    return Plan(
+        columns=["questionnaire_version", "submitted_month", "channel"]
+        + [c.name for c in answer_columns],
+        identifiers=[c.name for c in identifiers],
+        ids=ids,
+        codes=codes,
+        kept=kept,
+        suppressed=suppressed,
+        dropped=dropped,
+        k=k,
+    )
+
+
+def _k_anonymise(
+    codes: np.ndarray, names: list[str], k: int
+) -> tuple[np.ndarray, dict[str, int], int]:
+    """Suppress values, most varied identifier first, until every combination has k rows.
+
+    Works in place on `codes`; returns which rows are kept, the values suppressed per
+    identifier, and how many rows had to be left out.
+    """
+    suppressed = dict.fromkeys(names, 0)
+    kept = np.ones(len(codes), dtype=bool)
+    if not names or not len(codes):
+        return kept, suppressed, 0
+    varied = [len(np.unique(codes[:, i])) for i in range(len(names))]
+    for index in sorted(range(len(names)), key=lambda i: -varied[i]):
+        small = _small_classes(codes, k)
+        if not small.any():
             break
-        for index in small:
-            if rows[index][name] != SUPPRESSED:
-                rows[index][name] = SUPPRESSED
-                suppressed[name] += 1
-    dropped = 0
-    for index in _small_classes(rows, identifiers, k):
-        rows[index] = None
-        dropped += 1
-    return suppressed, dropped
+        column = codes[:, index]
+        changed = small & (column != SUPPRESSED_CODE)
+        suppressed[names[index]] += int(changed.sum())
+        column[changed] = SUPPRESSED_CODE
+    kept = ~_small_classes(codes, k)
+    return kept, suppressed, int((~kept).sum())
 
 
-def _small_classes(rows: list, identifiers: list[str], k: int) -> list[int]:
-    sizes: dict[tuple, int] = {}
-    for row in rows:
-        if row is not None:
-            key = tuple(row[name] for name in identifiers)
-            sizes[key] = sizes.get(key, 0) + 1
-    return [
-        i
-        for i, row in enumerate(rows)
-        if row is not None and sizes[tuple(row[name] for name in identifiers)] < k
+def _small_classes(codes: np.ndarray, k: int) -> np.ndarray:
+    """True for each row whose combination of codes is shared by fewer than k rows."""
+    bases = codes.max(axis=0).astype(np.int64) + 2  # codes run from -1 to the maximum
+    if float(np.prod(bases.astype(float))) < 2.0**62:
+        keys = np.zeros(len(codes), dtype=np.int64)
+        for column, base in zip(codes.T, bases, strict=True):
+            keys = keys * base + (column + 1)
+        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    else:
+        _, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
+    return counts[inverse.ravel()] < k
+
+
+def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) -> Iterator[bytes]:
+    """Yield the extract as UTF-8 CSV, a batch of lines at a time."""
+    answer_columns = _answer_columns(questionnaire)
+    versions = {key: str(number) for key, number in _versions(session, questionnaire).items()}
+    first = 3  # version, month and channel come before the answers
+    single = {c.question_id: first + i for i, c in enumerate(answer_columns) if c.option is None}
+    options: dict[str, list[int]] = {}
+    chosen: dict[str, tuple[str, int]] = {}  # "question=option" -> (question, column)
+    for i, c in enumerate(answer_columns):
+        if c.option is not None:
+            options.setdefault(c.question_id, []).append(first + i)
+            chosen[f"{c.question_id}={c.option}"] = (c.question_id, first + i)
+    identifier_at = [
+        first + next(i for i, c in enumerate(answer_columns) if c.name == name)
+        for name in extract.identifiers
     ]
-
-
-def extract_csv(result: Extract) -> bytes:
+    suppressed = (extract.codes == SUPPRESSED_CODE).any(axis=1).tobytes()
+    kept = extract.kept.tobytes()  # indexing bytes is much quicker than a numpy array
+    width = first + len(answer_columns)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([neutralise(c) for c in result.columns])
-    for row in result.rows:
-        writer.writerow([neutralise(row[c]) for c in result.columns])
-    return buffer.getvalue().encode("utf-8")
+    writer.writerow([neutralise(c) for c in extract.columns])
+    channels = {
+        link_id: neutralise(channel)
+        for link_id, channel in session.execute(select(Link.id, Link.channel))
+    }
+    months: dict[object, str] = {}
+    query = _answers_by_response().execution_options(yield_per=BATCH)
+    ids, index, total = extract.ids, 0, len(kept)
+    for count, (response_id, version_id, submitted_on, link_id, pairs) in enumerate(
+        session.execute(query)
+    ):
+        if version_id not in versions:
+            continue
+        key = bytes.fromhex(response_id)
+        while index < total and ids[index * 16 : index * 16 + 16] < key:
+            index += 1  # in the plan but gone since: nothing to write
+        if index >= total or ids[index * 16 : index * 16 + 16] != key:
+            continue  # arrived after the plan was made
+        if kept[index]:
+            row = [""] * width
+            row[0] = versions[version_id]
+            month = months.get(submitted_on)
+            if month is None:
+                month = months[submitted_on] = f"{submitted_on:%Y-%m}"
+            row[1] = month
+            row[2] = channels[link_id]
+            for pair in pairs.split(";") if pairs else ():
+                option = chosen.get(pair)
+                if option is not None:
+                    question_id, at = option
+                    for other in options[question_id]:
+                        if not row[other]:
+                            row[other] = "0"
+                    row[at] = "1"
+                    continue
+                question_id, value = pair.split("=", 1)
+                at = single.get(question_id)
+                if at is not None:
+                    row[at] = neutralise(value)
+            if suppressed[index]:
+                for at, code in zip(identifier_at, extract.codes[index].tolist(), strict=True):
+                    if code == SUPPRESSED_CODE:
+                        row[at] = SUPPRESSED
+            writer.writerow(row)
+        index += 1
+        if count % 1_000 == 999:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
 
 
-def codebook_csv(questionnaire: Questionnaire, result: Extract) -> bytes:
+def codebook_csv(questionnaire: Questionnaire, result: Plan) -> bytes:
     """What each column means and what each value stands for."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import secrets
@@ -12,7 +13,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from survey import clock
 from survey.models import StaffSession, StaffUser
@@ -24,10 +24,9 @@ IDLE_LIMIT = dt.timedelta(minutes=30)
 ABSOLUTE_LIMIT = dt.timedelta(hours=12)
 TOUCH_EVERY = dt.timedelta(seconds=60)  # how stale last_seen may get before it is written
 EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"])
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+_DUMMY_HASH = ""  # hashed at the first sign-in, so importing the app costs no hashing memory
 
 
 def configure_hashing(*, time_cost: int, memory_cost: int, parallelism: int) -> None:
@@ -41,7 +40,7 @@ def configure_hashing(*, time_cost: int, memory_cost: int, parallelism: int) -> 
         _hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism
         )
-        _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+        _DUMMY_HASH = ""
 
 
 class AccountError(ValueError):
@@ -59,7 +58,8 @@ def password_problem(password: str, email: str = "") -> str | None:
     if len(password) > MAX_PASSWORD:
         return f"Password must be {MAX_PASSWORD} characters or fewer"
     lowered = password.lower()
-    if lowered in COMMON_PASSWORDS or lowered.strip("0123456789!") in COMMON_PASSWORDS:
+    common = common_passwords()
+    if lowered in common or lowered.strip("0123456789!") in common:
         return "This password is too common. Choose a less predictable one"
     local = email.split("@")[0].lower()
     if len(local) >= 4 and local in lowered:
@@ -104,13 +104,29 @@ def set_password(user: StaffUser, password: str) -> None:
     user.password_hash = _hasher.hash(password)
 
 
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords (zxcvbn's list), loaded at the first check."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def _dummy_hash() -> str:
+    """A hash of a random password, so an unknown email costs a real verification."""
+    global _DUMMY_HASH
+    if not _DUMMY_HASH:
+        _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+    return _DUMMY_HASH
+
+
 def authenticate(session: Session, email: str, password: str) -> StaffUser | None:
     """Return the active account for these credentials, or None.
 
     An unknown email costs the same hashing work as a wrong password.
     """
     user = session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
-    candidate = user.password_hash if user is not None else _DUMMY_HASH
+    candidate = user.password_hash if user is not None else _dummy_hash()
     try:
         _hasher.verify(candidate, password[:MAX_PASSWORD])
     except (VerificationError, InvalidHashError):

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    stream_with_context,
+    url_for,
+)
 
 from survey.extensions import db
 from survey.models import StaffUser
@@ -144,12 +154,12 @@ def population():
     ), status
 
 
-def _extract():
+def _plan():
     version = latest_version(db.session, current_app.config["QUESTIONNAIRE_ID"])
     if version is None:
         abort(404)
     questionnaire = questionnaire_for(version)
-    return questionnaire, microdata.extract(
+    return questionnaire, microdata.plan(
         db.session, questionnaire, k=current_app.config["MICRODATA_K"]
     )
 
@@ -157,34 +167,35 @@ def _extract():
 @bp.get("/microdata")
 def microdata_page():
     """Explain the anonymised microdata extract and offer it."""
-    _questionnaire, result = _extract()
-    return render_template("admin/microdata.html", result=result)
+    _questionnaire, plan = _plan()
+    return render_template("admin/microdata.html", result=plan)
 
 
 @bp.get("/microdata.csv")
 def microdata_csv():
-    """Download the k-anonymous extract (admins only; recorded in the audit log)."""
-    _questionnaire, result = _extract()
+    """Stream the k-anonymous extract (admins only; recorded in the audit log)."""
+    questionnaire, plan = _plan()
     record_event(
         db.session,
         "download",
         actor=g.current_staff,
-        detail=f"microdata extract: {len(result.rows)} rows, k={result.k}",
+        detail=f"microdata extract: {plan.rows} rows, k={plan.k}",
     )
     db.session.commit()
-    return _attachment(microdata.extract_csv(result), "prevent-microdata.csv")
+    lines = stream_with_context(microdata.stream_csv(db.session, questionnaire, plan))
+    return _attachment(lines, "prevent-microdata.csv")
 
 
 @bp.get("/codebook.csv")
 def codebook_csv():
     """Download the codebook for the extract."""
-    questionnaire, result = _extract()
+    questionnaire, plan = _plan()
     record_event(db.session, "download", actor=g.current_staff, detail="microdata codebook")
     db.session.commit()
-    return _attachment(microdata.codebook_csv(questionnaire, result), "prevent-codebook.csv")
+    return _attachment(microdata.codebook_csv(questionnaire, plan), "prevent-codebook.csv")
 
 
-def _attachment(body: bytes, filename: str) -> Response:
+def _attachment(body, filename: str) -> Response:
     response = Response(body, mimetype="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
