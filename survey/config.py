@@ -24,6 +24,10 @@ class Config:
     MAX_CONTENT_LENGTH = 64 * 1024  # bytes in one request body
     MAX_FORM_PARTS = 50  # fields in one form post
     WTF_CSRF_TIME_LIMIT = 24 * 60 * 60  # seconds; matches the draft lifetime
+    # Flask-WTF's extra HTTPS check wants a Referer header, which browsers never send here
+    # (Referrer-Policy: no-referrer), so every form would fail over HTTPS. The token in
+    # every form and SameSite session cookies are the protection instead.
+    WTF_CSRF_SSL_STRICT = False
 
     SESSION_COOKIE_NAME = "survey_session"
     SESSION_COOKIE_HTTPONLY = True
@@ -43,6 +47,7 @@ class Config:
     LINK_SUBMIT_LIMIT = "30 per hour"  # submissions per client address per link
     SERVICE_NAME = "London Prevent awareness survey"
     ORGANISATION_NAME = "London community safety partnership"
+    CONTACT_EMAIL: str | None = None  # where residents report an accessibility problem
 
 
 class DevelopmentConfig(Config):
@@ -111,6 +116,9 @@ def apply_environment(settings: dict, env_name: str, instance_path: str) -> None
         "SIGN_IN_LIMIT",
         "LINK_START_LIMIT",
         "LINK_SUBMIT_LIMIT",
+        "SERVICE_NAME",
+        "ORGANISATION_NAME",
+        "CONTACT_EMAIL",
     ):
         if os.environ.get(name):
             settings[name] = os.environ[name]

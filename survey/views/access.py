@@ -20,7 +20,15 @@ ADMINS = frozenset({"admin"})
 ANALYSTS = frozenset({"admin", "analyst"})
 
 PUBLIC_ENDPOINTS = frozenset(
-    {"static", "pages.home", "pages.privacy", "health.healthz", "auth.sign_in", "bench_hello"}
+    {
+        "static",
+        "pages.home",
+        "pages.privacy",
+        "pages.accessibility",
+        "health.healthz",
+        "auth.sign_in",
+        "bench_hello",
+    }
 )
 PUBLIC_BLUEPRINTS = frozenset({"respond"})
 ROLE_ACCESS: dict[str, frozenset[str]] = {

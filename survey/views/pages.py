@@ -17,3 +17,9 @@ def home():
 def privacy():
     """Say what the survey stores and what it never stores."""
     return render_template("pages/privacy.html")
+
+
+@bp.get("/accessibility")
+def accessibility():
+    """The accessibility statement: how accessible the service is and how it was tested."""
+    return render_template("pages/accessibility.html")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.routes import ROLES, csrf, path_for, staff_clients
 from tests.staff import create_staff, sign_in
 
-ROLES = ("anonymous", "officer", "analyst", "admin")
 SIGN_IN = "redirect to sign-in"
 ANY = "public"
 
@@ -15,6 +15,7 @@ EXPECTED = {
     "static": ("GET", ANY, ANY, ANY, ANY),
     "pages.home": ("GET", 200, 200, 200, 200),
     "pages.privacy": ("GET", 200, 200, 200, 200),
+    "pages.accessibility": ("GET", 200, 200, 200, 200),
     "health.healthz": ("GET", 200, 200, 200, 200),
     "respond.start": ("GET", 200, 200, 200, 200),
     "respond.begin": ("POST", ANY, ANY, ANY, ANY),
@@ -58,54 +59,14 @@ def test_every_route_has_an_expectation(app):
 
 @pytest.fixture
 def clients(app, demo):
-    officer_link_owner = {}
-    result = {"anonymous": app.test_client()}
-    for role in ("officer", "analyst", "admin"):
-        create_staff(app, f"{role}@example.org", role)
-        client = app.test_client()
-        assert sign_in(client, f"{role}@example.org").status_code == 303
-        result[role] = client
-    # A link owned by the officer, and a spare account for the admin to act on.
-    token = _csrf(result["officer"], "/staff/links/new")
-    response = result["officer"].post(
-        "/staff/links/new",
-        data={"csrf_token": token, "label": "Library", "channel": "event", "borough": "ask"},
-    )
-    assert response.status_code == 303, response.get_data(as_text=True)[-3000:]
-    officer_link_owner["link_id"] = int(response.headers["Location"].rsplit("/", 1)[1])
-    officer_link_owner["user_id"] = create_staff(app, "spare@example.org", "analyst")
-    with app.app_context():
-        from survey.demo import load_synthetic_responses
-        from survey.extensions import db
-        from survey.services.questionnaires import latest_version, questionnaire_for
-
-        version = latest_version(db.session, "prevent-awareness")
-        load_synthetic_responses(db.session, questionnaire_for(version), version.id, 300)
-        db.session.commit()
-    return result, officer_link_owner
-
-
-def _csrf(client, path):
-    from tests.resident import page
-
-    field = page(client.get(path)).select_one("input[name=csrf_token]")
-    return field["value"] if field else "none"
+    return staff_clients(app)
 
 
 @pytest.mark.parametrize("endpoint", sorted(EXPECTED))
 def test_route_access_matches_the_table_for_every_role(app, clients, endpoint):
     by_role, ids = clients
     method, *expected = EXPECTED[endpoint]
-    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-    values = {
-        "code": "demo",
-        "question_id": "heard_of_prevent",
-        "filename": "css/main.css",
-        "link_id": ids["link_id"],
-        "user_id": ids["user_id"],
-        "fmt": "csv",
-    }
-    path = app.url_map.bind("localhost").build(endpoint, {a: values[a] for a in rule.arguments})
+    path = path_for(app, endpoint, ids)
     for role, want in zip(ROLES, expected, strict=True):
         if want == ANY:
             continue
@@ -116,9 +77,9 @@ def test_route_access_matches_the_table_for_every_role(app, clients, endpoint):
             response = client.post(
                 path,
                 data={
-                    "csrf_token": _csrf(client, "/staff/sign-in")
+                    "csrf_token": csrf(client, "/staff/sign-in")
                     if role == "anonymous"
-                    else _csrf(client, "/staff")
+                    else csrf(client, "/staff")
                 },
             )
         if want == SIGN_IN:
@@ -135,7 +96,7 @@ def test_officer_cannot_see_or_change_another_officers_links(app, demo, db_sessi
     create_staff(app, "b@example.org", "officer")
     sign_in(a, "a@example.org")
     sign_in(b, "b@example.org")
-    token = _csrf(a, "/staff/links/new")
+    token = csrf(a, "/staff/links/new")
     created = a.post(
         "/staff/links/new",
         data={"csrf_token": token, "label": "A's stall", "channel": "event", "borough": "ask"},
@@ -144,7 +105,7 @@ def test_officer_cannot_see_or_change_another_officers_links(app, demo, db_sessi
     for suffix in ("", "/qr.svg", "/qr.png", "/poster"):
         assert b.get(f"/staff/links/{link_id}{suffix}").status_code == 404
     assert (
-        b.post(f"/staff/links/{link_id}/close", data={"csrf_token": _csrf(b, "/staff")}).status_code
+        b.post(f"/staff/links/{link_id}/close", data={"csrf_token": csrf(b, "/staff")}).status_code
         == 404
     )
     assert "A&#39;s stall" not in b.get("/staff/links").get_data(as_text=True)

@@ -1,0 +1,63 @@
+"""Every route, as something a test can request: staff clients for each role, and a
+concrete path for every endpoint in app.url_map."""
+
+from __future__ import annotations
+
+from tests.resident import page
+from tests.staff import create_staff, sign_in
+
+ROLES = ("anonymous", "officer", "analyst", "admin")
+
+
+def csrf(client, path: str) -> str:
+    field = page(client.get(path)).select_one("input[name=csrf_token]")
+    return field["value"] if field else "none"
+
+
+def staff_clients(app, synthetic_responses: int = 300) -> tuple[dict, dict]:
+    """Signed-in clients for each role (and an anonymous one), an officer's link, a spare
+    account, and synthetic responses so analyst pages have figures. Needs the demo."""
+    ids = {}
+    clients = {"anonymous": app.test_client()}
+    for role in ROLES[1:]:
+        create_staff(app, f"{role}@example.org", role)
+        client = app.test_client()
+        assert sign_in(client, f"{role}@example.org").status_code == 303
+        clients[role] = client
+    token = csrf(clients["officer"], "/staff/links/new")
+    response = clients["officer"].post(
+        "/staff/links/new",
+        data={"csrf_token": token, "label": "Library", "channel": "event", "borough": "ask"},
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)[-3000:]
+    ids["link_id"] = int(response.headers["Location"].rsplit("/", 1)[1])
+    ids["user_id"] = create_staff(app, "spare@example.org", "analyst")
+    with app.app_context():
+        from survey.demo import load_synthetic_responses
+        from survey.extensions import db
+        from survey.services.questionnaires import latest_version, questionnaire_for
+
+        version = latest_version(db.session, "prevent-awareness")
+        load_synthetic_responses(
+            db.session, questionnaire_for(version), version.id, synthetic_responses
+        )
+        db.session.commit()
+    return clients, ids
+
+
+def path_for(app, endpoint: str, ids: dict) -> str:
+    """A concrete path for the endpoint: the demo link, the officer's link, and so on."""
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    values = {
+        "code": "demo",
+        "question_id": "heard_of_prevent",
+        "filename": "css/main.css",
+        "link_id": ids.get("link_id", 1),
+        "user_id": ids.get("user_id", 1),
+        "fmt": "csv",
+    }
+    return app.url_map.bind("localhost").build(endpoint, {a: values[a] for a in rule.arguments})
+
+
+def get_endpoints(app) -> list[str]:
+    return sorted({r.endpoint for r in app.url_map.iter_rules() if "GET" in r.methods})
