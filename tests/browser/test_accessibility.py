@@ -1,0 +1,230 @@
+"""Every page and every error state, resident and staff, in Chromium at 320 px wide:
+axe-core finds nothing, nothing scrolls sideways, targets are big enough, and errors
+follow the GOV.UK pattern."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.browser.audit import problems_on
+from tests.browser.test_resident_keyboard import answer_current_question
+from tests.routes import get_endpoints
+
+NARROW = {"width": 320, "height": 640}
+# Endpoints that answer with a file or for machines, not a page a person reads.
+NOT_PAGES = {
+    "static",
+    "health.healthz",
+    "links.qr_png",
+    "links.qr_svg",
+    "analyst.download",
+    "admin.microdata_csv",
+    "admin.codebook_csv",
+}
+
+
+class Walk:
+    """Visits pages, auditing each, and remembers which endpoints it has seen."""
+
+    def __init__(self, page, base: str, app) -> None:
+        self.page = page
+        self.base = base
+        self.adapter = app.url_map.bind("localhost")
+        self.problems: list[str] = []
+        self.seen: set[str] = set()
+
+    def audit(self, label: str | None = None) -> None:
+        self.page.wait_for_load_state()
+        path = self.page.url.removeprefix(self.base).split("?", 1)[0]
+        try:
+            self.seen.add(self.adapter.match(path, method="GET")[0])
+        except Exception:  # noqa: BLE001 - a 404 page has no endpoint
+            self.seen.add("404")
+        self.problems += problems_on(self.page, label or path)
+
+    def visit(self, path: str, label: str | None = None) -> None:
+        self.page.goto(self.base + path)
+        self.audit(label)
+
+
+@pytest.fixture(scope="module")
+def flask_app():
+    from survey import create_app
+
+    return create_app({"SURVEY_ENV": "test", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def sign_in(page, base: str, credentials: tuple[str, str]) -> None:
+    page.goto(base + "/staff/sign-in")
+    page.fill("#email", credentials[0])
+    page.fill("#password", credentials[1])
+    page.click("button:has-text('Sign in')")
+
+
+def check_error_pattern(page, walk: Walk, label: str, kept: dict[str, str] | None = None):
+    """Title starts "Error: ", the summary has focus and links to each field with an error,
+    and what the person entered is still there."""
+    page.wait_for_load_state()
+    assert page.title().startswith("Error: "), (label, page.title())
+    focused = page.evaluate("document.activeElement.classList.contains('govuk-error-summary')")
+    assert focused, f"{label}: the error summary does not have focus"
+    links = page.locator(".govuk-error-summary__list a")
+    assert links.count() >= 1, label
+    for i in range(links.count()):
+        target = links.nth(i).get_attribute("href")
+        assert target.startswith("#") and page.locator(target).count() == 1, (label, target)
+    for selector, value in (kept or {}).items():
+        assert page.input_value(selector) == value, (label, selector)
+    walk.audit(label)
+
+
+def test_every_resident_page_and_error_state(browser, live_server, flask_app):
+    context = browser.new_context(viewport=NARROW)
+    page = context.new_page()
+    walk = Walk(page, live_server, flask_app)
+    for path in ("/", "/privacy", "/accessibility", "/s/demo", "/s/no-such-link"):
+        walk.visit(path)
+    page.goto(live_server + "/s/demo")
+    page.click("#start-button")
+    errors_seen: set[str] = set()
+    for _ in range(30):
+        if "/check-answers" in page.url:
+            break
+        walk.audit()
+        kind = _question_kind(page)
+        if kind not in errors_seen and kind in {"radio", "checkbox", "number", "select"}:
+            errors_seen.add(kind)
+            _answer_badly(page, kind)
+            check_error_pattern(page, walk, f"{page.url} error ({kind})", _kept(kind))
+            first_link = page.locator(".govuk-error-summary__list a").first
+            first_link.click()
+            assert page.evaluate("document.activeElement.name") == "answer"
+        answer_current_question(page)
+    walk.audit("check answers")
+    page.click("#submit-button")
+    walk.audit("confirmation")
+    context.close()
+    assert errors_seen == {"radio", "checkbox", "number", "select"}
+    assert not walk.problems, "\n".join(walk.problems)
+
+
+def _question_kind(page) -> str:
+    for kind, selector in (
+        ("radio", "input[type=radio][name=answer]"),
+        ("checkbox", "input[type=checkbox][name=answer]"),
+        ("select", "select[name=answer]"),
+        ("number", "input[name=answer][inputmode=numeric]"),
+        ("text", "textarea[name=answer], input[name=answer]"),
+    ):
+        if page.locator(selector).count():
+            return kind
+    return "information"
+
+
+def _answer_badly(page, kind: str) -> None:
+    if kind == "number":
+        page.fill("input[name=answer]", "twelve")
+    page.click("main button.govuk-button")
+
+
+def _kept(kind: str) -> dict[str, str]:
+    return {"input[name=answer]": "twelve"} if kind == "number" else {}
+
+
+def test_every_staff_page_and_error_state(browser, live_server, flask_app):
+    context = browser.new_context(viewport=NARROW)
+    page = context.new_page()
+    walk = Walk(page, live_server, flask_app)
+    walk.visit("/staff/sign-in")
+    page.fill("#email", "nobody@example.org")
+    page.fill("#password", "not the password")
+    page.click("button:has-text('Sign in')")
+    check_error_pattern(page, walk, "sign-in error", {"#email": "nobody@example.org"})
+
+    sign_in(page, live_server, live_server.credentials["admin"])
+    for path in (
+        "/staff",
+        "/staff/links",
+        "/staff/coverage",
+        "/staff/coverage?period=all",
+        "/staff/analysis",
+        "/staff/analysis?by=age_band&by2=sex",
+        "/staff/analysis?weighted=no&by=ethnicity",
+        "/staff/analysis/weighting",
+        "/staff/admin/users",
+        "/staff/admin/audit",
+        "/staff/admin/population",
+        "/staff/admin/microdata",
+    ):
+        walk.visit(path)
+
+    walk.visit("/staff/links/new")
+    page.click("button:has-text('Create link')")
+    check_error_pattern(page, walk, "new link error")
+    page.fill("#label", "Accessibility walk")
+    page.select_option("#channel", "event")
+    page.click("button:has-text('Create link')")
+    walk.audit("link detail")
+    detail = page.url
+    page.click("text=Printable A4 poster")
+    walk.audit("poster")
+    page.goto(detail)
+    address = page.locator(".govuk-summary-list__row", has_text="Address")
+    code = address.locator(".govuk-summary-list__value").inner_text().strip().rsplit("/", 1)[1]
+    page.click("button:has-text('Close this link')")
+    walk.audit("closed link detail")
+    walk.visit(f"/s/{code}", "closed survey link (410)")
+
+    walk.visit("/staff/admin/users/new")
+    page.fill("#email", "not an email")
+    page.click("main button.govuk-button")
+    check_error_pattern(page, walk, "new user error", {"#email": "not an email"})
+    page.fill("#email", "walker@example.org")
+    page.click("main button.govuk-button")
+    walk.audit("new account password")
+    page.goto(live_server + "/staff/admin/users")
+    page.locator("tr", has_text="walker@example.org").locator(
+        "button:has-text('Reset password')"
+    ).click()
+    walk.audit("password reset")
+
+    page.goto(live_server + "/staff/admin/population")
+    page.click("button:has-text('Upload')")
+    check_error_pattern(page, walk, "population upload error")
+
+    for role in ("officer", "analyst"):
+        other = browser.new_context(viewport=NARROW)
+        staff_page = other.new_page()
+        sign_in(staff_page, live_server, live_server.credentials[role])
+        role_walk = Walk(staff_page, live_server, flask_app)
+        role_walk.audit(f"{role} home")
+        role_walk.visit("/staff/admin/users", f"{role} refused (403)")
+        walk.problems += role_walk.problems
+        other.close()
+    context.close()
+    assert not walk.problems, "\n".join(walk.problems)
+
+
+def test_the_walks_cover_every_page(flask_app):
+    """A new page must be added to the walks above, or this fails."""
+    walked = set()
+    source = Path(__file__).read_text()  # this module's own paths
+    for path in re.findall(r'"(/[a-z0-9/_.?=&-]*)"', source):
+        try:
+            walked.add(flask_app.url_map.bind("localhost").match(path.split("?")[0])[0])
+        except Exception:  # noqa: BLE001, S112 - a path that is not a route
+            continue
+    reached_by_clicks = {
+        "respond.question",
+        "respond.check_answers",
+        "respond.confirmation",
+        "links.new",
+        "links.detail",
+        "links.poster",
+        "admin.new_user",
+    }
+    missing = set(get_endpoints(flask_app)) - NOT_PAGES - walked - reached_by_clicks
+    assert not missing, f"add these pages to the accessibility walk: {sorted(missing)}"
