@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 
@@ -27,3 +28,12 @@ def check_non_negative(name: str, value: float) -> float:
     if math.isnan(number) or math.isinf(number) or number < 0:
         raise ValueError(f"{name} must be a finite number, 0 or more; not {value!r}")
     return number
+
+
+@functools.cache
+def scipy_special():
+    """scipy.special, imported at first use: a web worker that never builds a report, or
+    a process streaming an export, does not carry its 16 MB."""
+    from scipy import special
+
+    return special

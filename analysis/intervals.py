@@ -9,9 +9,12 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from scipy import special
-
-from analysis._checks import check_choice, check_confidence_level, check_non_negative
+from analysis._checks import (
+    check_choice,
+    check_confidence_level,
+    check_non_negative,
+    scipy_special,
+)
 
 SRS_METHODS = (
     "wilson",
@@ -64,16 +67,16 @@ class ProportionInterval:
 
 
 def _z(confidence_level: float) -> float:
-    return float(special.ndtri(0.5 + confidence_level / 2))
+    return float(scipy_special().ndtri(0.5 + confidence_level / 2))
 
 
 def t_quantile(probability: float, df: float) -> float:
     """Student t quantile."""
-    return float(special.stdtrit(df, probability))
+    return float(scipy_special().stdtrit(df, probability))
 
 
 def _beta_quantile(probability: float, a: float, b: float) -> float:
-    return float(special.betaincinv(a, b, probability))
+    return float(scipy_special().betaincinv(a, b, probability))
 
 
 def _clip(low: float, high: float) -> ConfidenceInterval:
@@ -130,10 +133,10 @@ def _agresti_coull(x: float, n: float, z: float) -> ConfidenceInterval:
 
 
 def _logit(p: float, se_logit: float, quantile: float) -> ConfidenceInterval:
-    centre = special.logit(p)
+    centre = scipy_special().logit(p)
     return ConfidenceInterval(
-        float(special.expit(centre - quantile * se_logit)),
-        float(special.expit(centre + quantile * se_logit)),
+        float(scipy_special().expit(centre - quantile * se_logit)),
+        float(scipy_special().expit(centre + quantile * se_logit)),
     )
 
 

@@ -7,9 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy import special
 
-from analysis._checks import check_choice, check_confidence_level
+from analysis._checks import check_choice, check_confidence_level, scipy_special
 from analysis.coding import Coded, combine, encode
 from analysis.disclosure import (
     COMPLEMENTARY,
@@ -672,17 +671,17 @@ def _comparison(context: _Context, estimates: DomainEstimates, index: int) -> di
         quantile = t_quantile(0.5 + context.level / 2, df)
 
         def tail(statistic: float) -> float:
-            return float(special.stdtr(df, -statistic))
+            return float(scipy_special().stdtr(df, -statistic))
     else:
         n = estimates.sums.n[index]
         p = estimates.sums.x[index] / n
         rest_p = (estimates.sums.x.sum() - estimates.sums.x[index]) / rest_n
         diff = float(p - rest_p)
         variance = float(p * (1 - p) / n + rest_p * (1 - rest_p) / rest_n)
-        quantile = float(special.ndtri(0.5 + context.level / 2))
+        quantile = float(scipy_special().ndtri(0.5 + context.level / 2))
 
         def tail(statistic: float) -> float:
-            return float(special.ndtr(-statistic))
+            return float(scipy_special().ndtr(-statistic))
 
     se = math.sqrt(variance)
     if se == 0:

@@ -55,7 +55,7 @@ class Plan:
 
     columns: list[str]
     identifiers: list[str]  # the quasi-identifiers the questionnaire asks, in column order
-    ids: bytearray  # 16 bytes per response, in id order
+    ids: array  # the first 8 bytes of each response's id, as a number, in id order
     codes: np.ndarray  # (responses, identifiers) demographic codes after suppression
     kept: np.ndarray  # (responses,) False for a response left out entirely
     suppressed: dict[str, int]  # values replaced, per quasi-identifier
@@ -120,7 +120,7 @@ def plan(session: Session, questionnaire: Questionnaire, *, k: int = 5) -> Plan:
     answer_columns = _answer_columns(questionnaire)
     identifiers = [c for c in answer_columns if c.name in QUASI_IDENTIFIERS]
     versions = _versions(session, questionnaire)
-    ids = bytearray()
+    ids = array("Q")  # 8 bytes a response: enough to tell one random id from another
     position = {c.question_id: i for i, c in enumerate(identifiers)}
     lookups: list[dict[str, int]] = [{} for _ in identifiers]
     flat = array("h")  # 2 bytes a value: a million responses take 12 MB
@@ -129,7 +129,7 @@ def plan(session: Session, questionnaire: Questionnaire, *, k: int = 5) -> Plan:
     for response_id, version_id, _day, _link, pairs in session.execute(query):
         if version_id not in versions:
             continue
-        ids += bytes.fromhex(response_id)
+        ids.append(int(response_id[:16], 16))
         row_codes[:] = [NOT_ANSWERED] * len(identifiers)
         for pair in pairs.split(";") if pairs else ():
             question_id, value = pair.split("=", 1)
@@ -137,8 +137,7 @@ def plan(session: Session, questionnaire: Questionnaire, *, k: int = 5) -> Plan:
             lookup = lookups[at]
             row_codes[at] = lookup.setdefault(value, len(lookup) + 1)
         flat.extend(row_codes)
-    codes = np.frombuffer(flat, dtype=np.int16).reshape(-1, len(identifiers)).copy()
-    del flat
+    codes = np.frombuffer(flat, dtype=np.int16).reshape(-1, len(identifiers))  # no copy
     kept, suppressed, dropped = _k_anonymise(codes, [c.name for c in identifiers], k)
     return Plan(
         columns=["questionnaire_version", "submitted_month", "channel"]
@@ -181,14 +180,23 @@ def _k_anonymise(
 def _small_classes(codes: np.ndarray, k: int) -> np.ndarray:
     """True for each row whose combination of codes is shared by fewer than k rows."""
     bases = codes.max(axis=0).astype(np.int64) + 2  # codes run from -1 to the maximum
-    if float(np.prod(bases.astype(float))) < 2.0**62:
-        keys = np.zeros(len(codes), dtype=np.int64)
-        for column, base in zip(codes.T, bases, strict=True):
-            keys = keys * base + (column + 1)
-        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    else:
+    combinations = float(np.prod(bases.astype(float)))
+    if combinations >= 2.0**62:
         _, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
-    return counts[inverse.ravel()] < k
+        return counts[inverse.ravel()] < k
+    # One number per row, built in place to keep memory small (4 bytes a row when it fits).
+    keys = np.zeros(len(codes), dtype=np.int32 if combinations < 2.0**31 else np.int64)
+    for column, base in zip(codes.T, bases, strict=True):
+        keys *= base
+        keys += column
+        keys += 1
+    values, counts = np.unique(keys, return_counts=True)
+    small = values[counts < k]
+    if not len(small):
+        return np.zeros(len(codes), dtype=bool)
+    # A lookup table over the small keys' range is far smaller than sorting the rows again.
+    table = small.max() - small.min() < 2**26
+    return np.isin(keys, small, kind="table" if table else None)
 
 
 def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) -> Iterator[bytes]:
@@ -225,10 +233,10 @@ def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) ->
     ):
         if version_id not in versions:
             continue
-        key = bytes.fromhex(response_id)
-        while index < total and ids[index * 16 : index * 16 + 16] < key:
+        key = int(response_id[:16], 16)
+        while index < total and ids[index] < key:
             index += 1  # in the plan but gone since: nothing to write
-        if index >= total or ids[index * 16 : index * 16 + 16] != key:
+        if index >= total or ids[index] != key:
             continue  # arrived after the plan was made
         if kept[index]:
             row = [""] * width
