@@ -5,6 +5,7 @@ Skipped, saying why, when chromium or Playwright is missing; `.ci/run` installs 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -60,10 +61,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """Migrate a fresh SQLite database, load the demo, and serve it with gunicorn."""
-    folder = tmp_path_factory.mktemp("live")
+@contextlib.contextmanager
+def serve(folder: Path, prepare: list[list[str]] = ()):
+    """Migrate a fresh SQLite database, load the demo, run any further `flask` commands,
+    and serve it with gunicorn; yield the base URL with the demo staff credentials."""
     port = _free_port()
     env = {
         **os.environ,
@@ -86,6 +87,8 @@ def live_server(tmp_path_factory):
         text=True,
     )
     (folder / "demo.txt").write_text(demo.stdout)
+    for command in prepare:
+        subprocess.run([*flask, *command], env=env, cwd=PROJECT, check=True, capture_output=True)
     log = open(folder / "gunicorn.log", "w")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "survey.wsgi:app"],
@@ -110,10 +113,19 @@ def live_server(tmp_path_factory):
     else:
         server.terminate()
         raise RuntimeError((folder / "gunicorn.log").read_text())
-    yield LiveServer(base, credentials)
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
+    try:
+        yield LiveServer(base, credentials)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The platform as `make run` sets it up, served by gunicorn."""
+    with serve(tmp_path_factory.mktemp("live")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
