@@ -12,7 +12,7 @@ PORT ?= 5000
 export FLASK_APP := survey
 
 .DEFAULT_GOAL := help
-.PHONY: help run serve test test-all lint format assets clean
+.PHONY: help run serve test test-all audit lint format assets clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +33,9 @@ test: $(PY_STAMP) $(CSS) ## Set everything up and run the test suite (SQLite; Po
 
 test-all: $(PY_STAMP) $(CSS) ## Run every test, slow suites included
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+audit: $(PY_STAMP) ## Check the locked dependencies for known vulnerabilities (pip-audit)
+	$(BIN)/python .ci/audit
 
 lint: $(PY_STAMP) ## Check style with ruff
 	$(BIN)/ruff check survey analysis tests $(wildcard bench)
