@@ -11,6 +11,19 @@ el => {
 }
 """
 
+# The focused control (or, for radios and checkboxes, its label) is inside the viewport
+# and not covered by anything else: the element at its centre is it or inside it.
+IN_VIEW = """
+el => {
+  const target = (el.type === 'radio' || el.type === 'checkbox') ? el.nextElementSibling : el;
+  const box = target.getBoundingClientRect();
+  const x = box.left + box.width / 2, y = box.top + box.height / 2;
+  if (x < 0 || y < 0 || x > window.innerWidth || y > window.innerHeight) return false;
+  const top = document.elementFromPoint(x, y);
+  return top !== null && (target.contains(top) || top.contains(target) || top === el);
+}
+"""
+
 
 def tab_to(page, selector: str, limit: int = 80) -> None:
     """Press Tab until the element matching selector has focus, checking focus is visible."""
@@ -19,6 +32,7 @@ def tab_to(page, selector: str, limit: int = 80) -> None:
         focused = page.evaluate_handle("document.activeElement")
         if page.evaluate("([el, s]) => el.matches(s)", [focused, selector]):
             assert page.evaluate(FOCUS_VISIBLE, focused), f"focus not visible on {selector}"
+            assert page.evaluate(IN_VIEW, focused), f"focus scrolled out of sight on {selector}"
             return
     raise AssertionError(f"could not reach {selector} with Tab on {page.url}")
 
