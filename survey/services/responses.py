@@ -65,10 +65,9 @@ def submit_response(
     if isinstance(rows, SubmitResult):
         return rows
 
+    link = draft.link
     session.add(SpentSubmissionToken(token_hash=token_hash(submit_token), spent_on=clock.today()))
     session.flush()
-    if not count_completion(session, draft.link):
-        return SubmitResult(Outcome.LINK_FULL)
     response = Response(
         questionnaire_version_id=draft.questionnaire_version_id,
         link_id=draft.link_id,
@@ -80,6 +79,10 @@ def submit_response(
     session.add(response)
     session.delete(draft)
     session.flush()
+    # Last, so the link's row (one row shared by every resident on that link) stays locked
+    # only from here to the commit. The caller rolls back everything when the link is full.
+    if not count_completion(session, link):
+        return SubmitResult(Outcome.LINK_FULL)
     return SubmitResult(Outcome.STORED)
 
 

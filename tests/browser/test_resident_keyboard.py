@@ -11,16 +11,16 @@ el => {
 }
 """
 
-# The focused control (or, for radios and checkboxes, its label) is inside the viewport
-# and not covered by anything else: the element at its centre is it or inside it.
+# The focused control is inside the viewport and not covered by anything else: the
+# element at its centre is the control itself or inside it. (GOV.UK's radios and
+# checkboxes keep the real input, transparent, over the box they draw.)
 IN_VIEW = """
 el => {
-  const target = (el.type === 'radio' || el.type === 'checkbox') ? el.nextElementSibling : el;
-  const box = target.getBoundingClientRect();
+  const box = el.getBoundingClientRect();
   const x = box.left + box.width / 2, y = box.top + box.height / 2;
   if (x < 0 || y < 0 || x > window.innerWidth || y > window.innerHeight) return false;
   const top = document.elementFromPoint(x, y);
-  return top !== null && (target.contains(top) || top.contains(target) || top === el);
+  return top !== null && (el === top || el.contains(top));
 }
 """
 
