@@ -76,7 +76,7 @@ def link_state(link: Link, today: dt.date) -> LinkState:
     return LinkState.OPEN
 
 
-def count_completion(session: Session, link: Link) -> bool:
+def count_completion(session: Session, link_id: int) -> bool:
     """Count one completed response against the link's cap, atomically.
 
     Returns False, counting nothing, when the cap is already reached: concurrent
@@ -84,7 +84,7 @@ def count_completion(session: Session, link: Link) -> bool:
     """
     result = session.execute(
         update(Link)
-        .where(Link.id == link.id, (Link.cap.is_(None)) | (Link.completed_count < Link.cap))
+        .where(Link.id == link_id, (Link.cap.is_(None)) | (Link.completed_count < Link.cap))
         .values(completed_count=Link.completed_count + 1)
         .execution_options(synchronize_session=False)
     )

@@ -6,10 +6,18 @@ import enum
 import hmac
 from dataclasses import dataclass
 
+from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from survey import clock
-from survey.models import Answer, Draft, Response, SpentSubmissionToken, TextAnswer
+from survey.models import (
+    Answer,
+    Draft,
+    Response,
+    SpentSubmissionToken,
+    TextAnswer,
+    random_response_id,
+)
 from survey.privacy import scrub_free_text
 from survey.questionnaire.answers import AnswerError, clean_answer
 from survey.questionnaire.flow import first_unanswered, prune_hidden, visible_questions
@@ -65,32 +73,41 @@ def submit_response(
     if isinstance(rows, SubmitResult):
         return rows
 
-    link = draft.link
-    session.add(SpentSubmissionToken(token_hash=token_hash(submit_token), spent_on=clock.today()))
-    session.flush()
-    response = Response(
-        questionnaire_version_id=draft.questionnaire_version_id,
-        link_id=draft.link_id,
-        language=draft.language,
-        submitted_on=clock.today(),
+    link_id = draft.link_id
+    # Core statements, not the ORM's unit of work: one INSERT per table, the answers as
+    # one executemany, for the busiest write in the service.
+    session.execute(
+        insert(SpentSubmissionToken),
+        {"token_hash": token_hash(submit_token), "spent_on": clock.today()},
     )
-    response.answers = [a for a in rows if isinstance(a, Answer)]
-    response.text_answers = [a for a in rows if isinstance(a, TextAnswer)]
-    session.add(response)
-    session.delete(draft)
-    session.flush()
+    response_id = random_response_id()
+    session.execute(
+        insert(Response),
+        {
+            "id": response_id,
+            "questionnaire_version_id": draft.questionnaire_version_id,
+            "link_id": link_id,
+            "language": draft.language,
+            "submitted_on": clock.today(),
+        },
+    )
+    for table, values in rows.items():
+        if values:
+            session.execute(insert(table), [{"response_id": response_id, **v} for v in values])
+    session.execute(delete(Draft).where(Draft.token_hash == draft.token_hash))
+    session.expunge(draft)
     # Last, so the link's row (one row shared by every resident on that link) stays locked
     # only from here to the commit. The caller rolls back everything when the link is full.
-    if not count_completion(session, link):
+    if not count_completion(session, link_id):
         return SubmitResult(Outcome.LINK_FULL)
     return SubmitResult(Outcome.STORED)
 
 
 def _answer_rows(
     questionnaire: Questionnaire, answers: dict, language: str
-) -> list[Answer | TextAnswer] | SubmitResult:
-    """Check every stored answer again and build its rows."""
-    rows: list[Answer | TextAnswer] = []
+) -> dict[type, list[dict]] | SubmitResult:
+    """Check every stored answer again and build its rows, by table."""
+    rows: dict[type, list[dict]] = {Answer: [], TextAnswer: []}
     for question in visible_questions(questionnaire, answers):
         if not question.answerable:
             continue
@@ -103,9 +120,9 @@ def _answer_rows(
         if cleaned is None:
             continue
         if question.type in TEXT_TYPES:
-            rows.append(TextAnswer(question_id=question.id, text=scrub_free_text(cleaned)))
-        elif isinstance(cleaned, list):
-            rows.extend(Answer(question_id=question.id, value=v) for v in cleaned)
+            text = scrub_free_text(cleaned)
+            rows[TextAnswer].append({"question_id": question.id, "text": text})
         else:
-            rows.append(Answer(question_id=question.id, value=cleaned))
+            values = cleaned if isinstance(cleaned, list) else [cleaned]
+            rows[Answer].extend({"question_id": question.id, "value": v} for v in values)
     return rows

@@ -67,28 +67,28 @@ def test_a_stale_submit_token_shows_check_answers_again_without_storing(resident
     assert responses(db_session) == 0
 
 
-def test_a_failure_part_way_through_storing_leaves_nothing_and_no_thank_you(
+def test_a_failure_while_storing_the_answers_leaves_nothing_and_no_thank_you(
     app, resident, db_session, monkeypatch
 ):
     from sqlalchemy import event
 
     from survey.extensions import db
-    from survey.models import Answer
 
     resident.complete()
     form = resident.submit_form()
-    inserted = {"answers": 0}
+    with app.app_context():
+        engine = db.engine
 
-    def fail_on_third_answer(mapper, connection, target):
-        inserted["answers"] += 1
-        if inserted["answers"] == 3:
+    def fail_on_answers(connection, cursor, statement, parameters, context, executemany):
+        # The token and the response are already written in this transaction.
+        if statement.lstrip().upper().startswith("INSERT INTO ANSWERS"):
             raise RuntimeError("disk full")
 
-    event.listen(Answer, "before_insert", fail_on_third_answer)
+    event.listen(engine, "before_cursor_execute", fail_on_answers)
     try:
         response = resident.submit(form)
     finally:
-        event.remove(Answer, "before_insert", fail_on_third_answer)
+        event.remove(engine, "before_cursor_execute", fail_on_answers)
     assert response.status_code == 500
     assert "Your answers have been sent" not in response.get_data(as_text=True)
     with app.app_context():
