@@ -95,19 +95,21 @@ def test_every_resident_page_and_error_state(browser, live_server, flask_app):
             break
         walk.audit()
         kind = _question_kind(page)
-        if kind not in errors_seen and kind in {"radio", "checkbox", "number", "select"}:
+        if kind not in errors_seen and kind in {"radio", "checkbox", "number", "select", "text"}:
             errors_seen.add(kind)
             _answer_badly(page, kind)
             check_error_pattern(page, walk, f"{page.url} error ({kind})", _kept(kind))
             first_link = page.locator(".govuk-error-summary__list a").first
             first_link.click()
             assert page.evaluate("document.activeElement.name") == "answer"
+            for field in _kept(kind):
+                page.fill(field, "")
         answer_current_question(page)
     walk.audit("check answers")
     page.click("#submit-button")
     walk.audit("confirmation")
     context.close()
-    assert errors_seen == {"radio", "checkbox", "number", "select"}
+    assert errors_seen == {"radio", "checkbox", "number", "select", "text"}
     assert not walk.problems, "\n".join(walk.problems)
 
 
@@ -124,14 +126,48 @@ def _question_kind(page) -> str:
     return "information"
 
 
+TOO_LONG = "Too long. " * 120  # over the free-text question's 1,000 characters
+
+
 def _answer_badly(page, kind: str) -> None:
     if kind == "number":
         page.fill("input[name=answer]", "twelve")
+    if kind == "text":
+        page.fill("textarea[name=answer]", TOO_LONG)
     page.click("main button.govuk-button")
 
 
 def _kept(kind: str) -> dict[str, str]:
-    return {"input[name=answer]": "twelve"} if kind == "number" else {}
+    if kind == "number":
+        return {"input[name=answer]": "twelve"}
+    if kind == "text":
+        return {"textarea[name=answer]": TOO_LONG}
+    return {}
+
+
+@pytest.mark.parametrize(
+    ("template", "context"),
+    [
+        ("errors/500.html", {}),
+        ("errors/database.html", {}),
+        ("errors/http.html", {"title": "Your answer is too long", "code": 413}),
+        ("errors/http.html", {"title": "Too many attempts", "code": 429}),
+        ("errors/closed.html", {"not_yet_open": True}),
+    ],
+)
+def test_error_pages_the_walks_cannot_cause(browser, live_server, flask_app, template, context):
+    """Pages for failures a healthy server will not produce on demand, rendered by the app
+    and shown in the browser on the live site, so its styles and scripts apply."""
+    from flask import render_template
+
+    with flask_app.test_request_context("/s/demo"):
+        html = render_template(template, **context)
+    page = browser.new_context(viewport=NARROW).new_page()
+    page.goto(live_server + "/s/demo")
+    page.set_content(html)
+    problems = problems_on(page, f"{template} {context}")
+    page.context.close()
+    assert not problems, "\n".join(problems)
 
 
 def test_every_staff_page_and_error_state(browser, live_server, flask_app):
