@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jinja2 import Environment
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from survey.questionnaire.schema import Question
@@ -82,3 +84,47 @@ def option_items(question: Question, values: list[str], language: str) -> list[d
             item["behaviour"] = "exclusive"
         items.append(item)
     return items
+
+
+# Drawn choice controls, kept because the GOV.UK macros are the slowest part of a question
+# page. Only controls whose every value is one of the question's own options are kept, so
+# nothing a resident typed is held in memory. Cleared when full.
+_drawn: dict[tuple, Markup] = {}
+MAX_DRAWN = 4096
+
+
+def draw_control(
+    environment: Environment,
+    version_id: int | None,
+    question: Question,
+    values: list[str],
+    language: str,
+    error: str | None,
+) -> Markup:
+    """Return the HTML of the question's control, with the values chosen and any error.
+
+    Kept for reuse when the version is known and every value is one of the options."""
+    control = control_for(question)
+    choices = {o.value for o in question.all_options}
+    key = None
+    if version_id is not None and question.all_options and all(v in choices for v in values):
+        key = (version_id, question.id, language, tuple(values), error)
+        drawn = _drawn.get(key)
+        if drawn is not None:
+            return drawn
+    template = environment.get_template("respond/controls/" + control.template)
+    drawn = Markup(  # noqa: S704 - an autoescaped template's output
+        template.render(
+            question=question,
+            values=values,
+            error=error,
+            lang=language,
+            control=control,
+            option_items=option_items,
+        )
+    )
+    if key is not None:
+        if len(_drawn) >= MAX_DRAWN:
+            _drawn.clear()
+        _drawn[key] = drawn
+    return drawn

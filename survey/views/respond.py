@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from survey import clock
 from survey.extensions import db, limiter
-from survey.forms import UnreadableForm, control_for, option_items, read_answer
+from survey.forms import UnreadableForm, draw_control, read_answer
 from survey.models import Draft, Link, QuestionnaireVersion
 from survey.questionnaire import Question, Questionnaire
 from survey.questionnaire.answers import AnswerError, clean_answer
@@ -39,6 +39,10 @@ from survey.services.questionnaires import latest_version, questionnaire_for
 from survey.services.responses import Outcome, submit_response
 from survey.views.errors import LinkClosed, discard_session
 
+NOT_SAVED = (
+    "Sorry, your answer was not saved because the service is having a problem. "
+    "Select Continue again in a few minutes."
+)
 bp = Blueprint("respond", __name__, url_prefix="/s")
 
 DRAFT_KEY = "draft"
@@ -209,12 +213,17 @@ def _render_question(
         "respond/question.html",
         journey=journey,
         question=current,
-        control=control_for(current),
-        values=values,
+        control_html=draw_control(
+            current_app.jinja_env,
+            journey.version.id,
+            current,
+            values,
+            journey.language,
+            error,
+        ),
         error=error,
         back_url=back,
         changing=changing,
-        option_items=option_items,
     )
     return html, status or (400 if error else 200)
 
@@ -356,12 +365,9 @@ def answer_not_saved(error: OperationalError):
         "respond/question.html",
         journey=stand_in,
         question=current,
-        control=control_for(current),
-        values=raw,
+        control_html=draw_control(current_app.jinja_env, None, current, raw, "en", NOT_SAVED),
         changing=False,
-        option_items=option_items,
         back_url=url_for("respond.start", code=args["code"]),
-        error="Sorry, your answer was not saved because the service is having a problem. "
-        "Select Continue again in a few minutes.",
+        error=NOT_SAVED,
     )
     return html, 503
