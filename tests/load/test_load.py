@@ -90,11 +90,13 @@ def test_graceful_restarts_and_shutdown_give_no_server_error(server):
         if chosen is not None:
             server.process.send_signal(chosen)
 
-    # Half the residents, so journeys (about 38 requests each) finish between signals on
-    # 2 cores; reloads at 12 and 24 seconds, the shutdown at 36.
+    # An eighth of the residents (25 of 200), so journeys of about 38 requests finish
+    # between signals even when a busy 2-core machine serves only about 70 requests a
+    # second; this run is about signals, not throughput. Reloads at 12 and 24 seconds, the
+    # shutdown at 36.
     reloader = _every(12.0, reload, stop)
     try:
-        tally = run(server.base, max(RESIDENTS // 2, 1), min(SECONDS, 40))
+        tally = run(server.base, max(RESIDENTS // 8, 1), min(SECONDS, 40))
     finally:
         stop.set()
         reloader.join()
