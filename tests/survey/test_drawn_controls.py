@@ -35,3 +35,11 @@ def test_typed_answers_and_unknown_values_are_never_kept(app):
         draw(app, "anything_else", ["my neighbour at 10 Downing Street"])
         draw(app, "heard_of_prevent", ["<not an option>"])
     assert forms._drawn == {}
+
+
+def test_texts_in_a_reused_control_stay_escaped(app):
+    forms._drawn.clear()
+    with app.test_request_context():
+        html = draw(app, "heard_of_prevent", [], "<script>alert(1)</script>")
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

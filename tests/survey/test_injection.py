@@ -15,16 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from survey.models import (
-    Answer,
-    Link,
-    PopulationFigure,
-    PopulationSet,
-    QuestionnaireVersion,
-    Response,
-    StaffUser,
-    TextAnswer,
-)
+from survey import models
 from tests.routes import ROLES, get_endpoints, path_for, staff_clients
 from tests.staff import PASSWORD, create_staff, csrf_from
 
@@ -43,15 +34,15 @@ QUERY_PARAMETERS = (
 )
 STRING_SEGMENTS = {"code": "demo", "question_id": "heard_of_prevent", "fmt": "csv"}
 PAYLOAD_SLEEP = 5  # seconds the corpus's sleep payloads ask for
-SURVEY_DATA = (
-    Answer,
-    Link,
-    PopulationFigure,
-    PopulationSet,
-    QuestionnaireVersion,
-    Response,
-    StaffUser,
-    TextAnswer,
+SURVEY_DATA = (  # every table of responses, links, accounts and population figures
+    models.Answer,
+    models.Link,
+    models.PopulationFigure,
+    models.PopulationSet,
+    models.QuestionnaireVersion,
+    models.Response,
+    models.StaffUser,
+    models.TextAnswer,
 )
 
 

@@ -72,8 +72,8 @@ def test_a_method_not_allowed_and_a_refused_post_carry_the_headers(client, demo)
     assert_secure_headers(refused, "/staff/sign-in")
 
 
-def failing_app(database_url: str, error: Exception, **settings):
-    app = create_app({"SURVEY_ENV": "test", "SQLALCHEMY_DATABASE_URI": database_url, **settings})
+def failing_app(make_app, error: Exception):
+    app = make_app()
 
     @app.get("/test-only/fail")
     def fail():
@@ -90,9 +90,9 @@ def failing_app(database_url: str, error: Exception, **settings):
     ],
 )
 def test_the_error_page_leaks_nothing_carries_the_headers_and_the_next_request_works(
-    database_url, demo, error, status, monkeypatch
+    make_app, demo, error, status, monkeypatch
 ):
-    app = failing_app(database_url, error)
+    app = failing_app(make_app, error)
     monkeypatch.setattr(access, "PUBLIC_ENDPOINTS", access.PUBLIC_ENDPOINTS | {"fail"})
     client = app.test_client()
     response = client.get("/test-only/fail")
@@ -103,8 +103,6 @@ def test_the_error_page_leaks_nothing_carries_the_headers_and_the_next_request_w
     assert "<title>" in body and "govuk-heading-l" in body
     assert_secure_headers(response, "/test-only/fail")
     assert client.get("/s/demo").status_code == 200
-    with app.app_context():
-        db.engine.dispose()
 
 
 @pytest.fixture
