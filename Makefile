@@ -7,31 +7,33 @@ PY_STAMP := $(VENV)/.installed
 JS_STAMP := node_modules/.installed
 CSS := survey/static/css/main.css
 DATABASE_STAMP := instance/.migrated
+CATALOGUES := $(wildcard survey/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := survey
 
 .DEFAULT_GOAL := help
-.PHONY: help run serve test test-all audit lint format assets clean
+.PHONY: help run serve test test-all audit lint format assets messages clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: $(PY_STAMP) $(CSS) ## Set everything up and serve the platform on http://127.0.0.1:5000
+run: $(PY_STAMP) $(CSS) $(COMPILED) ## Set everything up and serve the platform on http://127.0.0.1:5000
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo --base-url http://$(HOST):$(PORT)
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C to stop)"
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m survey.devserver
 
-serve: $(PY_STAMP) $(CSS) ## Serve with gunicorn (SQLite, or PostgreSQL when DATABASE_URL is set) on 127.0.0.1:8000
+serve: $(PY_STAMP) $(CSS) $(COMPILED) ## Serve with gunicorn (SQLite, or PostgreSQL when DATABASE_URL is set) on 127.0.0.1:8000
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo --base-url http://127.0.0.1:8000
 	BIND=127.0.0.1:8000 $(BIN)/gunicorn -c gunicorn.conf.py survey.wsgi:app
 
-test: $(PY_STAMP) $(CSS) ## Set everything up and run the test suite (SQLite; PostgreSQL with TEST_DATABASE_URL)
+test: $(PY_STAMP) $(CSS) $(COMPILED) ## Set everything up and run the test suite (SQLite; PostgreSQL with TEST_DATABASE_URL)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-test-all: $(PY_STAMP) $(CSS) ## Run every test, slow suites included
+test-all: $(PY_STAMP) $(CSS) $(COMPILED) ## Run every test, slow suites included
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 audit: $(PY_STAMP) ## Check the locked dependencies for known vulnerabilities (pip-audit)
@@ -46,6 +48,14 @@ format: $(PY_STAMP) ## Format the code with ruff
 	$(BIN)/ruff check --fix survey analysis tests $(wildcard bench)
 
 assets: $(CSS) ## Build the front-end assets into survey/static
+
+messages: $(PY_STAMP) ## Gather the interface strings and add new ones to each language's catalogue
+	$(BIN)/pybabel extract -F babel.cfg -k ui -k N_ --sort-by-file --project prevent-survey -o survey/translations/messages.pot .
+	$(BIN)/pybabel update -i survey/translations/messages.pot -d survey/translations --no-fuzzy-matching --width 100
+
+# Each language's interface catalogue, compiled for Flask-Babel.
+survey/translations/%/LC_MESSAGES/messages.mo: survey/translations/%/LC_MESSAGES/messages.po $(PY_STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
 
 $(PY_STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

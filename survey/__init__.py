@@ -63,6 +63,9 @@ def _register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     database.configure_engines(app)
+    from survey import i18n
+
+    i18n.init_app(app)
     from survey.services.staff import configure_hashing
 
     configure_hashing(

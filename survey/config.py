@@ -48,6 +48,11 @@ class Config:
     SERVICE_NAME = "London Prevent awareness survey"
     ORGANISATION_NAME = "London community safety partnership"
     CONTACT_EMAIL: str | None = None  # where residents report an accessibility problem
+    # Translation statuses offered to residents (from the questionnaire file's `languages`).
+    # Production offers only translations a fluent speaker has reviewed; set
+    # LANGUAGE_STATUSES=reviewed,unreviewed to offer drafts too. English is always offered.
+    LANGUAGE_STATUSES: tuple[str, ...] = ("reviewed", "unreviewed")
+    BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "survey" / "translations")
 
 
 class DevelopmentConfig(Config):
@@ -71,6 +76,7 @@ class ProductionConfig(Config):
     """Production: PostgreSQL, secrets from the environment, secure cookies."""
 
     SESSION_COOKIE_SECURE = True
+    LANGUAGE_STATUSES: tuple[str, ...] = ("reviewed",)
 
 
 CONFIGS: dict[str, type[Config]] = {
@@ -122,6 +128,8 @@ def apply_environment(settings: dict, env_name: str, instance_path: str) -> None
     ):
         if os.environ.get(name):
             settings[name] = os.environ[name]
+    if os.environ.get("LANGUAGE_STATUSES") is not None:
+        settings["LANGUAGE_STATUSES"] = language_statuses(os.environ["LANGUAGE_STATUSES"])
     if database_url:
         settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(database_url)
     elif not settings.get("SQLALCHEMY_DATABASE_URI"):
@@ -136,6 +144,17 @@ def apply_environment(settings: dict, env_name: str, instance_path: str) -> None
             "pool_recycle": 30 * 60,  # seconds
             **(settings.get("SQLALCHEMY_ENGINE_OPTIONS") or {}),
         }
+
+
+def language_statuses(value: str) -> tuple[str, ...]:
+    """Read LANGUAGE_STATUSES, e.g. "reviewed,unreviewed"; empty offers English only."""
+    statuses = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = [s for s in statuses if s not in ("reviewed", "unreviewed")]
+    if unknown:
+        raise ConfigurationError(
+            f"LANGUAGE_STATUSES may hold 'reviewed' and 'unreviewed', not {', '.join(unknown)}"
+        )
+    return statuses
 
 
 def normalise_database_url(url: str) -> str:

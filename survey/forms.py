@@ -12,6 +12,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
+from survey.i18n import local, ui
 from survey.questionnaire.schema import Question
 
 ANSWER_FIELD = "answer"
@@ -66,18 +67,18 @@ def option_items(question: Question, values: list[str], language: str) -> list[d
     items: list[dict] = [
         {
             "value": option.value,
-            "text": option.label.get(language),
-            "hint": {"text": option.hint.get(language)} if option.hint else None,
+            "html": local(option.label, language),
+            "hint": {"html": local(option.hint, language)} if option.hint else None,
             "checked": option.value in values,
         }
         for option in question.options
     ]
     special = question.exclusive_option or question.dont_know_option
     if special is not None:
-        items.append({"divider": "or"})
+        items.append({"divider": ui("or")})
         item = {
             "value": special.value,
-            "text": special.label.get(language),
+            "html": local(special.label, language),
             "checked": special.value in values,
         }
         if question.exclusive_option is not None:

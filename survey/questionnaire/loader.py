@@ -19,8 +19,10 @@ from survey.questionnaire.schema import (
     DIMENSIONS,
     QUESTION_TYPES,
     TEXT_TYPES,
+    TRANSLATION_STATUSES,
     Condition,
     Indicator,
+    Language,
     LocalText,
     Option,
     Question,
@@ -63,6 +65,7 @@ QUESTION_KEYS = {
     "error",
 }
 OPTION_KEYS = {"value", "label", "hint", "group"}
+LANGUAGE_KEYS = {"code", "status", "note"}
 INDICATOR_KEYS = {"id", "label", "question", "positive", "exclude"}
 
 
@@ -166,16 +169,8 @@ def _build(check: _Checker, data: dict) -> Questionnaire | None:
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         check.fail("version", f"{version!r} must be a whole number, 1 or more")
-    languages = data.get("languages", [DEFAULT_LANGUAGE])
-    if (
-        not isinstance(languages, list)
-        or not all(isinstance(lang, str) and LANGUAGE_PATTERN.match(lang) for lang in languages)
-        or DEFAULT_LANGUAGE not in languages
-        or len(set(languages)) != len(languages)
-    ):
-        check.fail("languages", "must be a list of distinct language codes including 'en'")
-        languages = [DEFAULT_LANGUAGE]
-    check.languages = tuple(languages)
+    languages = _languages(check, data.get("languages", [DEFAULT_LANGUAGE]))
+    check.languages = tuple(language.code for language in languages)
     title = check.text("title", data.get("title"))
     introduction = check.text("introduction", data.get("introduction"))
     minutes = data.get("minutes", 5)
@@ -205,12 +200,56 @@ def _build(check: _Checker, data: dict) -> Questionnaire | None:
         id=qid,
         version=version,
         title=title,
-        languages=tuple(languages),
+        languages=languages,
         introduction=introduction,
         questions=tuple(questions),
         indicators=tuple(indicators),
         minutes=minutes,
     )
+
+
+def _languages(check: _Checker, raw: Any) -> tuple[Language, ...]:
+    """Read `languages`: codes, or mappings of code, status and note. English comes first."""
+    english = Language(DEFAULT_LANGUAGE)
+    if not isinstance(raw, list) or not raw:
+        check.fail("languages", "must be a list of language codes including 'en'")
+        return (english,)
+    languages: list[Language] = []
+    for index, item in enumerate(raw, start=1):
+        where = f"languages item {index}"
+        if isinstance(item, str):
+            item = {"code": item}
+        if not isinstance(item, dict):
+            check.fail(where, "must be a language code or a mapping with 'code' and 'status'")
+            continue
+        check.keys(where, item, LANGUAGE_KEYS)
+        code = item.get("code")
+        if not isinstance(code, str) or not LANGUAGE_PATTERN.match(code):
+            check.fail(where, f"code {code!r} must be a language code such as 'pl' or 'ur'")
+            continue
+        status = item.get("status", "source" if code == DEFAULT_LANGUAGE else None)
+        if code == DEFAULT_LANGUAGE and status != "source":
+            check.fail(where, "English is the source language: its status is 'source'")
+            status = "source"
+        elif code != DEFAULT_LANGUAGE and status not in TRANSLATION_STATUSES[1:]:
+            check.fail(
+                where,
+                f"the {code!r} translation needs a status: 'reviewed' once a fluent speaker "
+                "has checked it, 'unreviewed' until then",
+            )
+            continue
+        note = item.get("note")
+        if note is not None and not isinstance(note, str):
+            check.fail(where, "note must be text")
+            note = None
+        if any(language.code == code for language in languages):
+            check.fail(where, f"{code!r} is listed twice")
+            continue
+        languages.append(Language(code, status, note))
+    if not any(language.code == DEFAULT_LANGUAGE for language in languages):
+        check.fail("languages", "must include 'en', the language the questionnaire is written in")
+        return (english, *languages)
+    return tuple(sorted(languages, key=lambda language: language.code != DEFAULT_LANGUAGE))
 
 
 def _question(

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 DEFAULT_LANGUAGE = "en"
+# A translation's status. "source" is the language the questionnaire was written in;
+# "reviewed" means a fluent speaker has checked it; "unreviewed" means nobody has yet.
+TRANSLATION_STATUSES = ("source", "reviewed", "unreviewed")
 
 QUESTION_TYPES = (
     "single_choice",
@@ -53,6 +56,15 @@ class LocalText:
     @property
     def languages(self) -> frozenset[str]:
         return frozenset(lang for lang, _ in self.translations)
+
+
+@dataclass(frozen=True)
+class Language:
+    """A language the questionnaire is written in, and how far its translation can be trusted."""
+
+    code: str
+    status: str = "source"
+    note: str | None = None  # who translated or reviewed it, and when
 
 
 @dataclass(frozen=True)
@@ -129,7 +141,7 @@ class Questionnaire:
     id: str
     version: int
     title: LocalText
-    languages: tuple[str, ...]
+    languages: tuple[Language, ...]
     introduction: LocalText
     questions: tuple[Question, ...]
     indicators: tuple[Indicator, ...] = ()
@@ -138,6 +150,13 @@ class Questionnaire:
 
     def __post_init__(self) -> None:
         self._by_id.update({q.id: q for q in self.questions})
+
+    @property
+    def language_codes(self) -> tuple[str, ...]:
+        return tuple(language.code for language in self.languages)
+
+    def language(self, code: str) -> Language | None:
+        return next((lang for lang in self.languages if lang.code == code), None)
 
     def question(self, question_id: str) -> Question | None:
         return self._by_id.get(question_id)

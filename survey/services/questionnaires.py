@@ -93,3 +93,9 @@ def questionnaire_for(version: QuestionnaireVersion) -> Questionnaire:
 @lru_cache(maxsize=32)
 def _parse_cached(digest: str, source: str) -> Questionnaire:
     return parse_questionnaire(source, filename=f"stored version {digest[:12]}")
+
+
+def newest_questionnaire(session: Session, questionnaire_id: str) -> Questionnaire | None:
+    """The newest loaded version of a questionnaire, as dataclasses."""
+    version = latest_version(session, questionnaire_id)
+    return questionnaire_for(version) if version is not None else None

@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session, aliased
 from analysis import Proportion, RakingError, Summary, summarise
 from survey import clock
 from survey.geography import BOROUGH_NAMES, OUTSIDE_LONDON, PREFER_NOT_TO_SAY
+from survey.i18n import english_name
 from survey.models import Answer, Link, QuestionnaireVersion, Response
 from survey.questionnaire import Indicator, Questionnaire
+from survey.questionnaire.schema import DEFAULT_LANGUAGE
 from survey.services.coverage import ETHNIC_GROUPS
 from survey.services.population import Figures
 
@@ -29,6 +31,7 @@ BREAKDOWNS = {
     "ethnic_group": "Ethnic group",
     "religion": "Religion",
     "disability": "Disability",
+    "language": "Language answered in",
 }
 DIMENSION_OF = {"ethnic_group": "ethnicity"}  # breakdown -> questionnaire dimension
 RAKING_MARGINS = ("borough", "age_band_sex", "ethnic_group")
@@ -125,13 +128,16 @@ def aggregate_cells(
     start: dt.date | None,
     end: dt.date | None,
     columns: dict[str, str],
+    *,
+    language: bool = False,
 ) -> list[tuple]:
     """Count respondents by the answers to the given questions, in one GROUP BY.
 
     `columns` maps an output name to a question id. Returns rows of the answers (None where
-    a response has no answer) followed by the count.
+    a response has no answer) followed by the count; with `language`, the language the
+    response was given in comes first.
     """
-    joined = []
+    joined = [Response.language.label("language")] if language else []
     from_clause = Response.__table__
     for name, question_id in columns.items():
         answer = aliased(Answer, name=f"answer_{name}")
@@ -179,8 +185,9 @@ def build_report(
         question = questionnaire.dimension_question(name)
         if question is not None:
             questions[name] = question.id
-    rows = aggregate_cells(session, version_ids, start, end, questions)
-    names = list(questions)
+    by_language = "language" in request.by
+    rows = aggregate_cells(session, version_ids, start, end, questions, language=by_language)
+    names = (["language"] if by_language else []) + list(questions)
     data, outside = _cells_to_columns(rows, names, questionnaire)
     respondents = sum(data["count"])
     if respondents == 0:
@@ -278,6 +285,7 @@ def _cells_to_columns(rows, names, questionnaire: Questionnaire):
         columns["ethnic_group"].append(group)
         columns["religion"].append(values.get("religion"))
         columns["disability"].append(values.get("disability"))
+        columns["language"].append(values.get("language", DEFAULT_LANGUAGE))
         columns["age_band_sex"].append(crossed)
         columns["indicator"].append(values.get("indicator"))
         columns["count"].append(count)
@@ -337,6 +345,8 @@ def value_labels(questionnaire: Questionnaire) -> dict[str, dict[str, str]]:
             options = dict(ETHNIC_GROUPS)
         if breakdown == "borough":
             options.update(BOROUGH_NAMES)
+        if breakdown == "language":
+            options = {lang.code: english_name(lang.code) for lang in questionnaire.languages}
         options[PREFER_NOT_TO_SAY] = "Prefer not to say"
         options["All"] = "All of London"
         labels[breakdown] = options

@@ -10,15 +10,6 @@ from werkzeug.exceptions import HTTPException
 
 from survey.extensions import db
 
-TITLES = {
-    400: "Sorry, there is a problem with your request",
-    404: "Page not found",
-    405: "Sorry, there is a problem with your request",
-    410: "This survey has closed",
-    413: "Your answer is too long",
-    429: "Too many attempts",
-}
-
 
 class LinkClosed(HTTPException):
     """The distribution link exists but does not accept responses now."""
@@ -41,8 +32,7 @@ def register(app: Flask) -> None:
         code = error.code or 500
         if code >= 500:
             return render_template("errors/500.html"), code
-        title = TITLES.get(code, "Sorry, there is a problem with your request")
-        return render_template("errors/http.html", title=title, code=code), code
+        return render_template("errors/http.html", code=code), code
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)

@@ -20,7 +20,7 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from survey import clock
+from survey import clock, i18n
 from survey.extensions import db, limiter
 from survey.forms import UnreadableForm, draw_control, read_answer
 from survey.models import Draft, Link, QuestionnaireVersion
@@ -39,10 +39,6 @@ from survey.services.questionnaires import latest_version, questionnaire_for
 from survey.services.responses import Outcome, submit_response
 from survey.views.errors import LinkClosed, discard_session
 
-NOT_SAVED = (
-    "Sorry, your answer was not saved because the service is having a problem. "
-    "Select Continue again in a few minutes."
-)
 bp = Blueprint("respond", __name__, url_prefix="/s")
 
 DRAFT_KEY = "draft"
@@ -84,8 +80,14 @@ def _journey(code: str) -> Journey:
     )
     if version is None:
         abort(404)
-    language = draft.language if draft else "en"
-    journey = Journey(link, version, questionnaire_for(version), draft, language)
+    questionnaire = questionnaire_for(version)
+    language = i18n.choose(
+        request.args.get(i18n.LANGUAGE_PARAMETER),
+        i18n.offered_languages(questionnaire),
+        draft.language if draft else None,
+    )
+    i18n.use_language(language)
+    journey = Journey(link, version, questionnaire, draft, language)
     _last_questionnaire[code] = journey.questionnaire
     return journey
 
@@ -112,7 +114,17 @@ def start(code: str):
         and journey.draft is None
         and (request.cookies.get(completed_cookie(journey.link.questionnaire_id)) == "1")
     )
-    return render_template("respond/start.html", journey=journey, already_completed=already)
+    return render_template("respond/start.html", **_start_page(journey), already_completed=already)
+
+
+def _start_page(journey: Journey) -> dict[str, Any]:
+    """What the start page needs besides the journey: the languages on offer."""
+    language = journey.questionnaire.language(journey.language)
+    return {
+        "journey": journey,
+        "languages": i18n.offered_languages(journey.questionnaire),
+        "unreviewed": language is not None and language.status == "unreviewed",
+    }
 
 
 def _per_link_key() -> str:
@@ -136,6 +148,9 @@ def begin(code: str):
         )
         db.session.commit()
         journey = _journey(code)
+    elif journey.draft.language != journey.language:
+        journey.draft.language = journey.language
+        db.session.commit()
     first = first_unanswered(journey.questionnaire, journey.answers, journey.fixed)
     return _to_question(code, first)
 
@@ -164,13 +179,17 @@ def question(code: str, question_id: str):
             current,
             [],
             changing=changing,
-            error="We could not read your answer. Answer the question again and select Continue.",
+            error=i18n.ui(
+                "We could not read your answer. Answer the question again and select Continue."
+            ),
             status=400,
         )
     try:
         value = clean_answer(current, raw, journey.language)
     except AnswerError as error:
-        return _render_question(journey, current, raw, changing=changing, error=str(error))
+        return _render_question(
+            journey, current, raw, changing=changing, error=i18n.answer_error(error)
+        )
     draft_service.record_answer(
         db.session,
         journey.draft,
@@ -180,6 +199,8 @@ def question(code: str, question_id: str):
         ttl_seconds=current_app.config["DRAFT_TTL"],
     )
     answers = dict(journey.draft.answers)
+    if journey.draft.language != journey.language:
+        journey.draft.language = journey.language
     db.session.commit()
     if changing:
         return _to_question(code, first_unanswered(questionnaire, answers, journey.fixed))
@@ -254,6 +275,8 @@ def _render_check_answers(journey: Journey, error: str | None = None, status: in
 def submit(code: str):
     """Store the response once, delete the draft, and show the confirmation."""
     journey = _journey(code)
+    if journey.draft is not None and journey.draft.language != journey.language:
+        journey.draft.language = journey.language  # the response records the language used
     token = request.form.get("submit_token", "")
     try:
         result = submit_response(
@@ -320,7 +343,7 @@ def confirmation(code: str):
 def page_expired(error: CSRFError):
     """Show the page again with the resident's answers, never a bare 400."""
     code = (request.view_args or {}).get("code", "")
-    message = "This page timed out. Check your answer and select Continue again."
+    message = i18n.ui("This page timed out. Check your answer and select Continue again.")
     journey = _journey(code)
     if request.endpoint == "respond.question" and journey.draft is not None:
         current = journey.questionnaire.question(request.view_args["question_id"])
@@ -335,12 +358,16 @@ def page_expired(error: CSRFError):
     if request.endpoint == "respond.submit" and journey.draft is not None:
         return _render_check_answers(
             journey,
-            error="This page timed out. Your answers are saved: check them and "
-            "select Submit again.",
+            error=i18n.ui(
+                "This page timed out. Your answers are saved: check them and select Send "
+                "answers again."
+            ),
             status=400,
         )
     return render_template(
-        "respond/start.html", journey=journey, error="This page timed out. Select Start now again."
+        "respond/start.html",
+        **_start_page(journey),
+        error=i18n.ui("This page timed out. Select Start now again."),
     ), 400
 
 
@@ -358,16 +385,21 @@ def answer_not_saved(error: OperationalError):
         raw = read_answer(current, request.form)
     except UnreadableForm:
         raw = []
+    language = i18n.current_language()
+    not_saved = i18n.ui(
+        "Sorry, your answer was not saved because the service is having a problem. "
+        "Select Continue again in a few minutes."
+    )
     stand_in = SimpleNamespace(
-        language="en", questionnaire=questionnaire, link=SimpleNamespace(code=args["code"])
+        language=language, questionnaire=questionnaire, link=SimpleNamespace(code=args["code"])
     )
     html = render_template(
         "respond/question.html",
         journey=stand_in,
         question=current,
-        control_html=draw_control(current_app.jinja_env, None, current, raw, "en", NOT_SAVED),
+        control_html=draw_control(current_app.jinja_env, None, current, raw, language, not_saved),
         changing=False,
         back_url=url_for("respond.start", code=args["code"]),
-        error=NOT_SAVED,
+        error=not_saved,
     )
     return html, 503

@@ -66,7 +66,7 @@ def hostile_questionnaire(folder: Path) -> Path:
     writes: title, introduction, question texts, hints, error messages, option and
     indicator labels."""
     data = yaml.safe_load((PROJECT / "questionnaires" / "prevent-awareness.yaml").read_text())
-    data["version"] = 2
+    data["version"] += 1
 
     def poison(node):
         if isinstance(node, dict):

@@ -41,7 +41,7 @@ def problems(text: str) -> list[str]:
 
 def test_prevent_awareness_questionnaire_loads_with_its_indicators_and_dimensions():
     questionnaire = load_file(QUESTIONNAIRES / "prevent-awareness.yaml")
-    assert (questionnaire.id, questionnaire.version) == ("prevent-awareness", 1)
+    assert (questionnaire.id, questionnaire.version) == ("prevent-awareness", 2)
     assert {i.id for i in questionnaire.indicators} >= {
         "aware",
         "confident_helps",

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from survey.demo import load_synthetic_responses
 from survey.extensions import db
-from survey.models import Answer, AuditEvent, Link, Response, TextAnswer
+from survey.models import Answer, AuditEvent, Link, QuestionnaireVersion, Response, TextAnswer
 from survey.services import microdata
 from survey.services.microdata import QUASI_IDENTIFIERS
 from survey.services.questionnaires import latest_version, questionnaire_for
@@ -81,7 +81,9 @@ def _expected_rows(session, questionnaire) -> list[tuple]:
     rows = {}
     for response in session.scalars(select(Response)):
         row = dict.fromkeys(columns, "")
-        row["questionnaire_version"] = "1"
+        row["questionnaire_version"] = str(
+            session.get(QuestionnaireVersion, response.questionnaire_version_id).version
+        )
         row["submitted_month"] = f"{response.submitted_on:%Y-%m}"
         row["channel"] = session.get(Link, response.link_id).channel
         rows[response.id] = row

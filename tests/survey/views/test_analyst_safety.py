@@ -8,6 +8,7 @@ import io
 import json
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -23,26 +24,14 @@ from tests.staff import create_staff, sign_in
 
 
 def hostile_questionnaire(formulas: list[str]) -> str:
-    """The real questionnaire as version 2, with formula strings as religion labels."""
-    source = (PROJECT / "questionnaires" / "prevent-awareness.yaml").read_text()
-    source = source.replace("version: 1", "version: 2")
-    labels = [
-        "No religion",
-        "Christian",
-        "Buddhist",
-        "Hindu",
-        "Jewish",
-        "Muslim",
-        "Sikh",
-        "Any other religion",
-    ]
-    for label, formula in zip(labels, formulas, strict=False):
-        source = source.replace(
-            f'label: {{en: "{label}"}}', f"label: {{en: {json.dumps(formula)}}}"
-        )
-    return source.replace(
-        'label: {en: "Has heard of Prevent"}', f"label: {{en: {json.dumps(formulas[-1])}}}"
-    )
+    """The real questionnaire as a new version, with formula strings as religion labels."""
+    data = yaml.safe_load((PROJECT / "questionnaires" / "prevent-awareness.yaml").read_text())
+    data["version"] += 1
+    religion = next(q for q in data["questions"] if q["id"] == "religion")
+    for option, formula in zip(religion["options"][:-1], formulas, strict=False):
+        option["label"] = {"en": formula}
+    data["indicators"][0]["label"] = {"en": formulas[-1]}
+    return yaml.safe_dump(data, allow_unicode=True)
 
 
 def test_formula_corpus_is_neutralised_in_every_string_cell(app, demo, bad_inputs):
@@ -50,7 +39,7 @@ def test_formula_corpus_is_neutralised_in_every_string_cell(app, demo, bad_input
     with app.app_context():
         load_questionnaire(db.session, hostile_questionnaire(formulas), filename="hostile.yaml")
         version = latest_version(db.session, "prevent-awareness")
-        assert version.version == 2
+        assert version.version == 3  # the file's version 2, then this one
         load_synthetic_responses(db.session, questionnaire_for(version), version.id, 800)
         db.session.commit()
     create_staff(app, "analyst@example.org", "analyst")

@@ -1,0 +1,145 @@
+"""Residents' languages: which are offered, which one a page is in, and marked fallbacks.
+
+Interface strings come from the Flask-Babel catalogues in `survey/translations`;
+questionnaire texts come from the questionnaire file. Where a text has no translation the
+English is shown instead, inside an element with `lang="en"`, so screen readers read it
+with the right voice. Staff pages are in English only.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from babel import Locale
+from flask import current_app, g, request, session
+from flask_babel import Babel, get_translations, refresh
+from flask_babel import gettext as plain_gettext
+from markupsafe import Markup, escape
+
+from survey.extensions import db
+from survey.questionnaire.answers import AnswerError
+from survey.questionnaire.schema import DEFAULT_LANGUAGE, LocalText, Questionnaire
+from survey.services.questionnaires import newest_questionnaire
+
+LANGUAGE_KEY = "lang"  # the session key holding the resident's chosen language
+LANGUAGE_PARAMETER = "lang"  # ?lang=pl on any resident page
+RESIDENT_BLUEPRINTS = frozenset({"respond", "pages", None})  # None: pages not found
+
+babel = Babel()
+
+
+def init_app(app) -> None:
+    babel.init_app(app, locale_selector=current_language)
+    app.jinja_env.globals.update(
+        _=ui, gettext=plain_gettext, local=local, language_name=language_name
+    )
+
+    @app.before_request
+    def remember_language() -> None:
+        """Resident pages keep the language chosen in the journey; `?lang=` changes it.
+
+        The session only ever holds a language that was offered when it was chosen."""
+        if request.blueprint not in RESIDENT_BLUEPRINTS:
+            return
+        requested = request.args.get(LANGUAGE_PARAMETER)
+        if requested and request.blueprint != "respond":  # a journey checks its own
+            questionnaire = newest_questionnaire(db.session, app.config["QUESTIONNAIRE_ID"])
+            offered = offered_languages(questionnaire) if questionnaire else ()
+            use_language(choose(requested, offered))
+        else:
+            g.language = session.get(LANGUAGE_KEY, DEFAULT_LANGUAGE)
+
+    @app.context_processor
+    def page_language() -> dict:
+        language = current_language()
+        return {
+            "html_lang": language,
+            "html_dir": direction(language),
+            # Names set in the configuration are English: mark them so on other pages.
+            "english_attr": Markup(' lang="en"') if language != DEFAULT_LANGUAGE else "",
+        }
+
+
+def current_language() -> str:
+    return g.get("language", DEFAULT_LANGUAGE)
+
+
+def use_language(language: str) -> None:
+    """Show this request's pages in `language` (already checked to be offered)."""
+    g.language = language
+    refresh()  # Flask-Babel keeps the catalogue it loaded for this request
+    if language != session.get(LANGUAGE_KEY, DEFAULT_LANGUAGE):
+        session[LANGUAGE_KEY] = language
+
+
+def choose(requested: str | None, offered: tuple[str, ...], fallback: str | None = None) -> str:
+    """The language to use: the one asked for, else the session's, else `fallback`, else
+    English; only ever one of `offered`."""
+    for candidate in (requested, session.get(LANGUAGE_KEY), fallback):
+        if candidate in offered:
+            return candidate
+    return DEFAULT_LANGUAGE
+
+
+def offered_languages(questionnaire: Questionnaire) -> tuple[str, ...]:
+    """The questionnaire's languages whose translation status the configuration allows.
+
+    The status is the questionnaire file's; the interface catalogue of a language without
+    one falls back to English, marked."""
+    allowed = current_app.config["LANGUAGE_STATUSES"]
+    return tuple(
+        language.code
+        for language in questionnaire.languages
+        if language.status == "source" or language.status in allowed
+    )
+
+
+def direction(language: str) -> str:
+    return "rtl" if _locale(language).character_order == "right-to-left" else "ltr"
+
+
+def language_name(language: str) -> str:
+    """The language's name in its own script, for a resident to recognise it."""
+    name = _locale(language).get_display_name(language) or language
+    return name[:1].upper() + name[1:]
+
+
+def english_name(language: str) -> str:
+    """The language's name in English, for staff pages and reports."""
+    return _locale(language).get_display_name(DEFAULT_LANGUAGE) or language
+
+
+@lru_cache(maxsize=64)
+def _locale(language: str) -> Locale:
+    return Locale.parse(language)
+
+
+def _marked(text: str, used: str) -> Markup:
+    """Escape the text, and mark its language where it differs from the page's."""
+    if used == current_language():
+        return escape(text)
+    return Markup('<span lang="{}">{}</span>').format(used, text)
+
+
+def ui(message: str, **values: object) -> Markup:
+    """An interface string in the page's language, escaped; English marked when missing."""
+    language = current_language()
+    translated = get_translations().gettext(message)
+    missing = language != DEFAULT_LANGUAGE and translated == message
+    text = translated % values if values else translated
+    return _marked(text, DEFAULT_LANGUAGE if missing else language)
+
+
+def local(text: LocalText | None, language: str | None = None) -> Markup:
+    """A questionnaire text in the page's language, escaped; English marked when missing."""
+    if text is None:
+        return Markup("")
+    shown, used = text.in_language(language or current_language())
+    return _marked(shown, used)
+
+
+def answer_error(error: AnswerError) -> Markup:
+    """What to tell the resident about an answer that cannot be accepted, in their language."""
+    if error.custom is not None:
+        return local(error.custom)
+    return ui(error.message, **error.values)
