@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from survey.demo import ensure_demo_population, load_synthetic_responses, reset_demo_staff
 from survey.extensions import db
-from survey.questionnaire import QuestionnaireError
+from survey.questionnaire import QuestionnaireError, load_file, parse_questionnaire, xlsform
 from survey.services import drafts as draft_service
 from survey.services import staff as staff_service
 from survey.services.audit import record_event
@@ -62,6 +64,55 @@ def load_command(directory: str | None) -> None:
         state = "loaded" if result.created else "already loaded"
         click.echo(f"{state}: {result.questionnaire_id} version {result.version} ({path.name})")
     db.session.commit()
+
+
+@questionnaires_cli.command("import-xlsform")
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Where to write the YAML.")
+@click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
+def import_xlsform_command(workbook: str, output: str | None, overwrite: bool) -> None:
+    """Convert an XLSForm workbook (survey, choices, settings) into a questionnaire file.
+
+    Anything the questionnaire format cannot express is refused, naming the sheet, row and
+    column. Load the file afterwards with `flask questionnaires load`."""
+    try:
+        source = xlsform.import_xlsform(xlsform.read_file(workbook))
+    except xlsform.XLSFormError as error:
+        click.echo(f"{Path(workbook).name}: {len(error.problems)} problem(s)", err=True)
+        click.echo(str(error), err=True)
+        raise SystemExit(1) from None
+    questionnaire = parse_questionnaire(source)
+    target = Path(
+        output or Path(current_app.config["QUESTIONNAIRE_DIR"]) / f"{questionnaire.id}.yaml"
+    )
+    if target.exists() and not overwrite:
+        raise click.ClickException(f"{target} exists: choose --output, or add --overwrite")
+    target.write_text(source, encoding="utf-8")
+    click.echo(
+        f"wrote {target}: {questionnaire.id} version {questionnaire.version}, "
+        f"{len(questionnaire.questions)} questions in {', '.join(questionnaire.language_codes)}"
+    )
+
+
+@questionnaires_cli.command("export-xlsform")
+@click.argument("questionnaire_file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Where to write the workbook."
+)
+def export_xlsform_command(questionnaire_file: str | None, output: str | None) -> None:
+    """Write a questionnaire file (by default the one this platform serves) as XLSForm."""
+    path = Path(
+        questionnaire_file
+        or Path(current_app.config["QUESTIONNAIRE_DIR"])
+        / f"{current_app.config['QUESTIONNAIRE_ID']}.yaml"
+    )
+    try:
+        questionnaire = load_file(path)
+    except QuestionnaireError as error:
+        raise click.ClickException(str(error)) from None
+    target = Path(output or f"{questionnaire.id}-v{questionnaire.version}.xlsx")
+    target.write_bytes(xlsform.export_xlsform(questionnaire))
+    click.echo(f"wrote {target}: {questionnaire.id} version {questionnaire.version}")
 
 
 @drafts_cli.command("purge")

@@ -264,3 +264,54 @@ def test_the_walks_cover_every_page(flask_app):
     }
     missing = set(get_endpoints(flask_app)) - NOT_PAGES - walked - reached_by_clicks
     assert not missing, f"add these pages to the accessibility walk: {sorted(missing)}"
+
+
+def test_the_survey_in_urdu_reads_right_to_left(browser, live_server, flask_app):
+    """The whole journey in Urdu: axe finds nothing, and controls sit on the right."""
+    context = browser.new_context(viewport=NARROW)
+    page = context.new_page()
+    walk = Walk(page, live_server, flask_app)
+    walk.visit("/s/demo?lang=ur", "start page in Urdu")
+    assert page.get_attribute("html", "dir") == "rtl"
+    page.click("#start-button")
+    mirrored: set[str] = set()
+    for _ in range(30):
+        if "/check-answers" in page.url:
+            break
+        assert page.get_attribute("html", "lang") == "ur", page.url
+        walk.audit(f"{page.url} in Urdu")
+        for kind in ("radios", "checkboxes"):
+            if page.locator(f".govuk-{kind}__input").count():
+                control = page.locator(f".govuk-{kind}__input").first.bounding_box()
+                ring = page.evaluate(RING_LEFT, f".govuk-{kind}__label")
+                label = page.locator(f".govuk-{kind}__label").first.bounding_box()
+                # the input, the ring drawn for it and the label text all mirrored
+                assert control["x"] > label["x"], (page.url, kind)
+                assert abs(ring - control["x"]) < control["width"], (page.url, kind, ring)
+                mirrored.add(kind)
+        back = page.locator(".govuk-back-link")
+        arrow = page.evaluate(ARROW_LEFT)
+        box = back.bounding_box()
+        assert arrow > box["x"] + box["width"] / 2, "the back arrow is not on the right"
+        answer_current_question(page)
+    walk.audit("check answers in Urdu")
+    page.click("#submit-button")
+    walk.audit("confirmation in Urdu")
+    context.close()
+    assert mirrored == {"radios", "checkboxes"}
+    assert not walk.problems, "\n".join(walk.problems)
+
+
+# Where the first label's drawn ring (its ::before box) starts, in page pixels: Chromium
+# gives the used offset of a positioned box, from its item's left edge.
+RING_LEFT = """(selector) => {
+  const label = document.querySelector(selector);
+  const item = label.parentElement.getBoundingClientRect();
+  return item.left + parseFloat(getComputedStyle(label, '::before').left);
+}"""
+
+# Where the back link's arrow (its ::before box) starts, in page pixels.
+ARROW_LEFT = """() => {
+  const link = document.querySelector('.govuk-back-link');
+  return link.getBoundingClientRect().left + parseFloat(getComputedStyle(link, '::before').left);
+}"""
