@@ -124,10 +124,21 @@ def _marked(text: str, used: str) -> Markup:
 def ui(message: str, **values: object) -> Markup:
     """An interface string in the page's language, escaped; English marked when missing."""
     language = current_language()
-    translated = get_translations().gettext(message)
+    translated = _catalogue(language).gettext(message)
     missing = language != DEFAULT_LANGUAGE and translated == message
     text = translated % values if values else translated
     return _marked(text, DEFAULT_LANGUAGE if missing else language)
+
+
+def _catalogue(language: str):
+    """The interface catalogue for a language, loaded once per process."""
+    catalogue = _catalogues.get(language)
+    if catalogue is None:
+        catalogue = _catalogues[language] = get_translations()
+    return catalogue
+
+
+_catalogues: dict[str, object] = {}
 
 
 def local(text: LocalText | None, language: str | None = None) -> Markup:

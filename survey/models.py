@@ -57,7 +57,8 @@ class QuestionnaireVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
     content_sha256: Mapped[str] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(Text)
+    # Read only when a process first meets this version: every resident page loads the row.
+    source: Mapped[str] = mapped_column(Text, deferred=True)
     loaded_on: Mapped[dt.date] = mapped_column(Date)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import select
@@ -86,13 +85,23 @@ def latest_version(session: Session, questionnaire_id: str) -> QuestionnaireVers
 
 
 def questionnaire_for(version: QuestionnaireVersion) -> Questionnaire:
-    """Return the dataclasses for a stored version (parsed once per process)."""
-    return _parse_cached(version.content_sha256, version.source)
+    """Return the dataclasses for a stored version, parsed once per process.
+
+    Kept by content digest, so the stored source is read from the database only the first
+    time a process meets a version."""
+    parsed = _parsed.get(version.content_sha256)
+    if parsed is None:
+        if len(_parsed) >= MAX_PARSED:
+            _parsed.clear()
+        parsed = parse_questionnaire(
+            version.source, filename=f"stored version {version.content_sha256[:12]}"
+        )
+        _parsed[version.content_sha256] = parsed
+    return parsed
 
 
-@lru_cache(maxsize=32)
-def _parse_cached(digest: str, source: str) -> Questionnaire:
-    return parse_questionnaire(source, filename=f"stored version {digest[:12]}")
+_parsed: dict[str, Questionnaire] = {}
+MAX_PARSED = 32
 
 
 def newest_questionnaire(session: Session, questionnaire_id: str) -> Questionnaire | None:
