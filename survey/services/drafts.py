@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from survey import clock
-from survey.models import Draft, Link, QuestionnaireVersion, SpentSubmissionToken
+from survey.models import Draft, Link, SpentSubmissionToken
 from survey.privacy import scrub_free_text
 from survey.questionnaire.flow import prune_hidden
 from survey.questionnaire.schema import TEXT_TYPES, Question, Questionnaire
@@ -34,7 +34,7 @@ def start_draft(
     session: Session,
     *,
     link: Link,
-    version: QuestionnaireVersion,
+    version_id: int,
     questionnaire: Questionnaire,
     language: str,
     ttl_seconds: int,
@@ -44,7 +44,7 @@ def start_draft(
     session.add(
         Draft(
             token_hash=token_hash(token),
-            questionnaire_version_id=version.id,
+            questionnaire_version_id=version_id,
             link_id=link.id,
             language=language,
             answers=fixed_answers(link, questionnaire),

@@ -100,6 +100,23 @@ def questionnaire_for(version: QuestionnaireVersion) -> Questionnaire:
     return parsed
 
 
+def questionnaire_by_version_id(
+    session: Session, version_id: int, known: dict[int, Questionnaire]
+) -> Questionnaire | None:
+    """The dataclasses for a stored version id.
+
+    Loaded versions never change and are never deleted, so `known` (one per app, kept by
+    the caller) remembers each id once read: a resident's pages after the first do not
+    query the version at all."""
+    parsed = known.get(version_id)
+    if parsed is None:
+        version = session.get(QuestionnaireVersion, version_id)
+        if version is None:
+            return None
+        parsed = known[version_id] = questionnaire_for(version)
+    return parsed
+
+
 _parsed: dict[str, Questionnaire] = {}
 MAX_PARSED = 32
 

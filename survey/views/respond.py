@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from survey import clock, i18n
 from survey.extensions import db, limiter
 from survey.forms import UnreadableForm, draw_control, read_answer
-from survey.models import Draft, Link, QuestionnaireVersion
+from survey.models import Draft, Link
 from survey.questionnaire import Question, Questionnaire
 from survey.questionnaire.answers import AnswerError, clean_answer
 from survey.questionnaire.flow import (
@@ -35,7 +35,11 @@ from survey.questionnaire.flow import (
 )
 from survey.services import drafts as draft_service
 from survey.services.links import LinkState, find_link, link_state
-from survey.services.questionnaires import latest_version, questionnaire_for
+from survey.services.questionnaires import (
+    latest_version,
+    questionnaire_by_version_id,
+    questionnaire_for,
+)
 from survey.services.responses import Outcome, submit_response
 from survey.views.errors import LinkClosed, discard_session
 
@@ -52,7 +56,7 @@ class Journey:
     """What every resident page needs: the link, the questionnaire and the draft."""
 
     link: Link
-    version: QuestionnaireVersion
+    version_id: int
     questionnaire: Questionnaire
     draft: Draft | None
     language: str
@@ -75,19 +79,23 @@ def _journey(code: str) -> Journey:
     if state is not LinkState.OPEN:
         raise LinkClosed(not_yet_open=state is LinkState.NOT_YET_OPEN)
     draft = draft_service.find_draft(db.session, session.get(DRAFT_KEY), link)
-    version = (
-        draft.questionnaire_version if draft else latest_version(db.session, link.questionnaire_id)
-    )
-    if version is None:
+    if draft is not None:
+        version_id = draft.questionnaire_version_id
+        known = current_app.extensions.setdefault("questionnaire_versions", {})
+        questionnaire = questionnaire_by_version_id(db.session, version_id, known)
+    else:
+        version = latest_version(db.session, link.questionnaire_id)
+        version_id = version.id if version is not None else None
+        questionnaire = questionnaire_for(version) if version is not None else None
+    if questionnaire is None:
         abort(404)
-    questionnaire = questionnaire_for(version)
     language = i18n.choose(
         request.args.get(i18n.LANGUAGE_PARAMETER),
         i18n.offered_languages(questionnaire),
         draft.language if draft else None,
     )
     i18n.use_language(language)
-    journey = Journey(link, version, questionnaire, draft, language)
+    journey = Journey(link, version_id, questionnaire, draft, language)
     _last_questionnaire[code] = journey.questionnaire
     return journey
 
@@ -141,7 +149,7 @@ def begin(code: str):
         session[DRAFT_KEY] = draft_service.start_draft(
             db.session,
             link=journey.link,
-            version=journey.version,
+            version_id=journey.version_id,
             questionnaire=journey.questionnaire,
             language=journey.language,
             ttl_seconds=current_app.config["DRAFT_TTL"],
@@ -236,7 +244,7 @@ def _render_question(
         question=current,
         control_html=draw_control(
             current_app.jinja_env,
-            journey.version.id,
+            journey.version_id,
             current,
             values,
             journey.language,
