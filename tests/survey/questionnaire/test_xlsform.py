@@ -21,6 +21,7 @@ from tests.conftest import PROJECT
 from tests.survey.questionnaire.xlsform_examples import (
     COMMUNITY_SAFETY,
     SURVEY_HEADINGS,
+    sheets_from,
     with_rows,
     workbook,
 )
@@ -127,6 +128,20 @@ def test_the_command_line_names_each_problem_and_fails(runner, tmp_path):
     assert result.exit_code == 1
     assert "sheet 'survey', row 11, column 'type'" in result.output
     assert not (tmp_path / "community-safety.yaml").exists()
+
+
+def test_a_kobo_form_with_its_usual_metadata_rows_is_refused_row_by_row():
+    problems = refusal(workbook(sheets_from("kobo-with-metadata")))
+    assert [p.split(": ", 1)[0] for p in problems] == [
+        f"sheet 'survey', row {row}, column 'type'" for row in (2, 3, 4, 5, 8, 9)
+    ]
+    assert "records the phone's identity" in problems[3]
+    assert "records where the resident was" in problems[4]
+    cleaned = sheets_from("kobo-with-metadata")
+    cleaned["survey"] = [r for r in cleaned["survey"] if r[0] not in IDENTIFYING_TYPES]
+    questionnaire = parse_questionnaire(import_xlsform(workbook(cleaned)))
+    assert questionnaire.language_codes == ("en", "ur", "bn")
+    assert questionnaire.question("trust").text.get("ur").startswith("کیا آپ کو بھروسا")
 
 
 @pytest.mark.parametrize("kind", sorted(IDENTIFYING_TYPES))

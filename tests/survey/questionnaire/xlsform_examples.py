@@ -1,137 +1,32 @@
-"""XLSForm workbooks for the tests, written as rows the way survey teams lay them out.
+"""XLSForm workbooks for the tests, from forms written by hand in `tests/data/xlsform/`.
 
-`COMMUNITY_SAFETY` is a realistic KoboToolbox-style form: groups, skip logic in each form
-the importer understands, an integer range, a multi-line text, and Polish columns."""
+`community-safety` is a realistic KoboToolbox-style form: groups, skip logic in each form
+the importer understands, an integer range, a multi-line text, and Polish columns.
+`kobo-with-metadata` is laid out as KoboToolbox starts every form, with start, end, today
+and deviceid rows, a location and a photo: all of which identify a resident."""
 
 from __future__ import annotations
 
+import csv
 import io
+from pathlib import Path
 
 from openpyxl import Workbook
 
-SURVEY_HEADINGS = [
-    "type", "name", "label::English (en)", "label::Polish (pl)", "hint::English (en)",
-    "hint::Polish (pl)", "required", "relevant", "constraint", "appearance",
-]  # fmt: skip
+EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "xlsform"
 
-COMMUNITY_SAFETY = {
-    "survey": [
-        SURVEY_HEADINGS,
-        [
-            "note",
-            "welcome",
-            "Thank you for taking part",
-            "Dziękujemy za udział",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ],
-        [
-            "select_one yes_no",
-            "feels_safe",
-            "Do you feel safe in your area?",
-            "Czy czujesz się bezpiecznie w swojej okolicy?",
-            "",
-            "",
-            "yes",
-            "",
-            "",
-            "",
-        ],
-        [
-            "begin_group",
-            "worries",
-            "Your worries",
-            "Twoje obawy",
-            "",
-            "",
-            "",
-            "${feels_safe} = 'no'",
-            "",
-            "",
-        ],
-        [
-            "select_multiple worry",
-            "worry_kinds",
-            "What worries you?",
-            "Co Cię niepokoi?",
-            "Select all that apply.",
-            "Zaznacz wszystkie pasujące.",
-            "yes",
-            "",
-            "",
-            "",
-        ],
-        [
-            "integer",
-            "worry_count",
-            "How many incidents have you seen this year?",
-            "Ile incydentów widziałeś w tym roku?",
-            "",
-            "",
-            "no",
-            "selected(${worry_kinds}, 'crime')",
-            ". >= 0 and . < 100",
-            "",
-        ],
-        ["end_group", "", "", "", "", "", "", "", "", ""],
-        [
-            "select_one agree",
-            "police_listen",
-            "The police listen to people like me",
-            "Policja słucha ludzi takich jak ja",
-            "",
-            "",
-            "yes",
-            "${feels_safe} = 'yes' or ${feels_safe} = 'unsure'",
-            "",
-            "likert",
-        ],
-        [
-            "select_one yes_no",
-            "would_report",
-            "Would you report a concern?",
-            "Czy zgłosiłbyś niepokojącą sytuację?",
-            "",
-            "",
-            "yes",
-            "not(${feels_safe} = 'yes') and selected(${worry_kinds}, 'crime')",
-            "",
-            "minimal",
-        ],
-        [
-            "text",
-            "comments",
-            "Anything else?",
-            "Coś jeszcze?",
-            "",
-            "",
-            "no",
-            "",
-            "string-length(.) <= 500",
-            "multiline",
-        ],
-    ],
-    "choices": [
-        ["list_name", "name", "label::English (en)", "label::Polish (pl)", "role"],
-        ["yes_no", "yes", "Yes", "Tak", ""],
-        ["yes_no", "no", "No", "Nie", ""],
-        ["yes_no", "unsure", "Not sure", "Nie wiem", ""],
-        ["worry", "crime", "Crime", "Przestępczość", ""],
-        ["worry", "extremism", "Extremism", "Ekstremizm", ""],
-        ["worry", "nothing", "Nothing", "Nic", "none"],
-        ["agree", "agree", "Agree", "Zgadzam się", ""],
-        ["agree", "disagree", "Disagree", "Nie zgadzam się", ""],
-        ["agree", "dont_know", "Don't know", "Nie wiem", "dont_know"],
-    ],
-    "settings": [
-        ["form_title", "form_id", "version", "default_language"],
-        ["Community safety", "community-safety", "3", "English (en)"],
-    ],
-}
+
+def sheets_from(folder: str) -> dict[str, list[list[str]]]:
+    """A form written by hand as one CSV file a sheet (survey.csv, choices.csv, ...)."""
+    sheets = {}
+    for path in sorted((EXAMPLES / folder).glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as file:
+            sheets[path.stem] = list(csv.reader(file))
+    return sheets
+
+
+COMMUNITY_SAFETY = sheets_from("community-safety")
+SURVEY_HEADINGS = COMMUNITY_SAFETY["survey"][0]
 
 
 def workbook(sheets: dict[str, list[list]], *, formulas: bool = False) -> bytes:
