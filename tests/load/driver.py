@@ -7,6 +7,7 @@ acknowledged submission (a 303 to the confirmation page), every status and every
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import statistics
 import threading
@@ -28,6 +29,8 @@ class Tally:
     statuses: dict[int, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    think: float = 0.0  # mean seconds a resident waits before each request
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
 
     def count(self, status: int, seconds: float) -> None:
         self.statuses[status] = self.statuses.get(status, 0) + 1
@@ -49,9 +52,14 @@ class Tally:
 
 
 async def _request(client, tally, method, path, **kwargs):
+    if tally.think:  # a person reads the page before acting on it
+        await asyncio.sleep(tally.think * random.uniform(0.5, 1.5))  # noqa: S311 - pacing
     started = time.perf_counter()
     response = await client.request(method, path, **kwargs)
-    tally.count(response.status_code, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    tally.count(response.status_code, seconds)
+    kind = "submit" if path.endswith("/check-answers") and method == "POST" else method
+    tally.by_kind.setdefault(kind, []).append(seconds)
     return response
 
 
@@ -94,8 +102,8 @@ async def resident(base: str, tally: Tally, code: str, deadline: float) -> None:
                 tally.errors.append(type(error).__name__)
 
 
-async def _run(base: str, residents: int, seconds: float, code: str) -> Tally:
-    tally = Tally()
+async def _run(base: str, residents: int, seconds: float, code: str, think: float = 0.0) -> Tally:
+    tally = Tally(think=think)
     deadline = time.monotonic() + seconds
     await asyncio.gather(*(resident(base, tally, code, deadline) for _ in range(residents)))
     return tally
@@ -120,6 +128,8 @@ def run_coroutine(coroutine):
     return outcome["value"]
 
 
-def run(base: str, residents: int, seconds: float, code: str = "demo") -> Tally:
-    """Simulate residents completing the survey for `seconds`; return what happened."""
-    return run_coroutine(_run(base, residents, seconds, code))
+def run(base: str, residents: int, seconds: float, code: str = "demo", think: float = 0.0) -> Tally:
+    """Simulate residents completing the survey for `seconds`; return what happened.
+
+    `think` is the mean pause before each request (0: as fast as the server answers)."""
+    return run_coroutine(_run(base, residents, seconds, code, think))

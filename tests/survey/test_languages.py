@@ -302,3 +302,42 @@ def test_analysts_can_break_estimates_down_by_language(app, client, demo, db_ses
     assert rows["en"][0] == "English" and rows["pl"][0] == "Polish"
     assert rows["en"][3] not in ("", "suppressed")  # 300 respondents: an estimate
     assert "ur" not in rows or "suppressed" in ",".join(rows["ur"]).lower()  # 3: never shown
+
+
+@pytest.mark.parametrize("language", declared_languages())
+def test_error_pages_render_in_every_language(app, language):
+    """The pages a walk cannot easily reach: closed and not-yet-open links, 413, 429, 500,
+    and the database being down, on a GET and on a POST."""
+    from flask import g, render_template
+
+    pages = [
+        ("errors/closed.html", {"not_yet_open": False}, "GET"),
+        ("errors/closed.html", {"not_yet_open": True}, "GET"),
+        ("errors/http.html", {"code": 413}, "POST"),
+        ("errors/http.html", {"code": 429}, "GET"),
+        ("errors/500.html", {}, "GET"),
+        ("errors/database.html", {}, "GET"),
+        ("errors/database.html", {}, "POST"),
+    ]
+    for template, context, method in pages:
+        with app.test_request_context("/s/demo", method=method):
+            g.language = language
+            body = render_template(template, **context)
+        root = page_of(body).select_one("html")
+        assert (root["lang"], root["dir"]) == (language, direction_of(language))
+        heading = page_of(body).select_one("h1").get_text(strip=True)
+        if language != "en":
+            with app.test_request_context("/s/demo", method=method):
+                g.language = "en"
+                plain = page_of(render_template(template, **context)).select_one("h1")
+            assert heading != plain.get_text(strip=True), (template, context)
+
+
+def page_of(body: str):
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(body, "html.parser")
+
+
+def direction_of(language: str) -> str:
+    return "rtl" if language in RIGHT_TO_LEFT else "ltr"
