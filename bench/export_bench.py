@@ -57,12 +57,28 @@ def export(url: str, path: str) -> None:
             out.write(chunk)
         db.session.rollback()
     seconds = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mib = peak_memory_mib()
     print(
         json.dumps(
             {"seconds": seconds, "plan_seconds": planned, "rows": plan.rows, "peak_mib": peak_mib}
         )
     )
+
+
+def peak_memory_mib() -> float:
+    """This process's own peak resident memory.
+
+    Linux's ru_maxrss is no good here: exec carries the parent's high-water mark into the
+    child, so a child of a large parent reports the parent's size. VmHWM belongs to the
+    process's own memory map, which exec replaced."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_export(url: str, folder: str) -> dict:
