@@ -431,15 +431,8 @@ class _Importer:
                 self.fail(row.where(column), "a group cannot have this; put it on its questions")
         if label is None:
             return None
-        name = row.cells.get("name", "")
-        question: dict[str, Any] = {"id": name, "type": "information", "text": label}
-        show_if = self._combine(row, [c for _, c in groups] + [condition])
-        if show_if:
-            question["show_if"] = show_if
-        self.questions[name] = question
-        self.rows[name] = row
-        self.order.append(row)
-        return question
+        question = {"id": row.cells.get("name", ""), "type": "information", "text": label}
+        return self._add(row, question, [c for _, c in groups] + [condition])
 
     def _question(self, row, base, words, choices, groups) -> dict | None:
         name = row.cells.get("name", "")
@@ -517,11 +510,15 @@ class _Importer:
             question["required"] = required in TRUE
         if row.cells.get("dimension"):
             question["dimension"] = row.cells["dimension"]
-        show_if = self._combine(row, [c for _, c in groups] + [self._relevant(row)])
+        return self._add(row, question, [c for _, c in groups] + [self._relevant(row)])
+
+    def _add(self, row: Row, question: dict, conditions: list[dict | None]) -> dict:
+        """Attach the joined conditions and remember the question and the row it came from."""
+        show_if = self._combine(row, conditions)
         if show_if:
             question["show_if"] = show_if
-        self.questions[name] = question
-        self.rows[name] = row
+        self.questions[question["id"]] = question
+        self.rows[question["id"]] = row
         self.order.append(row)
         return question
 

@@ -125,7 +125,7 @@ def test_the_start_page_offers_each_language_named_in_its_own_script(resident):
 @pytest.mark.parametrize("language", translations())
 def test_the_chosen_language_holds_for_the_journey_and_is_recorded(resident, db_session, language):
     resident.get(f"/s/{resident.code}?lang={language}")
-    assert html(resident) == (language, "rtl" if language in RIGHT_TO_LEFT else "ltr")
+    assert html(resident) == (language, direction_of(language))
     questionnaire = load_file(QUESTIONNAIRE)
     heading = page(resident.last).select_one("h1").get_text(strip=True)
     assert heading == questionnaire.title.get(language)
@@ -173,7 +173,7 @@ def test_every_resident_page_renders_in_every_language(client, demo, language):
     for path in pages:
         response = resident.get(path)
         assert response.status_code < 500, path
-        assert html(resident) == (language, "rtl" if language in RIGHT_TO_LEFT else "ltr"), path
+        assert html(resident) == (language, direction_of(language)), path
     assert len(pages) >= len(COMPLETE_ANSWERS)
 
 
