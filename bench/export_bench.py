@@ -15,8 +15,9 @@ Prints the ratio (target within 3x) and the child's peak resident memory (target
     .venv/bin/python bench/export_bench.py --postgres postgresql://postgres@127.0.0.1/postgres
     .venv/bin/python bench/export_bench.py --responses 100000 --keep /tmp/bench-export
 
-Generating a million responses takes several minutes; with --keep FOLDER the SQLite
-database is kept there and reused by the next run.
+Generating a million responses takes several minutes (half an hour on PostgreSQL); with
+--keep FOLDER the SQLite database is kept there, the PostgreSQL database is not dropped,
+and the next run reuses both.
 """
 
 from __future__ import annotations
@@ -132,15 +133,21 @@ def main() -> None:
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--postgres", help="an admin URL; runs on PostgreSQL as well")
-    parser.add_argument("--keep", help="a folder to keep (and reuse) the SQLite database in")
+    parser.add_argument("--postgres-only", action="store_true", help="skip SQLite")
+    parser.add_argument(
+        "--keep", help="a folder to keep the SQLite database in; keeps PostgreSQL's too"
+    )
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or scratch
         Path(folder).mkdir(parents=True, exist_ok=True)
-        targets = [("SQLite", f"sqlite:///{folder}/export-bench.db")]
+        targets = [] if args.postgres_only else [("SQLite", f"sqlite:///{folder}/export-bench.db")]
         if args.postgres:
-            targets.append(("PostgreSQL", fresh_postgres(args.postgres, "prevent_export_bench")))
+            postgres_url = fresh_postgres(
+                args.postgres, "prevent_export_bench", keep=bool(args.keep)
+            )
+            targets.append(("PostgreSQL", postgres_url))
         for name, url in targets:
             print(f"{name}: preparing {args.responses:,} responses")
             app = prepare(url, args.responses)

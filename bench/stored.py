@@ -34,6 +34,10 @@ def prepare(url: str, responses: int):
         if stored == responses:
             print(f"  reusing the {stored:,} responses already stored")
             return app
+        if stored:
+            raise SystemExit(
+                f"{url} holds {stored:,} responses, not {responses:,}: remove it and run again"
+            )
         load_questionnaire(db.session, QUESTIONNAIRE.read_text(), filename=QUESTIONNAIRE.name)
         version = latest_version(db.session, "prevent-awareness")
         questionnaire = questionnaire_for(version)
@@ -55,12 +59,19 @@ def prepare(url: str, responses: int):
     return app
 
 
-def fresh_postgres(admin_url: str, name: str = "prevent_bench") -> str:
-    """Create (or rebuild) a database for the benchmark; return its SQLAlchemy URL."""
+def fresh_postgres(admin_url: str, name: str = "prevent_bench", *, keep: bool = False) -> str:
+    """Create (or rebuild) a database for the benchmark; return its SQLAlchemy URL.
+
+    With `keep`, a database already there is left as it is, for `prepare` to reuse."""
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
+        exists = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        )
+        if exists and not keep:
+            connection.execute(text(f"DROP DATABASE {name}"))
+        if not exists or not keep:
+            connection.execute(text(f"CREATE DATABASE {name}"))
     engine.dispose()
     url = admin_url.rsplit("/", 1)[0] + "/" + name
     return url.replace("postgresql://", "postgresql+psycopg://")
