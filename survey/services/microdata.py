@@ -36,6 +36,7 @@ from survey.services.exports import neutralise
 QUASI_IDENTIFIERS = ("borough", "age_band", "sex", "ethnicity", "religion", "disability")
 SUPPRESSED = "suppressed"
 BATCH = 5_000  # rows fetched from the database at a time
+SLICE = 1 << 16  # rows matched against the small classes at a time
 NOT_ANSWERED = 0  # code of a blank value in the plan
 SUPPRESSED_CODE = -1
 
@@ -206,11 +207,16 @@ def _small_classes(codes: np.ndarray, k: int) -> np.ndarray:
         keys += 1
     values, counts = np.unique(keys, return_counts=True)
     small = values[counts < k]
+    found = np.zeros(len(codes), dtype=bool)
     if not len(small):
-        return np.zeros(len(codes), dtype=bool)
-    # A lookup table over the small keys' range is far smaller than sorting the rows again.
-    table = small.max() - small.min() < 2**26
-    return np.isin(keys, small, kind="table" if table else None)
+        return found
+    # A lookup table over the small keys' range (up to 4 MB) is quicker than sorting the
+    # rows again. A slice of rows at a time keeps isin's working copies small: over the
+    # whole million they would take 20 MB.
+    kind = "table" if small.max() - small.min() < 2**22 else "sort"
+    for start in range(0, len(keys), SLICE):
+        found[start : start + SLICE] = np.isin(keys[start : start + SLICE], small, kind=kind)
+    return found
 
 
 def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) -> Iterator[bytes]:

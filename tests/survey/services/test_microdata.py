@@ -119,3 +119,13 @@ def test_a_response_sent_after_the_plan_is_left_out_of_that_extract(app, admin, 
         body = b"".join(microdata.stream_csv(db.session, questionnaire, plan)).decode()
         assert len(list(csv.reader(io.StringIO(body)))) == plan.rows + 1
         assert len(microdata.plan(db.session, questionnaire, k=5).kept) == len(plan.kept) + 1
+
+
+def test_matching_rows_a_slice_at_a_time_suppresses_the_same_values(app, admin, monkeypatch):
+    with app.app_context():
+        questionnaire = questionnaire_for(latest_version(db.session, "prevent-awareness"))
+        whole = microdata.plan(db.session, questionnaire, k=5)
+        monkeypatch.setattr(microdata, "SLICE", 7)  # 400 rows: many slices, a short last one
+        sliced = microdata.plan(db.session, questionnaire, k=5)
+    assert whole.suppressed == sliced.suppressed and sum(whole.suppressed.values())
+    assert (whole.codes == sliced.codes).all() and (whole.kept == sliced.kept).all()
