@@ -120,7 +120,7 @@ def bench(name: str, url: str, folder: str, repeats: int) -> None:
         f"{name}: {best['rows']:,} rows ({best['mib_written']:.0f} MiB) streamed in "
         f"{best['seconds']:.1f} s (plan {best['plan_seconds']:.1f} s); the database's own "
         f"export {database:.1f} s; ratio {best['seconds'] / database:.2f}x (target <= 3x); "
-        f"peak memory {peak:.0f} MiB (target < 150 MB)"
+        f"peak memory {peak:.0f} MiB = {peak * 2**20 / 1e6:.0f} MB (target < 150 MB)"
     )
     assert best["lines"] == best["rows"] + 1, "every row written, with one header"
 
