@@ -137,20 +137,24 @@ def plan(session: Session, questionnaire: Questionnaire, *, k: int = 5) -> Plan:
     versions = _versions(session, questionnaire)
     ids = array("Q")  # 8 bytes a response: enough to tell one random id from another
     position = {c.question_id: i for i, c in enumerate(identifiers)}
-    lookups: list[dict[str, int]] = [{} for _ in identifiers]
+    lookups: list[dict[str, int]] = [{} for _ in identifiers]  # value -> code, per column
+    coded: dict[str, tuple[int, int]] = {}  # "question=value" -> (column, code)
     flat = array("h")  # 2 bytes a value: a million responses take 12 MB
-    row_codes = [NOT_ANSWERED] * len(identifiers)
+    blank = [NOT_ANSWERED] * len(identifiers)
     query = _answers_by_response(list(position)).execution_options(yield_per=BATCH)
     for response_id, version_id, _day, _link, pairs in session.execute(query):
         if version_id not in versions:
             continue
         ids.append(int(response_id[:16], 16))
-        row_codes[:] = [NOT_ANSWERED] * len(identifiers)
+        row_codes = blank.copy()
         for pair in pairs.split(";") if pairs else ():
-            question_id, value = pair.split("=", 1)
-            at = position[question_id]
-            lookup = lookups[at]
-            row_codes[at] = lookup.setdefault(value, len(lookup) + 1)
+            found = coded.get(pair)
+            if found is None:
+                question_id, value = pair.split("=", 1)
+                lookup = lookups[position[question_id]]
+                code = lookup.setdefault(value, len(lookup) + 1)
+                found = coded[pair] = (position[question_id], code)
+            row_codes[found[0]] = found[1]
         flat.extend(row_codes)
     codes = np.frombuffer(flat, dtype=np.int16).reshape(-1, len(identifiers))  # no copy
     kept, suppressed, dropped = _k_anonymise(codes, [c.name for c in identifiers], k)
@@ -219,18 +223,53 @@ def _small_classes(codes: np.ndarray, k: int) -> np.ndarray:
     return found
 
 
+class _CellFor:
+    """Where one stored answer "question=value" goes in a CSV row, and what it writes there.
+
+    Returns (column, text, option columns): a multiple-choice option writes "1" in its own
+    column and "0" in the question's other blank ones; column -1 means no column (an
+    answer the extract leaves out). Answers come from a small set (options and numbers in
+    range), so each is worked out once and remembered: a million responses hold about
+    twenty million answers, but only a few hundred different ones."""
+
+    LIMIT = 100_000  # answers remembered at most
+
+    def __init__(self, columns: list[Column], first: int) -> None:
+        self.single = {c.question_id: first + i for i, c in enumerate(columns) if c.option is None}
+        self.options: dict[str, tuple[int, ...]] = {}
+        for i, c in enumerate(columns):
+            if c.option is not None:
+                self.options[c.question_id] = (*self.options.get(c.question_id, ()), first + i)
+        self.chosen = {
+            f"{c.question_id}={c.option}": first + i
+            for i, c in enumerate(columns)
+            if c.option is not None
+        }
+        self.known: dict[str, tuple[int, str, tuple[int, ...]]] = {}
+
+    def __call__(self, pair: str) -> tuple[int, str, tuple[int, ...]]:
+        cell = self.known.get(pair)
+        if cell is None:
+            cell = self._work_out(pair)
+            if len(self.known) < self.LIMIT:
+                self.known[pair] = cell
+        return cell
+
+    def _work_out(self, pair: str) -> tuple[int, str, tuple[int, ...]]:
+        question_id, value = pair.split("=", 1)
+        if pair in self.chosen:
+            return self.chosen[pair], "1", self.options[question_id]
+        if question_id in self.options:
+            return -1, "", self.options[question_id]  # an option no longer offered
+        return self.single.get(question_id, -1), neutralise(value), ()
+
+
 def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) -> Iterator[bytes]:
     """Yield the extract as UTF-8 CSV, a batch of lines at a time."""
     answer_columns = _answer_columns(questionnaire)
     versions = {key: str(number) for key, number in _versions(session, questionnaire).items()}
     first = 3  # version, month and channel come before the answers
-    single = {c.question_id: first + i for i, c in enumerate(answer_columns) if c.option is None}
-    options: dict[str, list[int]] = {}
-    chosen: dict[str, tuple[str, int]] = {}  # "question=option" -> (question, column)
-    for i, c in enumerate(answer_columns):
-        if c.option is not None:
-            options.setdefault(c.question_id, []).append(first + i)
-            chosen[f"{c.question_id}={c.option}"] = (c.question_id, first + i)
+    cell_for = _CellFor(answer_columns, first)
     identifier_at = [
         first + next(i for i, c in enumerate(answer_columns) if c.name == name)
         for name in extract.identifiers
@@ -267,18 +306,12 @@ def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) ->
             row[1] = month
             row[2] = channels[link_id]
             for pair in pairs.split(";") if pairs else ():
-                option = chosen.get(pair)
-                if option is not None:
-                    question_id, at = option
-                    for other in options[question_id]:
-                        if not row[other]:
-                            row[other] = "0"
-                    row[at] = "1"
-                    continue
-                question_id, value = pair.split("=", 1)
-                at = single.get(question_id)
-                if at is not None:
-                    row[at] = neutralise(value)
+                at, text, options = cell_for(pair)
+                for other in options:
+                    if not row[other]:
+                        row[other] = "0"
+                if at >= 0:
+                    row[at] = text
             if suppressed[index]:
                 for at, code in zip(identifier_at, extract.codes[index].tolist(), strict=True):
                     if code == SUPPRESSED_CODE:
