@@ -223,18 +223,19 @@ def _small_classes(codes: np.ndarray, k: int) -> np.ndarray:
     return found
 
 
-class _CellFor:
-    """Where one stored answer "question=value" goes in a CSV row, and what it writes there.
+class _Cells(dict):
+    """Where each stored answer "question=value" goes in a CSV row, and what it writes there.
 
-    Returns (column, text, option columns): a multiple-choice option writes "1" in its own
-    column and "0" in the question's other blank ones; column -1 means no column (an
-    answer the extract leaves out). Answers come from a small set (options and numbers in
-    range), so each is worked out once and remembered: a million responses hold about
-    twenty million answers, but only a few hundred different ones."""
+    `cells[pair]` is (column, text, option columns): a multiple-choice option writes "1" in
+    its own column and "0" in the question's other blank ones; column -1 means no column
+    (an answer the extract leaves out). Answers come from a small set (options and numbers
+    in range), so each is worked out on first sight and remembered: a million responses
+    hold about twenty million answers, but only a few hundred different ones."""
 
     LIMIT = 100_000  # answers remembered at most
 
     def __init__(self, columns: list[Column], first: int) -> None:
+        super().__init__()
         self.single = {c.question_id: first + i for i, c in enumerate(columns) if c.option is None}
         self.options: dict[str, tuple[int, ...]] = {}
         for i, c in enumerate(columns):
@@ -245,23 +246,18 @@ class _CellFor:
             for i, c in enumerate(columns)
             if c.option is not None
         }
-        self.known: dict[str, tuple[int, str, tuple[int, ...]]] = {}
 
-    def __call__(self, pair: str) -> tuple[int, str, tuple[int, ...]]:
-        cell = self.known.get(pair)
-        if cell is None:
-            cell = self._work_out(pair)
-            if len(self.known) < self.LIMIT:
-                self.known[pair] = cell
-        return cell
-
-    def _work_out(self, pair: str) -> tuple[int, str, tuple[int, ...]]:
+    def __missing__(self, pair: str) -> tuple[int, str, tuple[int, ...]]:
         question_id, value = pair.split("=", 1)
         if pair in self.chosen:
-            return self.chosen[pair], "1", self.options[question_id]
-        if question_id in self.options:
-            return -1, "", self.options[question_id]  # an option no longer offered
-        return self.single.get(question_id, -1), neutralise(value), ()
+            cell = self.chosen[pair], "1", self.options[question_id]
+        elif question_id in self.options:
+            cell = -1, "", self.options[question_id]  # an option no longer offered
+        else:
+            cell = self.single.get(question_id, -1), neutralise(value), ()
+        if len(self) < self.LIMIT:
+            self[pair] = cell
+        return cell
 
 
 def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) -> Iterator[bytes]:
@@ -269,7 +265,7 @@ def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) ->
     answer_columns = _answer_columns(questionnaire)
     versions = {key: str(number) for key, number in _versions(session, questionnaire).items()}
     first = 3  # version, month and channel come before the answers
-    cell_for = _CellFor(answer_columns, first)
+    cells = _Cells(answer_columns, first)
     identifier_at = [
         first + next(i for i, c in enumerate(answer_columns) if c.name == name)
         for name in extract.identifiers
@@ -306,7 +302,7 @@ def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) ->
             row[1] = month
             row[2] = channels[link_id]
             for pair in pairs.split(";") if pairs else ():
-                at, text, options = cell_for(pair)
+                at, text, options = cells[pair]
                 for other in options:
                     if not row[other]:
                         row[other] = "0"

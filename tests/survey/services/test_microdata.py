@@ -99,7 +99,11 @@ def _expected_rows(session, questionnaire) -> list[tuple]:
     return sorted(tuple(row.values()) for row in rows.values())
 
 
-def test_the_streamed_extract_holds_every_answer_of_every_response(app, admin):
+@pytest.mark.parametrize("remembered", [100_000, 0], ids=["answers remembered", "none"])
+def test_the_streamed_extract_holds_every_answer_of_every_response(
+    app, admin, monkeypatch, remembered
+):
+    monkeypatch.setattr(microdata._Cells, "LIMIT", remembered)
     with app.app_context():
         questionnaire = questionnaire_for(latest_version(db.session, "prevent-awareness"))
         plan = microdata.plan(db.session, questionnaire, k=1)
