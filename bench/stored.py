@@ -31,14 +31,20 @@ def prepare(url: str, responses: int):
     with app.app_context():
         upgrade()
         stored = db.session.scalar(select(func.count()).select_from(Response))
-        if stored == responses:
-            print(f"  reusing the {stored:,} responses already stored")
-            settle(app)
-            return app
-        if stored:
-            raise SystemExit(
-                f"{url} holds {stored:,} responses, not {responses:,}: remove it and run again"
-            )
+    if stored == responses:
+        print(f"  reusing the {stored:,} responses already stored")
+    elif stored:
+        raise SystemExit(
+            f"{url} holds {stored:,} responses, not {responses:,}: remove it and run again"
+        )
+    else:
+        _generate(app, responses)
+    settle(app)
+    return app
+
+
+def _generate(app, responses: int) -> None:
+    with app.app_context():
         load_questionnaire(db.session, QUESTIONNAIRE.read_text(), filename=QUESTIONNAIRE.name)
         version = latest_version(db.session, "prevent-awareness")
         questionnaire = questionnaire_for(version)
@@ -57,8 +63,6 @@ def prepare(url: str, responses: int):
         )
         db.session.commit()
         print(f"\n  stored {responses:,} responses in {time.perf_counter() - started:.1f} s")
-    settle(app)
-    return app
 
 
 def settle(app) -> None:
