@@ -15,6 +15,7 @@ from survey.models import Draft, Link, SpentSubmissionToken
 from survey.privacy import scrub_free_text
 from survey.questionnaire.flow import prune_hidden
 from survey.questionnaire.schema import TEXT_TYPES, Question, Questionnaire
+from survey.services.links import link_by_code
 
 
 def token_hash(token: str) -> str:
@@ -56,14 +57,24 @@ def start_draft(
     return token
 
 
-def find_draft(session: Session, token: str | None, link: Link) -> Draft | None:
-    """Return the resident's unexpired draft for this link, or None."""
+def find_link_and_draft(
+    session: Session, code: str, token: str | None
+) -> tuple[Link | None, Draft | None]:
+    """Return the link with this code and the resident's unexpired draft for it.
+
+    One query for both, since every question page needs both: (None, None) when there is
+    no such link, (link, None) when the resident has no draft for it."""
+    query = link_by_code(code)
+    if query is None:
+        return None, None
     if not token:
-        return None
-    draft = session.get(Draft, token_hash(token))
-    if draft is None or draft.link_id != link.id or _expired(draft):
-        return None
-    return draft
+        return session.scalar(query), None
+    draft_for_link = (Draft.token_hash == token_hash(token)) & (Draft.link_id == Link.id)
+    row = session.execute(query.add_columns(Draft).outerjoin(Draft, draft_for_link)).first()
+    if row is None:
+        return None, None
+    link, draft = row
+    return link, None if draft is None or _expired(draft) else draft
 
 
 def _expired(draft: Draft) -> bool:

@@ -8,7 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from survey import clock
@@ -59,10 +59,16 @@ class NewLink:
 
 def find_link(session: Session, code: str) -> Link | None:
     """Return the link with this code (any case), or None; malformed codes never query."""
+    query = link_by_code(code)
+    return None if query is None else session.scalar(query)
+
+
+def link_by_code(code: str) -> Select | None:
+    """The query for the link with this code (any case); None for a malformed code."""
     code = code.lower()
     if not CODE_PATTERN.match(code):
         return None
-    return session.scalar(select(Link).where(Link.code == code))
+    return select(Link).where(Link.code == code)
 
 
 def link_state(link: Link, today: dt.date) -> LinkState:

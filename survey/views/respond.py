@@ -72,13 +72,12 @@ class Journey:
 
 def _journey(code: str) -> Journey:
     """Load the link and the resident's draft, or stop with 404 or 410."""
-    link = find_link(db.session, code)
+    link, draft = draft_service.find_link_and_draft(db.session, code, session.get(DRAFT_KEY))
     if link is None:
         abort(404)
     state = link_state(link, clock.today())
     if state is not LinkState.OPEN:
         raise LinkClosed(not_yet_open=state is LinkState.NOT_YET_OPEN)
-    draft = draft_service.find_draft(db.session, session.get(DRAFT_KEY), link)
     if draft is not None:
         version_id = draft.questionnaire_version_id
         known = current_app.extensions.setdefault("questionnaire_versions", {})

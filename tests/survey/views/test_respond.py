@@ -230,7 +230,7 @@ def test_a_database_failure_on_an_answer_keeps_it_in_the_form_and_says_so(reside
     def database_gone(*args, **kwargs):
         raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(drafts, "find_draft", database_gone)
+    monkeypatch.setattr(drafts, "find_link_and_draft", database_gone)
     response = resident.client.post(
         "/s/demo/q/heard_of_prevent", data={"csrf_token": token, "answer": "not_sure"}
     )
