@@ -72,6 +72,11 @@ class Journey:
 
 def _journey(code: str) -> Journey:
     """Load the link and the resident's draft, or stop with 404 or 410."""
+    if request.method == "GET" and db.engine.dialect.name == "postgresql":
+        # A resident's GET pages make one read (the link and the draft). Without a
+        # transaction they save PostgreSQL's BEGIN and ROLLBACK, two of the four round
+        # trips a page costs, and see the same data as a one-statement transaction would.
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     link, draft = draft_service.find_link_and_draft(db.session, code, session.get(DRAFT_KEY))
     if link is None:
         abort(404)

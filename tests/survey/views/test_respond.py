@@ -6,7 +6,15 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from survey.models import Answer, Draft, Link, QuestionnaireVersion, Response, TextAnswer
+from survey.models import (
+    Answer,
+    Draft,
+    Link,
+    QuestionnaireVersion,
+    Response,
+    SpentSubmissionToken,
+    TextAnswer,
+)
 from tests.resident import COMPLETE_ANSWERS, page
 
 
@@ -166,6 +174,20 @@ def test_submitting_shows_a_confirmation_and_deletes_the_draft(resident, db_sess
     response = db_session.scalar(select(Response))
     assert response.language == "en"
     assert response.questionnaire_version_id is not None
+
+
+def test_a_submission_that_loses_the_last_place_stores_nothing(resident, db_session, monkeypatch):
+    # The resident has read every page first: on PostgreSQL those reads ran outside a
+    # transaction, and the submission must still be one transaction on the same connection.
+    from survey.services import responses
+
+    resident.complete()
+    resident.get("/s/demo/check-answers")
+    monkeypatch.setattr(responses, "count_completion", lambda session, link_id: False)
+    assert resident.submit().status_code == 410
+    assert count(db_session, Response) == count(db_session, Answer) == 0
+    assert count(db_session, SpentSubmissionToken) == 0
+    assert count(db_session, Draft) == 1
 
 
 def test_optional_questions_can_be_left_blank(resident, db_session):
