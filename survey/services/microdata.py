@@ -236,16 +236,15 @@ class _Cells(dict):
 
     def __init__(self, columns: list[Column], first: int) -> None:
         super().__init__()
-        self.single = {c.question_id: first + i for i, c in enumerate(columns) if c.option is None}
-        self.options: dict[str, tuple[int, ...]] = {}
-        for i, c in enumerate(columns):
-            if c.option is not None:
-                self.options[c.question_id] = (*self.options.get(c.question_id, ()), first + i)
-        self.chosen = {
-            f"{c.question_id}={c.option}": first + i
-            for i, c in enumerate(columns)
-            if c.option is not None
-        }
+        self.single: dict[str, int] = {}  # question -> its column
+        self.options: dict[str, tuple[int, ...]] = {}  # question -> its options' columns
+        self.chosen: dict[str, int] = {}  # "question=option" -> that option's column
+        for at, c in enumerate(columns, start=first):
+            if c.option is None:
+                self.single[c.question_id] = at
+            else:
+                self.options[c.question_id] = (*self.options.get(c.question_id, ()), at)
+                self.chosen[f"{c.question_id}={c.option}"] = at
 
     def __missing__(self, pair: str) -> tuple[int, str, tuple[int, ...]]:
         question_id, value = pair.split("=", 1)

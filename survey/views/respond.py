@@ -21,6 +21,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from survey import clock, i18n
+from survey.database import SAFE_METHODS
 from survey.extensions import db, limiter
 from survey.forms import UnreadableForm, draw_control, read_answer
 from survey.models import Draft, Link
@@ -72,7 +73,7 @@ class Journey:
 
 def _journey(code: str) -> Journey:
     """Load the link and the resident's draft, or stop with 404 or 410."""
-    if request.method == "GET" and db.engine.dialect.name == "postgresql":
+    if request.method in SAFE_METHODS and db.engine.dialect.name == "postgresql":
         # A resident's GET pages make one read (the link and the draft). Without a
         # transaction they save PostgreSQL's BEGIN and ROLLBACK, two of the four round
         # trips a page costs, and see the same data as a one-statement transaction would.
