@@ -30,8 +30,20 @@ from survey.questionnaire.schema import DEFAULT_LANGUAGE, LocalText, Question, Q
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
+# A sheet formatted down to Excel's last row (1,048,576) is about 40 MB of empty rows.
+MAX_PART_BYTES = 45 * 1024 * 1024
+# Spreadsheet XML compresses 5 to 30 times; a part that shrinks far more is padding.
+MAX_COMPRESSION_RATIO = 100
+RATIO_CHECKED_FROM = 1024 * 1024  # bytes: small parts may compress as they like
+# Expat (Python's XML parser) reads one token again with every 16 KB it is fed, so one
+# huge comment or tag costs time in proportion to its size squared (151 s for 48 MB).
+# Spreadsheet programs write no comments, declarations or processing instructions, and
+# no cell, tag or text run comes near this length without a "<".
+MAX_XML_STRETCH = 64 * 1024  # bytes between one "<" and the next
+XML_PARTS = (".xml", ".rels")
 MAX_ZIP_ENTRIES = 200
-MAX_ROWS = 2000  # per sheet
+MAX_ROWS = 2000  # rows holding something, per sheet
+LAST_ROW = 1_048_576  # Excel's last row: reading stops here, however a sheet is formatted
 MAX_COLUMNS = 100
 MAX_CELL_CHARACTERS = 5000
 
@@ -119,6 +131,8 @@ def read_workbook(data: bytes) -> dict[str, list[Row]]:
                 raise XLSFormError([f"the workbook holds an unsafe part name {name!r}"])
         if sum(entry.file_size for entry in entries) > MAX_UNZIPPED_BYTES:
             raise XLSFormError(["the workbook unpacks to more than 50 MB"])
+        for entry in entries:
+            _check_part(archive, entry)
     from openpyxl import load_workbook  # loaded on first use: it is large
 
     try:
@@ -127,9 +141,18 @@ def read_workbook(data: bytes) -> dict[str, list[Row]]:
         raise XLSFormError([f"the workbook cannot be read ({type(error).__name__})"]) from None
     sheets: dict[str, list[Row]] = {}
     problems: list[str] = []
+    titles: dict[str, str] = {}
     try:
         for sheet in book.worksheets:
-            sheets[sheet.title.strip().lower()] = _sheet_rows(sheet, problems)
+            key = sheet.title.strip().lower()
+            if key in titles:
+                problems.append(
+                    f"sheets '{titles[key]}' and '{sheet.title}' have the same name once "
+                    "capitals and spaces are ignored; rename or remove one"
+                )
+                continue
+            titles[key] = sheet.title
+            sheets[key] = _sheet_rows(sheet, problems)
     finally:
         book.close()
     if problems:
@@ -137,12 +160,69 @@ def read_workbook(data: bytes) -> dict[str, list[Row]]:
     return sheets
 
 
+def _check_part(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
+    """Refuse a part too large, too compressed, or holding XML no spreadsheet writes,
+    before any parser sees it."""
+    name = entry.filename
+    if entry.file_size > MAX_PART_BYTES:
+        raise XLSFormError([f"the part {name!r} unpacks to more than {MAX_PART_BYTES >> 20} MB"])
+    if entry.file_size > RATIO_CHECKED_FROM and entry.file_size > MAX_COMPRESSION_RATIO * max(
+        entry.compress_size, 1
+    ):
+        raise XLSFormError(
+            [
+                f"the part {name!r} is packed more than {MAX_COMPRESSION_RATIO} times tighter "
+                "than a spreadsheet can be"
+            ]
+        )
+    if not name.lower().endswith(XML_PARTS):
+        return
+    with archive.open(entry) as part:
+        _check_xml(name, part)
+
+
+def _check_xml(name: str, part: Any) -> None:
+    """Stream the part once: nothing but elements and text after the XML declaration, and
+    no stretch longer than MAX_XML_STRETCH without a "<"."""
+    unusual = f"the part {name!r} holds XML that spreadsheet programs never write"
+    stretch = 0  # bytes since the last "<"
+    previous = b""  # the last byte of the chunk before, so a "<!" split in two is seen
+    first = True
+    while chunk := part.read(1024 * 1024):
+        window = previous + chunk
+        skip = 0
+        if first:
+            body = window.removeprefix(b"\xef\xbb\xbf")
+            if body.startswith(b"<?xml"):
+                skip = len(window) - len(body) + body.find(b"?>") + 2
+            first = False
+        if b"<!" in window[skip:] or b"<?" in window[skip:]:
+            raise XLSFormError([f"{unusual} (a comment, declaration or instruction)"])
+        pieces = chunk.split(b"<")
+        longest = stretch + len(pieces[0])
+        if len(pieces) > 1:
+            longest = max(longest, *(len(p) for p in pieces[1:]))
+            stretch = len(pieces[-1])
+        else:
+            stretch = longest
+        if longest > MAX_XML_STRETCH:
+            raise XLSFormError([f"{unusual} (more than {MAX_XML_STRETCH >> 10} KB in one piece)"])
+        previous = chunk[-1:]
+
+
 def _sheet_rows(sheet: Any, problems: list[str]) -> list[Row]:
     title = sheet.title.strip().lower()
     header: list[str] = []
     rows: list[Row] = []
-    for number, values in enumerate(sheet.iter_rows(), start=1):
-        if number > MAX_ROWS + 1:
+    filled = 0
+    # Read the rows the sheet holds, not the size it claims: a form formatted down to the
+    # last row claims a million.
+    sheet.reset_dimensions()
+    for number, values in enumerate(sheet.iter_rows(max_row=LAST_ROW), start=1):
+        if not any(cell.value is not None for cell in values):
+            continue
+        filled += 1
+        if filled > MAX_ROWS + 1:
             problems.append(f"sheet '{title}' has more than {MAX_ROWS} rows")
             break
         cells = []
@@ -174,7 +254,7 @@ def _cell_text(title, number, header, index, cell, problems) -> str:
         f"'{header[index]}'" if index < len(header) and header[index] else str(index + 1)
     )
     if getattr(cell, "data_type", None) == "f" or (
-        isinstance(value, str) and value.startswith("=") and number > 1
+        isinstance(value, str) and value.strip().startswith("=") and number > 1
     ):
         problems.append(f"{where}: a formula; type the value itself")
         return ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -272,3 +273,103 @@ def test_files_that_are_not_workbooks_are_refused(data, message):
 def test_missing_sheets_are_named():
     sheets = {k: v for k, v in COMMUNITY_SAFETY.items() if k != "choices"}
     assert refusal(workbook(sheets)) == ["sheet 'choices': missing"]
+
+
+def _edit_part(data: bytes, name: str, edit) -> bytes:
+    output = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(output, "w") as target:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename == name:
+                content = edit(content)
+            target.writestr(item.filename, content, compress_type=zipfile.ZIP_DEFLATED)
+    return output.getvalue()
+
+
+def _before_sheet_data(text: bytes):
+    return lambda content: content.replace(b"<sheetData>", text + b"<sheetData>", 1)
+
+
+FIRST_SHEET = "xl/worksheets/sheet1.xml"
+
+
+def test_a_huge_xml_comment_is_refused_before_any_parser_reads_it():
+    comment = b"<!--" + b"x" * (48 * 1024 * 1024) + b"-->"
+    data = _edit_part(workbook(COMMUNITY_SAFETY), FIRST_SHEET, _before_sheet_data(comment))
+    assert len(data) < 100 * 1024
+    assert refusal(data) == [f"the part '{FIRST_SHEET}' unpacks to more than 45 MB"]
+
+
+def test_a_part_packed_far_tighter_than_a_spreadsheet_is_refused():
+    comment = b"<!--" + b"x" * (8 * 1024 * 1024) + b"-->"
+    data = _edit_part(workbook(COMMUNITY_SAFETY), FIRST_SHEET, _before_sheet_data(comment))
+    assert refusal(data) == [
+        f"the part '{FIRST_SHEET}' is packed more than 100 times tighter than a spreadsheet can be"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (b"<!-- a note -->", "a comment, declaration or instruction"),
+        (b'<!DOCTYPE x [<!ENTITY a "aaaa">]>', "a comment, declaration or instruction"),
+        (b"<?mso-application progid='Excel.Sheet'?>", "a comment, declaration or instruction"),
+        (b'<sheetPr codeName="' + bytes(range(65, 91)) * 4000 + b'"/>', "more than 64 KB in one"),
+    ],
+)
+def test_xml_no_spreadsheet_program_writes_is_refused_unread(text, why):
+    data = _edit_part(workbook(COMMUNITY_SAFETY), FIRST_SHEET, _before_sheet_data(text))
+    (problem,) = refusal(data)
+    assert problem.startswith(f"the part '{FIRST_SHEET}' holds XML that spreadsheet programs")
+    assert why in problem
+
+
+def test_a_formula_hidden_behind_spaces_is_refused():
+    sheets = with_rows("survey", survey_row("note", "link", label=' =HYPERLINK("http://x")'))
+    problems = refusal(workbook(sheets, formulas=False))
+    assert problems == [
+        "sheet 'survey', row 11, column 'label::English (en)': a formula; type the value itself"
+    ]
+
+
+def test_two_sheets_whose_names_differ_only_in_capitals_or_spaces_are_refused():
+    sheets = {**COMMUNITY_SAFETY, "SURVEY ": [SURVEY_HEADINGS, survey_row("note", "other")]}
+    assert refusal(workbook(sheets)) == [
+        "sheets 'survey' and 'SURVEY ' have the same name once capitals and spaces are "
+        "ignored; rename or remove one"
+    ]
+
+
+def _formatted_down_to(last_row: int, *, rows: bool):
+    """A sheet formatted down to `last_row`: Excel's dimension, and optionally an empty
+    formatted row element for every row below the form."""
+
+    def edit(content: bytes) -> bytes:
+        content = re.sub(
+            rb'<dimension ref="[^"]*"', f'<dimension ref="A1:E{last_row}"'.encode(), content
+        )
+        if rows:
+            present = content.count(b"<row ")
+            empty = b"".join(
+                b'<row r="%d" s="1" customFormat="1"/>' % i
+                for i in range(present + 1, last_row + 1)
+            )
+            content = content.replace(b"</sheetData>", empty + b"</sheetData>")
+        return content
+
+    return _edit_part(workbook(COMMUNITY_SAFETY), FIRST_SHEET, edit)
+
+
+@pytest.mark.parametrize(
+    ("last_row", "rows"), [(1_048_576, False), (20_000, True)], ids=["dimension", "rows"]
+)
+def test_a_form_formatted_far_below_its_rows_imports(last_row, rows):
+    plain = import_xlsform(workbook(COMMUNITY_SAFETY))
+    assert import_xlsform(_formatted_down_to(last_row, rows=rows)) == plain
+
+
+@pytest.mark.slow
+def test_a_form_formatted_down_to_the_last_row_of_excel_imports():
+    data = _formatted_down_to(1_048_576, rows=True)
+    assert len(data) < 5 * 1024 * 1024
+    assert import_xlsform(data) == import_xlsform(workbook(COMMUNITY_SAFETY))
