@@ -140,7 +140,9 @@ class Link(Base):
     label: Mapped[str] = mapped_column(String(200))
     questionnaire_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     channel: Mapped[str] = mapped_column(String(32), default="other")
-    fixed_borough: Mapped[str | None] = mapped_column(String(9))
+    # Where the link is distributed, for coverage by link. Never the resident's borough:
+    # every resident is asked where they live.
+    distribution_borough: Mapped[str | None] = mapped_column(String(9))
     opens_on: Mapped[dt.date | None] = mapped_column(Date)
     closes_on: Mapped[dt.date | None] = mapped_column(Date)
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -198,6 +200,9 @@ class Response(Base):
     link_id: Mapped[int] = mapped_column(ForeignKey("links.id"), index=True)
     language: Mapped[str] = mapped_column(String(16))
     submitted_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    # True for responses stored before residents on fixed-borough links were asked where
+    # they live: their borough answer is the link's, not the resident's.
+    borough_from_link: Mapped[bool] = mapped_column(Boolean, default=False)
 
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan"

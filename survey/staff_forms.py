@@ -14,7 +14,7 @@ from survey.geography import LONDON_AUTHORITIES
 from survey.services.links import CHANNELS, MAX_CAP
 from survey.services.staff import MAX_PASSWORD, ROLES
 
-ASK_RESIDENT = "ask"
+NO_BOROUGH = "none"
 
 
 def plain_text(form, field) -> None:
@@ -50,9 +50,9 @@ class LinkForm(FlaskForm):
         "Channel", choices=[SelectChoice(value, label) for value, label in CHANNELS.items()]
     )
     borough = SelectField(
-        "Borough",
+        "Borough where the link is used",
         choices=[
-            SelectChoice(ASK_RESIDENT, "Ask the resident which borough they live in"),
+            SelectChoice(NO_BOROUGH, "Not one borough (online, or across London)"),
             *(SelectChoice(code, name) for code, name in LONDON_AUTHORITIES),
         ],
     )

@@ -27,7 +27,7 @@ def staff_clients(app, synthetic_responses: int = 300) -> tuple[dict, dict]:
     token = csrf(clients["officer"], "/staff/links/new")
     response = clients["officer"].post(
         "/staff/links/new",
-        data={"csrf_token": token, "label": "Library", "channel": "event", "borough": "ask"},
+        data={"csrf_token": token, "label": "Library", "channel": "event", "borough": "none"},
     )
     assert response.status_code == 303, response.get_data(as_text=True)[-3000:]
     ids["link_id"] = int(response.headers["Location"].rsplit("/", 1)[1])

@@ -51,28 +51,19 @@ def visible_questions(questionnaire: Questionnaire, answers: Answers) -> list[Qu
     return [q for q in questionnaire.questions if is_visible(q, pruned)]
 
 
-def pages(
-    questionnaire: Questionnaire, answers: Answers, fixed: frozenset[str] = frozenset()
-) -> list[Question]:
-    """Return the question pages the resident sees: shown questions not fixed by the link."""
-    return [q for q in visible_questions(questionnaire, answers) if q.id not in fixed]
+def pages(questionnaire: Questionnaire, answers: Answers) -> list[Question]:
+    """Return the question pages the resident sees, in order."""
+    return visible_questions(questionnaire, answers)
 
 
-def first_unanswered(
-    questionnaire: Questionnaire, answers: Answers, fixed: frozenset[str] = frozenset()
-) -> Question | None:
+def first_unanswered(questionnaire: Questionnaire, answers: Answers) -> Question | None:
     """Return the first page the resident has not reached, or None when all are done."""
-    return next((q for q in pages(questionnaire, answers, fixed) if q.id not in answers), None)
+    return next((q for q in pages(questionnaire, answers) if q.id not in answers), None)
 
 
-def can_visit(
-    questionnaire: Questionnaire,
-    answers: Answers,
-    question_id: str,
-    fixed: frozenset[str] = frozenset(),
-) -> bool:
+def can_visit(questionnaire: Questionnaire, answers: Answers, question_id: str) -> bool:
     """Say whether the page is shown and not beyond the resident's progress."""
-    for question in pages(questionnaire, answers, fixed):
+    for question in pages(questionnaire, answers):
         if question.id == question_id:
             return True
         if question.id not in answers:
@@ -80,29 +71,21 @@ def can_visit(
     return False
 
 
-def next_question(
-    questionnaire: Questionnaire,
-    answers: Answers,
-    after: str,
-    fixed: frozenset[str] = frozenset(),
-) -> Question | None:
+def next_question(questionnaire: Questionnaire, answers: Answers, after: str) -> Question | None:
     """Return the page after `after`, or None at the end."""
-    shown = pages(questionnaire, answers, fixed)
+    shown = pages(questionnaire, answers)
     ids = [q.id for q in shown]
     if after not in ids:
-        return first_unanswered(questionnaire, answers, fixed)
+        return first_unanswered(questionnaire, answers)
     position = ids.index(after)
     return shown[position + 1] if position + 1 < len(shown) else None
 
 
 def previous_question(
-    questionnaire: Questionnaire,
-    answers: Answers,
-    before: str,
-    fixed: frozenset[str] = frozenset(),
+    questionnaire: Questionnaire, answers: Answers, before: str
 ) -> Question | None:
     """Return the page before `before`, or None on the first page."""
-    shown = pages(questionnaire, answers, fixed)
+    shown = pages(questionnaire, answers)
     ids = [q.id for q in shown]
     if before not in ids or ids.index(before) == 0:
         return None

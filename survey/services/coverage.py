@@ -7,7 +7,7 @@ they cannot reveal a hidden count.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -45,6 +45,9 @@ class CoverageTable:
     title: str
     rows: list[CoverageRow]
     total: str
+    # Responses not counted in this table, shown as staff see counts: the borough table
+    # leaves out responses whose link recorded its own borough instead of asking.
+    left_out: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,12 +109,25 @@ def coverage(
             query = query.where(Response.submitted_on >= period.start)
         if period.end is not None:
             query = query.where(Response.submitted_on <= period.end)
+        left_out = None
+        if dimension == "borough":
+            # Where the link was used, not where the resident lives: not counted.
+            from_link = (
+                query.with_only_columns(func.count())
+                .where(Response.borough_from_link.is_(True))
+                .group_by(None)
+            )
+            left_out = session.scalar(from_link) or 0
+            query = query.where(Response.borough_from_link.is_(False))
         counts = dict(session.execute(query).all())
         population = (figures.values.get(dimension) if figures else None) or {}
         categories = [(o.value, o.label.get(), o.group) for o in question.options]
         if dimension == "ethnicity":
             categories, counts, population = _ethnic_groups(categories, counts, population)
-        tables.append(_table(dimension, title, categories, counts, population, threshold))
+        table = _table(dimension, title, categories, counts, population, threshold)
+        if left_out:
+            table = replace(table, left_out=display_count(left_out, threshold))
+        tables.append(table)
     return tables
 
 

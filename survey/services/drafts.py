@@ -23,20 +23,11 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def fixed_answers(link: Link, questionnaire: Questionnaire) -> dict[str, str]:
-    """Return the answers a link decides for the resident (its borough, if fixed)."""
-    borough = questionnaire.dimension_question("borough")
-    if link.fixed_borough and borough is not None:
-        return {borough.id: link.fixed_borough}
-    return {}
-
-
 def start_draft(
     session: Session,
     *,
     link: Link,
     version_id: int,
-    questionnaire: Questionnaire,
     language: str,
     ttl_seconds: int,
 ) -> str:
@@ -48,7 +39,7 @@ def start_draft(
             questionnaire_version_id=version_id,
             link_id=link.id,
             language=language,
-            answers=fixed_answers(link, questionnaire),
+            answers={},
             submit_token=secrets.token_urlsafe(24),
             expires_at=clock.now() + dt.timedelta(seconds=ttl_seconds),
         )

@@ -103,6 +103,7 @@ def _answers_by_response(question_ids: list[str] | None = None) -> Select:
         Response.questionnaire_version_id,
         Response.submitted_on,
         Response.link_id,
+        Response.borough_from_link,
     )
     if question_ids is None:
         pairs = select(gathered).where(Answer.response_id == Response.id).scalar_subquery()
@@ -141,8 +142,9 @@ def plan(session: Session, questionnaire: Questionnaire, *, k: int = 5) -> Plan:
     coded: dict[str, tuple[int, int]] = {}  # "question=value" -> (column, code)
     flat = array("h")  # 2 bytes a value: a million responses take 12 MB
     blank = [NOT_ANSWERED] * len(identifiers)
+    borough_at = next((i for i, c in enumerate(identifiers) if c.name == "borough"), None)
     query = _answers_by_response(list(position)).execution_options(yield_per=BATCH)
-    for response_id, version_id, _day, _link, pairs in session.execute(query):
+    for response_id, version_id, _day, _link, from_link, pairs in session.execute(query):
         if version_id not in versions:
             continue
         ids.append(int(response_id[:16], 16))
@@ -155,6 +157,8 @@ def plan(session: Session, questionnaire: Questionnaire, *, k: int = 5) -> Plan:
                 code = lookup.setdefault(value, len(lookup) + 1)
                 found = coded[pair] = (position[question_id], code)
             row_codes[found[0]] = found[1]
+        if from_link and borough_at is not None:
+            row_codes[borough_at] = NOT_ANSWERED  # the link's borough, not the resident's
         flat.extend(row_codes)
     codes = np.frombuffer(flat, dtype=np.int16).reshape(-1, len(identifiers))  # no copy
     kept, suppressed, dropped = _k_anonymise(codes, [c.name for c in identifiers], k)
@@ -269,6 +273,9 @@ def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) ->
         first + next(i for i, c in enumerate(answer_columns) if c.name == name)
         for name in extract.identifiers
     ]
+    borough_at = next(
+        (first + i for i, c in enumerate(answer_columns) if c.name == "borough"), None
+    )
     suppressed = (extract.codes == SUPPRESSED_CODE).any(axis=1).tobytes()
     kept = extract.kept.tobytes()  # indexing bytes is much quicker than a numpy array
     width = first + len(answer_columns)
@@ -282,7 +289,7 @@ def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) ->
     months: dict[object, str] = {}
     query = _answers_by_response().execution_options(yield_per=BATCH)
     ids, index, total = extract.ids, 0, len(kept)
-    for count, (response_id, version_id, submitted_on, link_id, pairs) in enumerate(
+    for count, (response_id, version_id, submitted_on, link_id, from_link, pairs) in enumerate(
         session.execute(query)
     ):
         if version_id not in versions:
@@ -307,6 +314,8 @@ def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) ->
                         row[other] = "0"
                 if at >= 0:
                     row[at] = text
+            if from_link and borough_at is not None:
+                row[borough_at] = ""  # the link's borough, not the resident's
             if suppressed[index]:
                 for at, code in zip(identifier_at, extract.codes[index].tolist(), strict=True):
                     if code == SUPPRESSED_CODE:
@@ -364,6 +373,16 @@ def codebook_csv(questionnaire: Questionnaire, result: Plan) -> bytes:
                     neutralise(question.text.get()),
                     option.value,
                     neutralise(option.label.get()),
+                ]
+            )
+        if question.dimension == "borough":
+            writer.writerow(
+                [
+                    column,
+                    "",
+                    "blank",
+                    "not known: the response came through a link that recorded the borough "
+                    "where it was used instead of asking where the resident lives",
                 ]
             )
         if question.dimension in QUASI_IDENTIFIERS:

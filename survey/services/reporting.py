@@ -55,6 +55,9 @@ class ReportRequest:
     weighted: bool = True
     method: str | None = None
     confidence_level: float = 0.95
+    # Include responses whose borough was taken from their link (stored before residents
+    # on such links were asked) in borough breakdowns and weighting.
+    link_boroughs: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Report:
     margins: dict[str, dict[str, float]] | None
     respondents: int
     outside_london: int
+    borough_from_link: int  # responses left out because the link set their borough
     synthetic: int
     threshold: int
     generated_at: dt.datetime
@@ -133,11 +137,13 @@ def aggregate_cells(
 ) -> list[tuple]:
     """Count respondents by the answers to the given questions, in one GROUP BY.
 
-    `columns` maps an output name to a question id. Returns rows of the answers (None where
-    a response has no answer) followed by the count; with `language`, the language the
-    response was given in comes first.
+    `columns` maps an output name to a question id. Returns rows of whether the link set
+    the borough, the answers (None where a response has no answer) and the count; with
+    `language`, the language the response was given in comes second.
     """
-    joined = [Response.language.label("language")] if language else []
+    joined = [Response.borough_from_link.label("borough_from_link")]
+    if language:
+        joined.append(Response.language.label("language"))
     from_clause = Response.__table__
     for name, question_id in columns.items():
         answer = aliased(Answer, name=f"answer_{name}")
@@ -187,8 +193,13 @@ def build_report(
             questions[name] = question.id
     by_language = "language" in request.by
     rows = aggregate_cells(session, version_ids, start, end, questions, language=by_language)
-    names = (["language"] if by_language else []) + list(questions)
-    data, outside = _cells_to_columns(rows, names, questionnaire)
+    names = ["borough_from_link"] + (["language"] if by_language else []) + list(questions)
+    leave_out_link_boroughs = not request.link_boroughs and (
+        request.weighted or "borough" in request.by
+    )
+    data, outside, from_link = _cells_to_columns(
+        rows, names, questionnaire, leave_out_link_boroughs=leave_out_link_boroughs
+    )
     respondents = sum(data["count"])
     if respondents == 0:
         raise NoResponses("There are no responses for this choice of versions and period yet")
@@ -244,6 +255,7 @@ def build_report(
         margins=margins,
         respondents=respondents,
         outside_london=outside,
+        borough_from_link=from_link,
         synthetic=synthetic,
         threshold=threshold,
         generated_at=clock.now(),
@@ -251,11 +263,13 @@ def build_report(
     )
 
 
-def _cells_to_columns(rows, names, questionnaire: Questionnaire):
+def _cells_to_columns(rows, names, questionnaire: Questionnaire, *, leave_out_link_boroughs):
     """Turn aggregated rows into the columns `summarise` reads, handling the special answers.
 
-    Residents outside London are left out (the survey estimates London). A missing or
-    "prefer not to say" answer to a weighting variable becomes its own category.
+    Residents outside London are left out (the survey estimates London), and so, when
+    asked, are responses whose borough their link set. A missing or "prefer not to say"
+    answer to a weighting variable becomes its own category. Returns the columns and how
+    many responses each rule left out.
     """
     ethnic_group = {}
     ethnicity = questionnaire.dimension_question("ethnicity")
@@ -264,10 +278,13 @@ def _cells_to_columns(rows, names, questionnaire: Questionnaire):
     columns: dict[str, list] = {
         name: [] for name in [*BREAKDOWNS, "age_band_sex", "indicator", "count"]
     }
-    outside = 0
+    outside = from_link = 0
     for row in rows:
         values = dict(zip(names, row[:-1], strict=True))
         count = row[-1]
+        if values["borough_from_link"] and leave_out_link_boroughs:
+            from_link += count
+            continue
         if values.get("borough") == OUTSIDE_LONDON:
             outside += count
             continue
@@ -289,7 +306,7 @@ def _cells_to_columns(rows, names, questionnaire: Questionnaire):
         columns["age_band_sex"].append(crossed)
         columns["indicator"].append(values.get("indicator"))
         columns["count"].append(count)
-    return columns, outside
+    return columns, outside, from_link
 
 
 def raking_margins(

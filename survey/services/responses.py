@@ -52,7 +52,6 @@ def submit_response(
     questionnaire: Questionnaire,
     *,
     submit_token: str,
-    fixed: frozenset[str] = frozenset(),
 ) -> SubmitResult:
     """Store the draft as a response and delete the draft, or say why not.
 
@@ -66,7 +65,7 @@ def submit_response(
     if not hmac.compare_digest(submit_token.encode(), draft.submit_token.encode()):
         return SubmitResult(Outcome.STALE_FORM)
     answers = prune_hidden(questionnaire, draft.answers)
-    missing = first_unanswered(questionnaire, answers, fixed)
+    missing = first_unanswered(questionnaire, answers)
     if missing is not None:
         return SubmitResult(Outcome.INCOMPLETE, missing.id)
     rows = _answer_rows(questionnaire, answers, draft.language)

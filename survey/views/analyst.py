@@ -49,6 +49,7 @@ def _request_from_args(questionnaire, versions):
         weighted=weighted,
         method=method,
         confidence_level=LEVELS.get(args.get("confidence", "0.95"), 0.95),
+        link_boroughs=args.get("link_boroughs") == "yes",
     )
 
 

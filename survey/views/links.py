@@ -22,7 +22,7 @@ from survey.geography import BOROUGH_NAMES
 from survey.privacy import display_count
 from survey.services import links as link_service
 from survey.services.audit import record_event
-from survey.staff_forms import ASK_RESIDENT, ConfirmForm, LinkForm
+from survey.staff_forms import NO_BOROUGH, ConfirmForm, LinkForm
 
 bp = Blueprint("links", __name__, url_prefix="/staff/links")
 
@@ -62,11 +62,11 @@ def new():
     """Create a distribution link."""
     form = LinkForm()
     if form.validate_on_submit():
-        borough = None if form.borough.data == ASK_RESIDENT else form.borough.data
+        borough = None if form.borough.data == NO_BOROUGH else form.borough.data
         request_link = link_service.NewLink(
             label=form.label.data,
             channel=form.channel.data,
-            fixed_borough=borough,
+            distribution_borough=borough,
             opens_on=form.opens_on.data,
             closes_on=form.closes_on.data,
             cap=form.cap.data,
@@ -105,7 +105,7 @@ def detail(link_id: int):
         form=ConfirmForm(),
         count=display_count(count, current_app.config["SUPPRESSION_THRESHOLD"]),
         state=link_service.link_state(link, clock.today()).value,
-        borough=BOROUGH_NAMES.get(link.fixed_borough or "", "Asked of the resident"),
+        borough=BOROUGH_NAMES.get(link.distribution_borough or "", "Not one borough"),
         channel=link_service.CHANNELS.get(link.channel, link.channel),
     )
 

@@ -59,12 +59,13 @@ def test_changing_an_earlier_answer_drops_every_answer_it_hides_in_cascade():
     assert prune_hidden(QUESTIONNAIRE, answers) == {"heard": "n", "borough": "a"}
 
 
-def test_pages_follow_the_answers_and_skip_what_the_link_fixes():
+def test_pages_follow_the_answers_and_always_ask_the_borough():
     assert ids(pages(QUESTIONNAIRE, {"heard": "n"})) == ["heard", "borough"]
-    assert ids(pages(QUESTIONNAIRE, {"heard": "y", "where": ["tv"]}, frozenset({"borough"}))) == [
+    assert ids(pages(QUESTIONNAIRE, {"heard": "y", "where": ["tv"]})) == [
         "heard",
         "where",
         "tv_channel",
+        "borough",
     ]
 
 

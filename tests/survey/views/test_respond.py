@@ -207,30 +207,32 @@ def test_a_resident_can_come_back_to_their_draft(resident):
     assert resident.current_question() == "prevent_purpose"
 
 
-def test_a_link_with_a_fixed_borough_does_not_ask_for_it_and_records_it(client, demo, db_session):
+def test_a_resident_on_a_link_used_in_one_borough_is_still_asked_where_they_live(
+    client, demo, db_session
+):
     db_session.add(
         Link(
             code="whitechapel",
             label="Whitechapel open day",
             questionnaire_id="prevent-awareness",
-            fixed_borough="E09000030",
+            distribution_borough="E09000030",  # Tower Hamlets
         )
     )
     db_session.commit()
     from tests.resident import Resident
 
     resident = Resident(client, "whitechapel")
-    answers = {k: v for k, v in COMPLETE_ANSWERS.items() if k != "borough"}
+    answers = {**COMPLETE_ANSWERS, "borough": "E09000012"}  # lives in Hackney
     resident.start()
     seen = []
     while (question_id := resident.current_question()) is not None:
         seen.append(question_id)
         resident.answer(question_id, answers.get(question_id))
-    assert "borough" not in seen
+    assert "borough" in seen
     resident.submit()
-    assert ("borough", "E09000030") in {
-        (a.question_id, a.value) for a in db_session.scalars(select(Answer))
-    }
+    stored = {(a.question_id, a.value) for a in db_session.scalars(select(Answer))}
+    assert ("borough", "E09000012") in stored and ("borough", "E09000030") not in stored
+    assert db_session.scalar(select(Response.borough_from_link)) is False
 
 
 def test_every_response_records_the_questionnaire_version_it_answered(resident, db_session):

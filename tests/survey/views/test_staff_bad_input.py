@@ -47,7 +47,7 @@ def test_every_link_field_refuses_or_stores_valid_values(admin, db_session, bad_
             "csrf_token": token,
             "label": "Library stall",
             "channel": "event",
-            "borough": "ask",
+            "borough": "none",
             field: value,
         }
         response = admin.post("/staff/links/new", data=data)
@@ -57,7 +57,7 @@ def test_every_link_field_refuses_or_stores_valid_values(admin, db_session, bad_
         assert not any(unicodedata.category(ch) == "Cc" for ch in link.label)
         assert len(link.label) <= 120
         assert link.channel in CHANNELS
-        assert link.fixed_borough is None or link.fixed_borough in BOROUGH_CODES
+        assert link.distribution_borough is None or link.distribution_borough in BOROUGH_CODES
         assert link.cap is None or 1 <= link.cap <= 1_000_000
         assert CODE_PATTERN.match(link.code)
 
@@ -67,7 +67,7 @@ def test_round_trip_text_is_kept_exactly_in_link_labels(admin, db_session, bad_i
     for text in bad_inputs["must_round_trip_unchanged"]:
         response = admin.post(
             "/staff/links/new",
-            data={"csrf_token": token, "label": text, "channel": "event", "borough": "ask"},
+            data={"csrf_token": token, "label": text, "channel": "event", "borough": "none"},
         )
         assert response.status_code == 303
     labels = set(db_session.scalars(select(Link.label)))
