@@ -25,7 +25,7 @@ run: $(PY_STAMP) $(CSS) $(COMPILED) ## Set everything up and serve the platform 
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C to stop)"
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m survey.devserver
 
-serve: $(PY_STAMP) $(CSS) $(COMPILED) ## Serve with gunicorn (SQLite, or PostgreSQL when DATABASE_URL is set) on 127.0.0.1:8000
+serve: $(PY_STAMP) $(CSS) $(COMPILED) ## Serve with gunicorn (SQLite, or PostgreSQL when SURVEY_DATABASE_URL is set) on 127.0.0.1:8000
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo --base-url http://127.0.0.1:8000
 	BIND=127.0.0.1:8000 $(BIN)/gunicorn -c gunicorn.conf.py survey.wsgi:app
@@ -50,7 +50,7 @@ format: $(PY_STAMP) ## Format the code with ruff
 assets: $(CSS) ## Build the front-end assets into survey/static
 
 messages: $(PY_STAMP) ## Gather the interface strings and add new ones to each language's catalogue
-	$(BIN)/pybabel extract -F babel.cfg -k ui -k N_ --sort-by-file --project prevent-survey -o survey/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k ui -k ui_plural:1,2 -k N_ --sort-by-file --project prevent-survey -o survey/translations/messages.pot .
 	$(BIN)/pybabel update -i survey/translations/messages.pot -d survey/translations --no-fuzzy-matching --width 100
 
 # Each language's interface catalogue, compiled for Flask-Babel.

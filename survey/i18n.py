@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from babel import Locale
+from babel.numbers import format_decimal
 from flask import current_app, g, request, session
 from flask_babel import Babel, get_translations, refresh
 from flask_babel import gettext as plain_gettext
@@ -31,7 +32,11 @@ babel = Babel()
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=current_language)
     app.jinja_env.globals.update(
-        _=ui, gettext=plain_gettext, local=local, language_name=language_name
+        _=ui,
+        ui_plural=ui_plural,
+        gettext=plain_gettext,
+        local=local,
+        language_name=language_name,
     )
 
     @app.before_request
@@ -128,6 +133,17 @@ def ui(message: str, **values: object) -> Markup:
     missing = language != DEFAULT_LANGUAGE and translated == message
     text = translated % values if values else translated
     return _marked(text, DEFAULT_LANGUAGE if missing else language)
+
+
+def ui_plural(singular: str, plural: str, num: int, **values: object) -> Markup:
+    """An interface string that depends on a number, in the page's language; the number is
+    written as the language writes numbers and fills `%(num)s`."""
+    language = current_language()
+    translated = _catalogue(language).ngettext(singular, plural, num)
+    missing = language != DEFAULT_LANGUAGE and translated in (singular, plural)
+    shown = DEFAULT_LANGUAGE if missing else language
+    text = translated % {"num": format_decimal(num, locale=shown), **values}
+    return _marked(text, shown)
 
 
 def _catalogue(language: str):

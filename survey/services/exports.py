@@ -14,13 +14,20 @@ import math
 from dataclasses import dataclass
 
 from survey import __version__
+from survey.privacy import display_count
 from survey.services.reporting import BREAKDOWNS, Report
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 DISCLOSURE_WORDS = {
     "published": "",
-    "suppressed_small_count": "Fewer than 10 responses, or a very small number gave one answer",
+    "suppressed_small_count": "Fewer than {threshold} responses, or a very small number gave "
+    "one answer",
     "suppressed_complementary": "Hidden so that a smaller group cannot be worked out",
+}
+ADJUSTMENT_WORDS = {
+    "holm": "Holm's method",
+    "benjamini_hochberg": "the Benjamini-Hochberg method",
+    "none": "no adjustment",
 }
 RELIABILITY_WORDS = {
     "ok": "",
@@ -75,7 +82,9 @@ def report_rows(report: Report) -> list[Row]:
         notes = [
             w
             for w in (
-                DISCLOSURE_WORDS.get(row.disclosure, row.disclosure),
+                DISCLOSURE_WORDS.get(row.disclosure, row.disclosure).format(
+                    threshold=report.threshold
+                ),
                 RELIABILITY_WORDS.get(row.reliability, row.reliability),
             )
             if w
@@ -182,6 +191,8 @@ def metadata(report: Report) -> dict:
         "suppression_threshold": report.threshold,
         "respondents": report.respondents,
         "outside_london_left_out": report.outside_london,
+        "borough_from_link_left_out": display_count(report.borough_from_link, report.threshold),
+        "borough_from_link_included": report.request.link_boroughs,
         "synthetic_demo_responses": report.synthetic,
         "generated_at": report.generated_at.isoformat(timespec="seconds"),
         "software_version": f"prevent-survey {__version__}",
@@ -208,6 +219,20 @@ def methods_note(report: Report) -> str:
         if report.outside_london
         else "Responses from people living outside London would be left out; there were none.",
     ]
+    if report.borough_from_link:
+        left_out = display_count(report.borough_from_link, report.threshold).capitalize()
+        parts.append(
+            f"{left_out} responses came through links that recorded the "
+            "link's borough instead of asking where the resident lives (before every "
+            "resident was asked). Their borough is not known, so they are left out of "
+            "borough breakdowns and of weighting."
+        )
+    elif report.request.link_boroughs:
+        parts.append(
+            "Responses that came through links which recorded the link's borough instead of "
+            "asking where the resident lives are included, counted in the link's borough: "
+            "where the link was used, not necessarily where they live."
+        )
     if report.margins:
         figures = report.figures
         parts.append(
@@ -235,7 +260,8 @@ def methods_note(report: Report) -> str:
     parts.append(
         "Each group is compared with the rest of London; differences are called "
         "statistically significant only after adjusting for the number of groups compared "
-        f"(Holm's method across {summary.family}). Overlapping intervals are not a test."
+        f"({ADJUSTMENT_WORDS.get(summary.adjust, summary.adjust)} across {summary.family}). "
+        "Overlapping intervals are not a test."
     )
     parts.append(
         f"To protect respondents, no group with fewer than {report.threshold} responses is "

@@ -10,6 +10,7 @@ import yaml
 from babel.messages.pofile import read_po
 from sqlalchemy import func, select
 
+from survey import create_app
 from survey.config import ConfigurationError, language_statuses
 from survey.models import Response
 from survey.questionnaire import QuestionnaireError, load_file, parse_questionnaire
@@ -102,11 +103,12 @@ def test_a_translation_must_carry_a_status():
         parse_questionnaire(yaml.safe_dump(data, allow_unicode=True))
 
 
-def test_language_statuses_setting_is_read_and_checked():
+def test_language_statuses_setting_is_read_and_checked(monkeypatch):
     assert language_statuses("reviewed, unreviewed") == ("reviewed", "unreviewed")
     assert language_statuses("") == ()
-    with pytest.raises(ConfigurationError, match="not machine"):
-        language_statuses("reviewed,machine")
+    monkeypatch.setenv("SURVEY_LANGUAGE_STATUSES", "reviewed,machine")
+    with pytest.raises(ConfigurationError, match="SURVEY_LANGUAGE_STATUSES='reviewed,machine'"):
+        create_app({"SURVEY_ENV": "test"})
 
 
 # --- the resident's journey ---------------------------------------------------------------
