@@ -1,17 +1,21 @@
 """Shared fixtures: the app on a database built by the real migrations.
 
-The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is set.
+The suite runs on a temporary SQLite file by default and on PostgreSQL when
+TEST_DATABASE_URL is set; no other database is ever opened. The run writes a random mark
+into the database it builds, and emptying tables between tests refuses any database
+without that mark.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from survey import create_app
@@ -24,11 +28,60 @@ TESTS = Path(__file__).parent
 PROJECT = TESTS.parent
 
 
+# This run's mark: written into the database it builds, checked before any table is emptied.
+RUN_MARK = secrets.randbelow(2**31 - 2) + 1
+MARK_COMMENT = "prevent-survey test run {}"
+
+
+class NotOurDatabase(RuntimeError):
+    """The tests were about to empty a database this run did not create."""
+
+
+def write_mark(connection) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.execute(text(f"PRAGMA user_version = {RUN_MARK}"))
+    else:
+        connection.execute(text(f"COMMENT ON SCHEMA public IS '{MARK_COMMENT.format(RUN_MARK)}'"))
+
+
+def has_mark(connection) -> bool:
+    if connection.dialect.name == "sqlite":
+        return connection.execute(text("PRAGMA user_version")).scalar() == RUN_MARK
+    comment = connection.execute(
+        text("SELECT obj_description('public'::regnamespace, 'pg_namespace')")
+    ).scalar()
+    return comment == MARK_COMMENT.format(RUN_MARK)
+
+
+def empty_tables(engine) -> None:
+    """Delete every row, only from the database this run built; refuse any other."""
+    with engine.begin() as connection:
+        if not has_mark(connection):
+            raise NotOurDatabase(
+                f"refusing to empty {engine.url.render_as_string(hide_password=True)}: "
+                "this test run did not create it"
+            )
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+def _same_database(a: str, b: str) -> bool:
+    first, second = make_url(normalise_database_url(a)), make_url(normalise_database_url(b))
+    return (first.host, first.port or 5432, first.database) == (
+        second.host,
+        second.port or 5432,
+        second.database,
+    )
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Build an empty schema with the migrations, once per test run."""
+    """Build an empty schema with the migrations, once per test run, and mark it."""
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
+        for name in ("SURVEY_DATABASE_URL", "DATABASE_URL"):
+            if os.environ.get(name) and _same_database(url, os.environ[name]):
+                pytest.exit(f"TEST_DATABASE_URL names the same database as {name}", 2)
         url = normalise_database_url(url)
         engine = create_engine(url)
         with engine.begin() as connection:
@@ -40,6 +93,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     app = create_app({"SURVEY_ENV": "test", "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade()
+        with db.engine.begin() as connection:
+            write_mark(connection)
         db.engine.dispose()
     return url
 
@@ -50,9 +105,7 @@ def app(database_url: str):
     yield app
     with app.app_context():
         db.session.remove()
-        with db.engine.begin() as connection:
-            for table in reversed(Base.metadata.sorted_tables):
-                connection.execute(table.delete())
+        empty_tables(db.engine)
         db.engine.dispose()
 
 
