@@ -1,14 +1,20 @@
 """gunicorn settings for production. Start with: gunicorn -c gunicorn.conf.py survey.wsgi:app
 
-The access log records no client address, user agent or referrer.
+The access log records no client address, user agent or referrer, and every log line has
+its control characters escaped (survey/logs.py). Settings come from SURVEY_* variables.
 """
 
 import multiprocessing
 import os
 
-bind = os.environ.get("BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("WEB_THREADS", 4))
+from survey import logs
+from survey.config import check_workers, environment_name, read_environment, server_setting
+
+logs.install()
+
+bind = server_setting("BIND", "127.0.0.1:8000")
+workers = server_setting("WEB_WORKERS", multiprocessing.cpu_count() * 2 + 1)
+threads = server_setting("WEB_THREADS", 4)
 worker_class = "gthread"
 timeout = 30  # seconds a worker may take on one request before it is restarted
 graceful_timeout = 30  # seconds in-flight requests get to finish on shutdown
@@ -20,4 +26,11 @@ errorlog = "-"
 # Method, path (no query string), status, bytes, duration in microseconds. No %(h)s or
 # %(a)s or %(f)s: no client address, user agent or referrer.
 access_log_format = '"%(m)s %(U)s" %(s)s %(B)s %(D)s'
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The app believes forwarded headers only from SURVEY_TRUSTED_PROXY_HOPS proxies
+# (Werkzeug's ProxyFix); gunicorn itself believes none.
+forwarded_allow_ips = ""
+
+
+def on_starting(server):
+    """Refuse production with several workers that would each count rate limits alone."""
+    check_workers(read_environment(os.environ), environment_name(None), server.cfg.workers)

@@ -144,9 +144,8 @@ def bench(
 ) -> None:
     """Measure every endpoint `rounds` times, each round against its own hello floor, and
     print the median ratio and p95: the machine's load drifts between endpoints."""
-    os.environ["SURVEY_BENCH"] = "1"
     server = Server(folder, url)
-    server.env["SURVEY_BENCH"] = "1"
+    server.env["SURVEY_BENCH_ENDPOINT"] = "1"
     server.prepare()
     server.start()
     measured: dict[str, list[tuple[float, float, float]]] = {}  # label -> (rate, ratio, p95)

@@ -7,24 +7,30 @@ from typing import Any
 
 from flask import Flask
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from survey.config import PROJECT_ROOT, apply_environment, config_for
+from survey import logs
+from survey.config import PROJECT_ROOT, config_for, environment_name, finish, read_environment
 
 __version__ = "0.1.0"
 
 
 def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
-    """Build the app: config from SURVEY_ENV, then the overrides (the tests' door)."""
+    """Build the app: the config class for SURVEY_ENV, then SURVEY_* variables, then the
+    overrides, which always win (the tests' door)."""
+    logs.install()
     app = Flask(__name__, instance_relative_config=True)
-    env_name = (config_overrides or {}).get("SURVEY_ENV") or os.environ.get(
-        "SURVEY_ENV", "development"
-    )
+    env_name = environment_name(config_overrides)
     app.config.from_object(config_for(env_name))
+    app.config.update(read_environment(os.environ))
     app.config.update(config_overrides or {})
     settings = dict(app.config)
-    apply_environment(settings, env_name, app.instance_path)
+    finish(settings, env_name, app.instance_path)
     app.config.update(settings)
     app.config["SURVEY_ENV"] = env_name
+    if app.config["TRUSTED_PROXY_HOPS"]:
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     _register_templates(app)
     _register_extensions(app)
@@ -44,6 +50,9 @@ def _register_templates(app: Flask) -> None:
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    from survey.privacy import display_count
+
+    app.jinja_env.filters["display_count"] = display_count
 
     @app.context_processor
     def service_names() -> dict[str, Any]:
@@ -102,7 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     access.register(app)
-    if os.environ.get("SURVEY_BENCH") == "1":
+    if app.config["BENCH_ENDPOINT"]:
         health.register_bench_floor(app)
 
 

@@ -1,12 +1,23 @@
-"""Configuration classes. Secrets come only from the environment."""
+"""Configuration: classes of defaults, and one register of what the environment may set.
+
+Every setting the environment may change is in `SETTINGS` and is read from a variable
+named `SURVEY_<NAME>`; nothing else in the environment is read. The order is fixed:
+the class for `SURVEY_ENV`, then the environment, then settings passed to `create_app`,
+so a test's explicit database always beats whatever the shell holds.
+"""
 
 from __future__ import annotations
 
+import difflib
 import os
 import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "SURVEY_"
 
 
 class Config:
@@ -40,18 +51,24 @@ class Config:
     SUPPRESSION_THRESHOLD = 10  # respondents; smaller counts are never shown to staff
     MICRODATA_K = 5  # responses that must share each combination of demographics
     PUBLIC_BASE_URL: str | None = None  # where residents reach the service (QR codes)
+    TRUSTED_PROXY_HOPS = 0  # reverse proxies in front of the app that set X-Forwarded-For
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
-    SIGN_IN_LIMIT = "10 per minute; 50 per day"  # per client address
-    LINK_START_LIMIT = "60 per hour"  # drafts started per client address per link
-    LINK_SUBMIT_LIMIT = "30 per hour"  # submissions per client address per link
+    # Failed sign-ins only. One address trying one account; one address trying any account.
+    SIGN_IN_ACCOUNT_LIMIT = "10 per minute; 50 per day"
+    SIGN_IN_ADDRESS_LIMIT = "30 per minute; 300 per day"
+    # Per link and client address. A venue's Wi-Fi is one address, so these allow a busy
+    # event: 150 residents finishing within the hour on one link.
+    LINK_START_LIMIT = "300 per hour"  # surveys started
+    LINK_SUBMIT_LIMIT = "150 per hour"  # surveys sent
     SERVICE_NAME = "London Prevent awareness survey"
     ORGANISATION_NAME = "London community safety partnership"
-    CONTACT_EMAIL: str | None = None  # where residents report an accessibility problem
+    CONTACT_EMAIL: str | None = None  # where residents write about privacy or accessibility
     # Translation statuses offered to residents (from the questionnaire file's `languages`).
     # Production offers only translations a fluent speaker has reviewed; set
     # LANGUAGE_STATUSES=reviewed,unreviewed to offer drafts too. English is always offered.
     LANGUAGE_STATUSES: tuple[str, ...] = ("reviewed", "unreviewed")
+    BENCH_ENDPOINT = False  # a bare endpoint the benchmarks measure against
     BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "survey" / "translations")
 
 
@@ -90,6 +107,230 @@ class ConfigurationError(RuntimeError):
     """The environment does not allow the app to start safely."""
 
 
+# --- Parsers: each names the setting and the allowed values when a value is wrong ----------
+
+
+def _text(value: str) -> str:
+    return value
+
+
+def _whole_number(minimum: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        if not value.strip().isascii() or not value.strip().isdigit():
+            raise ValueError(f"a whole number of at least {minimum}")
+        number = int(value.strip())
+        if number < minimum:
+            raise ValueError(f"a whole number of at least {minimum}")
+        return number
+
+    return parse
+
+
+def _switch(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("one of 1, true, yes, on, 0, false, no, off")
+
+
+def _rate_limit(value: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ValueError('rate limits such as "10 per minute; 50 per day"') from None
+    return value
+
+
+def language_statuses(value: str) -> tuple[str, ...]:
+    """Read LANGUAGE_STATUSES, e.g. "reviewed,unreviewed"; empty offers English only."""
+    statuses = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = [s for s in statuses if s not in ("reviewed", "unreviewed")]
+    if unknown:
+        raise ValueError("'reviewed' and 'unreviewed', comma-separated, or nothing")
+    return statuses
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written the usual way."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting the environment may change, read from SURVEY_<name>."""
+
+    name: str
+    meaning: str
+    parse: Callable[[str], Any] = _text
+    key: str | None = None  # the config key, when it differs from the name
+    server: bool = False  # read by gunicorn.conf.py, not the app
+
+    @property
+    def variable(self) -> str:
+        return ENV_PREFIX + self.name
+
+    @property
+    def config_key(self) -> str:
+        return self.key or self.name
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("ENV", "`development` (default), `test` or `production`"),
+    Setting(
+        "SECRET_KEY",
+        "signs sessions; required in production (32+ characters); development keeps one "
+        "in `instance/secret_key`",
+    ),
+    Setting(
+        "DATABASE_URL",
+        "required in production, e.g. `postgresql://user:pass@host/db` (psycopg 3); "
+        "default SQLite `instance/survey.db`",
+        normalise_database_url,
+        key="SQLALCHEMY_DATABASE_URI",
+    ),
+    Setting(
+        "RATELIMIT_STORAGE_URI",
+        "rate-limit store: `memory://` (default; one process only) or `redis://host:6379` "
+        "(required in production with more than one worker or host)",
+    ),
+    Setting(
+        "TRUSTED_PROXY_HOPS",
+        "reverse proxies in front of the app whose `X-Forwarded-For` and "
+        "`X-Forwarded-Proto` are believed (default 0: none)",
+        _whole_number(0),
+    ),
+    Setting(
+        "SIGN_IN_ACCOUNT_LIMIT",
+        "failed sign-ins from one address against one account (default "
+        "`10 per minute; 50 per day`)",
+        _rate_limit,
+    ),
+    Setting(
+        "SIGN_IN_ADDRESS_LIMIT",
+        "failed sign-ins from one address against any accounts (default "
+        "`30 per minute; 300 per day`)",
+        _rate_limit,
+    ),
+    Setting(
+        "LINK_START_LIMIT",
+        "surveys started per link per client address (default `300 per hour`)",
+        _rate_limit,
+    ),
+    Setting(
+        "LINK_SUBMIT_LIMIT",
+        "surveys sent per link per client address (default `150 per hour`)",
+        _rate_limit,
+    ),
+    Setting(
+        "PUBLIC_BASE_URL",
+        "the address residents use, for QR codes and posters (default: the request's host)",
+    ),
+    Setting("SERVICE_NAME", "the service's name in every page's header"),
+    Setting(
+        "ORGANISATION_NAME",
+        "the organisation running the survey, in the footer and the privacy notice",
+    ),
+    Setting(
+        "CONTACT_EMAIL",
+        "where residents write about privacy or accessibility (privacy notice, "
+        "accessibility statement)",
+    ),
+    Setting(
+        "LANGUAGE_STATUSES",
+        "translation statuses offered to residents: `reviewed`, `unreviewed`, both "
+        "comma-separated, or empty for English only (production default `reviewed`; "
+        "otherwise both)",
+        language_statuses,
+    ),
+    Setting(
+        "QUESTIONNAIRE_ID",
+        "the questionnaire links, coverage and reports use (default `prevent-awareness`)",
+    ),
+    Setting(
+        "SUPPRESSION_THRESHOLD",
+        'the smallest count shown to staff; smaller counts show as "fewer than" it (default 10)',
+        _whole_number(2),
+    ),
+    Setting(
+        "MICRODATA_K",
+        "responses that must share each combination of demographics in the microdata "
+        "extract (default 5)",
+        _whole_number(2),
+    ),
+    Setting(
+        "DRAFT_TTL",
+        "seconds an unfinished survey is kept untouched before it expires, at least an "
+        "hour (default 86400; residents are told it in whole hours)",
+        _whole_number(3600),
+    ),
+    Setting(
+        "SPENT_TOKEN_TTL_DAYS",
+        "days a used submission token is kept to catch a repeated send (default 7)",
+        _whole_number(1),
+    ),
+    Setting(
+        "BENCH_ENDPOINT",
+        "`1` adds the bare endpoint `bench/` measures against; never in production",
+        _switch,
+    ),
+    Setting("BIND", "gunicorn's address (default `127.0.0.1:8000`)", server=True),
+    Setting(
+        "WEB_WORKERS",
+        "gunicorn worker processes (default 2 x CPUs + 1)",
+        _whole_number(1),
+        server=True,
+    ),
+    Setting("WEB_THREADS", "threads per worker (default 4)", _whole_number(1), server=True),
+)
+SETTING_BY_VARIABLE = {setting.variable: setting for setting in SETTINGS}
+
+
+def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Return the settings SURVEY_* variables give, parsed; refuse unknown or bad ones."""
+    values: dict[str, Any] = {}
+    for variable, raw in environ.items():
+        if not variable.startswith(ENV_PREFIX):
+            continue
+        setting = SETTING_BY_VARIABLE.get(variable)
+        if setting is None:
+            close = difflib.get_close_matches(variable, SETTING_BY_VARIABLE, n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            raise ConfigurationError(f"{variable} is not a setting.{hint}")
+        if setting.server or setting.name == "ENV":
+            continue
+        try:
+            values[setting.config_key] = setting.parse(raw)
+        except ValueError as error:
+            raise ConfigurationError(f"{variable}={raw!r}: expected {error}") from None
+    return values
+
+
+def server_setting(name: str, default: Any, environ: Mapping[str, str] = os.environ) -> Any:
+    """Read one of gunicorn's settings from the environment (gunicorn.conf.py)."""
+    setting = SETTING_BY_VARIABLE[ENV_PREFIX + name]
+    raw = environ.get(setting.variable)
+    if raw is None or raw == "":
+        return default
+    try:
+        return setting.parse(raw)
+    except ValueError as error:
+        raise ConfigurationError(f"{setting.variable}={raw!r}: expected {error}") from None
+
+
+def environment_name(
+    overrides: Mapping[str, Any] | None, environ: Mapping[str, str] = os.environ
+) -> str:
+    """SURVEY_ENV from the overrides, else the environment, else development."""
+    return (overrides or {}).get("SURVEY_ENV") or environ.get(ENV_PREFIX + "ENV") or "development"
+
+
 def config_for(name: str) -> type[Config]:
     """Return the config class for SURVEY_ENV, naming the allowed values if it is wrong."""
     try:
@@ -99,43 +340,33 @@ def config_for(name: str) -> type[Config]:
         raise ConfigurationError(f"SURVEY_ENV={name!r} is not one of: {allowed}") from None
 
 
-def apply_environment(settings: dict, env_name: str, instance_path: str) -> None:
-    """Fill secrets and the database URL from the environment, refusing unsafe production."""
-    secret = os.environ.get("SECRET_KEY")
-    database_url = os.environ.get("DATABASE_URL")
+def finish(settings: dict[str, Any], env_name: str, instance_path: str) -> None:
+    """Fill what was left unset, and refuse to start production unsafely."""
     if env_name == "production":
+        secret = settings.get("SECRET_KEY")
         if not secret or len(secret) < 32:
             raise ConfigurationError(
-                "Production needs SECRET_KEY in the environment (at least 32 characters)."
+                "Production needs SURVEY_SECRET_KEY in the environment (at least 32 characters)."
             )
-        if not database_url:
-            raise ConfigurationError("Production needs DATABASE_URL in the environment.")
-        if os.environ.get("FLASK_DEBUG", "").lower() in {"1", "true", "yes"}:
+        if not settings.get("SQLALCHEMY_DATABASE_URI"):
+            raise ConfigurationError("Production needs SURVEY_DATABASE_URL in the environment.")
+        if settings.get("DEBUG") or os.environ.get("FLASK_DEBUG", "").lower() in {
+            "1",
+            "true",
+            "yes",
+        }:
             raise ConfigurationError("Production refuses to start with debug on.")
-    if secret:
-        settings["SECRET_KEY"] = secret
-    elif not settings.get("SECRET_KEY"):
+        if settings.get("BENCH_ENDPOINT"):
+            raise ConfigurationError("Production refuses to start with SURVEY_BENCH_ENDPOINT.")
+    if not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = _instance_secret_key(instance_path)
-    for name in (
-        "RATELIMIT_STORAGE_URI",
-        "PUBLIC_BASE_URL",
-        "SIGN_IN_LIMIT",
-        "LINK_START_LIMIT",
-        "LINK_SUBMIT_LIMIT",
-        "SERVICE_NAME",
-        "ORGANISATION_NAME",
-        "CONTACT_EMAIL",
-    ):
-        if os.environ.get(name):
-            settings[name] = os.environ[name]
-    if os.environ.get("LANGUAGE_STATUSES") is not None:
-        settings["LANGUAGE_STATUSES"] = language_statuses(os.environ["LANGUAGE_STATUSES"])
-    if database_url:
-        settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(database_url)
-    elif not settings.get("SQLALCHEMY_DATABASE_URI"):
+    if not settings.get("SQLALCHEMY_DATABASE_URI"):
         settings["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
             instance_path, "survey.db"
         )
+    settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        settings["SQLALCHEMY_DATABASE_URI"]
+    )
     if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # Survive PostgreSQL restarts and dropped connections: test each connection as it
         # leaves the pool, and replace connections before a server or proxy times them out.
@@ -146,23 +377,15 @@ def apply_environment(settings: dict, env_name: str, instance_path: str) -> None
         }
 
 
-def language_statuses(value: str) -> tuple[str, ...]:
-    """Read LANGUAGE_STATUSES, e.g. "reviewed,unreviewed"; empty offers English only."""
-    statuses = tuple(part.strip() for part in value.split(",") if part.strip())
-    unknown = [s for s in statuses if s not in ("reviewed", "unreviewed")]
-    if unknown:
+def check_workers(settings: Mapping[str, Any], env_name: str, workers: int) -> None:
+    """Refuse production with several worker processes each counting rate limits alone."""
+    store = str(settings.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if env_name == "production" and workers > 1 and store.startswith("memory://"):
         raise ConfigurationError(
-            f"LANGUAGE_STATUSES may hold 'reviewed' and 'unreviewed', not {', '.join(unknown)}"
+            f"{workers} workers with the in-memory rate-limit store would each count alone, "
+            "multiplying every limit. Set SURVEY_RATELIMIT_STORAGE_URI to a shared store, "
+            "e.g. redis://127.0.0.1:6379"
         )
-    return statuses
-
-
-def normalise_database_url(url: str) -> str:
-    """Use psycopg 3 for PostgreSQL URLs written the usual way."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
 
 
 def _instance_secret_key(instance_path: str) -> str:

@@ -49,7 +49,7 @@ class LinkError(ValueError):
 class NewLink:
     label: str
     channel: str
-    fixed_borough: str | None
+    distribution_borough: str | None
     opens_on: dt.date | None
     closes_on: dt.date | None
     cap: int | None
@@ -61,6 +61,12 @@ def find_link(session: Session, code: str) -> Link | None:
     """Return the link with this code (any case), or None; malformed codes never query."""
     query = link_by_code(code)
     return None if query is None else session.scalar(query)
+
+
+def find_link_id(session: Session, code: str) -> int | None:
+    """Return the id of the link with this code (any case), or None."""
+    query = link_by_code(code)
+    return None if query is None else session.scalar(query.with_only_columns(Link.id))
 
 
 def link_by_code(code: str) -> Select | None:
@@ -120,7 +126,7 @@ def create_link(session: Session, owner: StaffUser, questionnaire_id: str, new: 
         label=new.label,
         questionnaire_id=questionnaire_id,
         channel=new.channel,
-        fixed_borough=new.fixed_borough,
+        distribution_borough=new.distribution_borough,
         opens_on=new.opens_on,
         closes_on=new.closes_on,
         cap=new.cap,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 
 from survey.extensions import db, limiter
 from survey.services import staff as staff_service
@@ -15,8 +18,35 @@ bp = Blueprint("auth", __name__, url_prefix="/staff")
 WRONG_CREDENTIALS = "Enter a correct email address and password"
 
 
+def _address_key() -> str:
+    return get_remote_address()
+
+
+def _account_key() -> str:
+    # Failures against one account from one address lock out only that pair; the account
+    # is hashed, and the key lives only in the rate-limit store for the window.
+    email = staff_service.normalise_email(request.form.get("email", ""))
+    return f"{get_remote_address()}:{hashlib.sha256(email.encode()).hexdigest()[:32]}"
+
+
+def _failed(response) -> bool:
+    # A refused sign-in is a 400; a 429 is the limit itself and must not count again.
+    return response.status_code == 400
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["SIGN_IN_ACCOUNT_LIMIT"],
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+@limiter.limit(
+    lambda: current_app.config["SIGN_IN_ADDRESS_LIMIT"],
+    key_func=_address_key,
+    methods=["POST"],
+    deduct_when=_failed,
+)
 def sign_in():
     """Sign a member of staff in, rotating the session."""
     next_page = safe_next(request.args.get("next"))

@@ -19,6 +19,8 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from survey import clock, i18n
 from survey.database import SAFE_METHODS
@@ -35,7 +37,7 @@ from survey.questionnaire.flow import (
     previous_question,
 )
 from survey.services import drafts as draft_service
-from survey.services.links import LinkState, find_link, link_state
+from survey.services.links import LinkState, find_link, find_link_id, link_state
 from survey.services.questionnaires import (
     latest_version,
     questionnaire_by_version_id,
@@ -63,10 +65,6 @@ class Journey:
     language: str
 
     @property
-    def fixed(self) -> frozenset[str]:
-        return frozenset(draft_service.fixed_answers(self.link, self.questionnaire))
-
-    @property
     def answers(self) -> dict[str, Any]:
         return dict(self.draft.answers) if self.draft else {}
 
@@ -81,6 +79,7 @@ def _journey(code: str) -> Journey:
     link, draft = draft_service.find_link_and_draft(db.session, code, session.get(DRAFT_KEY))
     if link is None:
         abort(404)
+    _use_canonical_code(code, link)
     state = link_state(link, clock.today())
     if state is not LinkState.OPEN:
         raise LinkClosed(not_yet_open=state is LinkState.NOT_YET_OPEN)
@@ -103,6 +102,13 @@ def _journey(code: str) -> Journey:
     journey = Journey(link, version_id, questionnaire, draft, language)
     _last_questionnaire[code] = journey.questionnaire
     return journey
+
+
+def _use_canonical_code(code: str, link: Link) -> None:
+    """Send any other spelling of a link's code to the code itself (308 keeps a POST)."""
+    if code != link.code:
+        args = {**(request.view_args or {}), "code": link.code, **request.args.to_dict()}
+        raise RequestRedirect(url_for(request.endpoint, **args))
 
 
 # The questionnaire each link served last, in this process: enough to show a resident their
@@ -141,8 +147,10 @@ def _start_page(journey: Journey) -> dict[str, Any]:
 
 
 def _per_link_key() -> str:
-    # Held only in the rate-limit store, for the length of the window; never stored.
-    return f"{get_remote_address()}:{(request.view_args or {}).get('code', '')}"
+    # Keyed on the link's id, so no spelling of its code gets a fresh allowance. Held only
+    # in the rate-limit store, for the length of the window; never stored.
+    link_id = find_link_id(db.session, (request.view_args or {}).get("code", ""))
+    return f"{get_remote_address()}:link-{link_id}"
 
 
 @bp.post("/<code>/start")
@@ -155,7 +163,6 @@ def begin(code: str):
             db.session,
             link=journey.link,
             version_id=journey.version_id,
-            questionnaire=journey.questionnaire,
             language=journey.language,
             ttl_seconds=current_app.config["DRAFT_TTL"],
         )
@@ -164,7 +171,7 @@ def begin(code: str):
     elif journey.draft.language != journey.language:
         journey.draft.language = journey.language
         db.session.commit()
-    first = first_unanswered(journey.questionnaire, journey.answers, journey.fixed)
+    first = first_unanswered(journey.questionnaire, journey.answers)
     return _to_question(code, first)
 
 
@@ -176,8 +183,8 @@ def question(code: str, question_id: str):
         return redirect(url_for("respond.start", code=code), SEE_OTHER)
     questionnaire, answers = journey.questionnaire, journey.answers
     current = questionnaire.question(question_id)
-    if current is None or not can_visit(questionnaire, answers, question_id, journey.fixed):
-        return _to_question(code, first_unanswered(questionnaire, answers, journey.fixed))
+    if current is None or not can_visit(questionnaire, answers, question_id):
+        return _to_question(code, first_unanswered(questionnaire, answers))
     changing = request.args.get("change") == "1"
 
     if request.method == "GET":
@@ -216,8 +223,8 @@ def question(code: str, question_id: str):
         journey.draft.language = journey.language
     db.session.commit()
     if changing:
-        return _to_question(code, first_unanswered(questionnaire, answers, journey.fixed))
-    return _to_question(code, next_question(questionnaire, answers, current.id, journey.fixed))
+        return _to_question(code, first_unanswered(questionnaire, answers))
+    return _to_question(code, next_question(questionnaire, answers, current.id))
 
 
 def _stored_values(value: Any) -> list[str]:
@@ -236,7 +243,7 @@ def _render_question(
     status: int | None = None,
 ):
     questionnaire, answers, code = journey.questionnaire, journey.answers, journey.link.code
-    previous = previous_question(questionnaire, answers, current.id, journey.fixed)
+    previous = previous_question(questionnaire, answers, current.id)
     if changing:
         back = url_for("respond.check_answers", code=code)
     elif previous is not None:
@@ -268,16 +275,14 @@ def check_answers(code: str):
     journey = _journey(code)
     if journey.draft is None:
         return redirect(url_for("respond.start", code=code), SEE_OTHER)
-    missing = first_unanswered(journey.questionnaire, journey.answers, journey.fixed)
+    missing = first_unanswered(journey.questionnaire, journey.answers)
     if missing is not None:
         return _to_question(code, missing)
     return _render_check_answers(journey)
 
 
 def _render_check_answers(journey: Journey, error: str | None = None, status: int = 200):
-    shown = [
-        q for q in pages(journey.questionnaire, journey.answers, journey.fixed) if q.answerable
-    ]
+    shown = [q for q in pages(journey.questionnaire, journey.answers) if q.answerable]
     return render_template(
         "respond/check_answers.html", journey=journey, questions=shown, error=error
     ), status
@@ -297,7 +302,6 @@ def submit(code: str):
             journey.draft,
             journey.questionnaire,
             submit_token=token,
-            fixed=journey.fixed,
         )
         if result.outcome is Outcome.STORED:
             db.session.commit()
@@ -347,7 +351,11 @@ def confirmation(code: str):
     link = find_link(db.session, code)
     if link is None:
         abort(404)
+    _use_canonical_code(code, link)
     if session.get(DONE_KEY) != code:
+        state = link_state(link, clock.today())
+        if state is not LinkState.OPEN:
+            raise LinkClosed(not_yet_open=state is LinkState.NOT_YET_OPEN)
         return redirect(url_for("respond.start", code=code), SEE_OTHER)
     return render_template("respond/confirmation.html", link=link)
 
@@ -357,12 +365,15 @@ def page_expired(error: CSRFError):
     """Show the page again with the resident's answers, never a bare 400."""
     code = (request.view_args or {}).get("code", "")
     message = i18n.ui("This page timed out. Check your answer and select Continue again.")
-    journey = _journey(code)
+    try:
+        journey = _journey(code)
+    except HTTPException as refusal:
+        # An unknown, closed or not-yet-open link: its own page (404, 410), or the code's
+        # own spelling. Raised inside this handler it would otherwise become a 500.
+        return current_app.handle_user_exception(refusal)
     if request.endpoint == "respond.question" and journey.draft is not None:
         current = journey.questionnaire.question(request.view_args["question_id"])
-        if current is not None and can_visit(
-            journey.questionnaire, journey.answers, current.id, journey.fixed
-        ):
+        if current is not None and can_visit(journey.questionnaire, journey.answers, current.id):
             try:
                 raw = read_answer(current, request.form)
             except UnreadableForm:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.environment import clean_environ
+
 PROJECT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -66,16 +68,14 @@ def serve(folder: Path, prepare: list[list[str]] = ()):
     """Migrate a fresh SQLite database, load the demo, run any further `flask` commands,
     and serve it with gunicorn; yield the base URL with the demo staff credentials."""
     port = _free_port()
-    env = {
-        **os.environ,
-        "SURVEY_ENV": "development",
-        "DATABASE_URL": f"sqlite:///{folder / 'survey.db'}",
-        "SECRET_KEY": "browser-tests-secret-key-0123456789abcdef",
-        "FLASK_APP": "survey",
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_WORKERS": "2",
-    }
-    env.pop("TEST_DATABASE_URL", None)
+    env = clean_environ(
+        SURVEY_ENV="development",
+        SURVEY_DATABASE_URL=f"sqlite:///{folder / 'survey.db'}",
+        SURVEY_SECRET_KEY="browser-tests-secret-key-0123456789abcdef",
+        FLASK_APP="survey",
+        SURVEY_BIND=f"127.0.0.1:{port}",
+        SURVEY_WEB_WORKERS="2",
+    )
     flask = [sys.executable, "-m", "flask"]
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=PROJECT, check=True, capture_output=True)
     demo = subprocess.run(

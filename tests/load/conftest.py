@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.environment import clean_environ
+
 PROJECT = Path(__file__).resolve().parents[2]
 SECONDS = float(os.environ.get("LOAD_SECONDS", "60"))
 RESIDENTS = int(os.environ.get("LOAD_RESIDENTS", "200"))
@@ -36,17 +38,15 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
         self.log_path = folder / "gunicorn.log"
-        self.env = {
-            **os.environ,
-            "SURVEY_ENV": "development",
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "load-tests-secret-key-0123456789abcdefghij",
-            "FLASK_APP": "survey",
-            "BIND": f"127.0.0.1:{self.port}",
-            "LINK_START_LIMIT": "1000000 per hour",
-            "LINK_SUBMIT_LIMIT": "1000000 per hour",
-        }
-        self.env.pop("TEST_DATABASE_URL", None)
+        self.env = clean_environ(
+            SURVEY_ENV="development",
+            SURVEY_DATABASE_URL=database_url,
+            SURVEY_SECRET_KEY="load-tests-secret-key-0123456789abcdefghij",
+            FLASK_APP="survey",
+            SURVEY_BIND=f"127.0.0.1:{self.port}",
+            SURVEY_LINK_START_LIMIT="1000000 per hour",
+            SURVEY_LINK_SUBMIT_LIMIT="1000000 per hour",
+        )
         self.process: subprocess.Popen | None = None
         self.log = None
 

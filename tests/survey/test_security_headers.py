@@ -107,8 +107,8 @@ def test_the_error_page_leaks_nothing_carries_the_headers_and_the_next_request_w
 
 @pytest.fixture
 def production(database_url, monkeypatch, demo):
-    monkeypatch.setenv("SECRET_KEY", GOOD_SECRET)
-    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("SURVEY_SECRET_KEY", GOOD_SECRET)
+    monkeypatch.setenv("SURVEY_DATABASE_URL", database_url)
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     app = create_app({"SURVEY_ENV": "production", "RATELIMIT_STORAGE_URI": "memory://"})
     yield app

@@ -27,7 +27,7 @@ def redis_available() -> bool:
 def test_two_hosts_share_the_sign_in_limit_through_redis(app, make_app):
     settings = {
         "RATELIMIT_ENABLED": True,
-        "SIGN_IN_LIMIT": "4 per minute",
+        "SIGN_IN_ACCOUNT_LIMIT": "4 per minute",
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
         # A prefix of this run's own, so runs never see each other's counts.
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",

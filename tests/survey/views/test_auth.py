@@ -63,6 +63,41 @@ def test_twenty_bad_sign_ins_are_rate_limited(app, make_app):
     assert "Too many attempts" in limited.get_data(as_text=True)
 
 
+def test_failures_against_one_account_never_lock_out_another_member_of_staff(app, make_app):
+    app = make_app(RATELIMIT_ENABLED=True)
+    create_staff(app, "target@example.org", "admin")
+    create_staff(app, "colleague@example.org", "officer")
+    attacker = app.test_client()
+    statuses = [
+        sign_in(attacker, "target@example.org", f"guess number {i:04d}").status_code
+        for i in range(60)
+    ]
+    assert statuses[:10] == [400] * 10 and set(statuses[10:]) == {429}
+    # Same address, another account: signs in.
+    assert sign_in(app.test_client(), "colleague@example.org").status_code == 303
+    # The attacked account from the same address is still held back, even with the password.
+    assert sign_in(app.test_client(), "target@example.org").status_code == 429
+
+
+def test_failures_from_one_address_never_lock_the_account_out_elsewhere(app, make_app):
+    app = make_app(RATELIMIT_ENABLED=True, TRUSTED_PROXY_HOPS=1)
+    create_staff(app, "target@example.org", "admin")
+    attacker = app.test_client()
+    attacker.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9"
+    for i in range(12):
+        sign_in(attacker, "target@example.org", f"guess number {i:04d}")
+    assert sign_in(attacker, "target@example.org").status_code == 429
+    owner = app.test_client()
+    owner.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.20"
+    assert sign_in(owner, "target@example.org").status_code == 303
+
+
+def test_successful_sign_ins_are_never_limited(app, make_app):
+    app = make_app(RATELIMIT_ENABLED=True)
+    create_staff(app, "busy@example.org", "analyst")
+    assert {sign_in(app.test_client(), "busy@example.org").status_code for _ in range(15)} == {303}
+
+
 def test_sign_in_rotates_the_session_cookie(app):
     create_staff(app, "officer@example.org", "officer")
     client = app.test_client()
