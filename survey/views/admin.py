@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import (
     Blueprint,
     Response,
@@ -10,6 +12,7 @@ from flask import (
     g,
     redirect,
     render_template,
+    request,
     stream_with_context,
     url_for,
 )
@@ -18,7 +21,7 @@ from survey.extensions import db
 from survey.models import StaffUser
 from survey.services import microdata
 from survey.services import staff as staff_service
-from survey.services.audit import recent_events, record_event
+from survey.services.audit import ACTIONS, AuditFilter, audit_page, record_event
 from survey.services.population import (
     PopulationError,
     list_versions,
@@ -109,10 +112,51 @@ def reset_password(user_id: int):
     return render_template("admin/password.html", user=user, password=password, created=False)
 
 
+DATE_PARTS = ("day", "month", "year")
+
+
+def _date_from_args(name: str, label: str) -> tuple[dt.date | None, dict, str | None]:
+    """Read a GOV.UK date input (name-day, name-month, name-year); say what is wrong."""
+    parts = {part: request.args.get(f"{name}-{part}", "").strip()[:4] for part in DATE_PARTS}
+    if not any(parts.values()):
+        return None, parts, None
+    try:
+        if not all(v.isascii() and v.isdigit() for v in parts.values()):
+            raise ValueError
+        return dt.date(int(parts["year"]), int(parts["month"]), int(parts["day"])), parts, None
+    except ValueError:
+        return None, parts, f"{label} must be a real date, like 27 3 2026"
+
+
 @bp.get("/audit")
 def audit():
-    """Show the audit log, newest first."""
-    return render_template("admin/audit.html", events=recent_events(db.session))
+    """Show the audit log a page at a time, newest first, filtered by action, person and
+    dates, with failed sign-ins grouped by the hour."""
+    args = request.args
+    since, since_parts, since_error = _date_from_args("since", "From")
+    until, until_parts, until_error = _date_from_args("until", "To")
+    action = args.get("action") if args.get("action") in ACTIONS else None
+    person = plain_person(args.get("person", ""))
+    chosen = AuditFilter(action=action, person=person or None, since=since, until=until)
+    page = args.get("page", "")[:9]
+    number = int(page) if page.isascii() and page.isdigit() else 1
+    result = audit_page(db.session, chosen, number)
+    errors = {k: v for k, v in (("since", since_error), ("until", until_error)) if v}
+    kept = {k: v for k, v in args.items(multi=False) if k != "page"}
+    return render_template(
+        "admin/audit.html",
+        result=result,
+        chosen=chosen,
+        actions=ACTIONS,
+        dates={"since": since_parts, "until": until_parts},
+        errors=errors,
+        page_url=lambda n: url_for("admin.audit", **kept, page=n),
+    ), 400 if errors else 200
+
+
+def plain_person(value: str) -> str:
+    """Part of an email address to look for: printable, at most an address long."""
+    return "".join(ch for ch in value.strip() if ch.isprintable())[:254]
 
 
 @bp.route("/population", methods=["GET", "POST"])

@@ -63,7 +63,7 @@ def test_resetting_a_password_ends_sessions_and_issues_a_new_one(app, admin):
 def test_the_audit_log_lists_staff_actions_for_admins(admin):
     soup = page(admin.get("/staff/admin/audit"))
     actions = [row.select("td")[2].get_text() for row in soup.select("tbody tr")]
-    assert "sign_in" in actions
+    assert "Signed in" in actions
 
 
 def population_csv(app, db_session, *, drop=None, change=None) -> bytes:
