@@ -59,7 +59,9 @@ def test_filters_by_action_person_and_dates(admin, db_session):
     assert {line[3] for line in downloads} == {"xlsx", "csv"}
     ana = lines(admin.get("/staff/admin/audit?person=ANA%40"))
     assert {line[3] for line in ana} == {"xlsx", "link x"}
-    dated = "since-day=28&since-month=11&since-year=2026&until-day=29&until-month=11&until-year=2026"
+    dated = (
+        "since-day=28&since-month=11&since-year=2026&until-day=29&until-month=11&until-year=2026"
+    )
     assert [line[3] for line in lines(admin.get(f"/staff/admin/audit?{dated}"))] == ["link x"]
 
 
