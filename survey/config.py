@@ -145,6 +145,15 @@ def _rate_limit(value: str) -> str:
     return value
 
 
+def _email(value: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise ValueError(f"an email address ({error})") from None
+
+
 def language_statuses(value: str) -> tuple[str, ...]:
     """Read LANGUAGE_STATUSES, e.g. "reviewed,unreviewed"; empty offers English only."""
     statuses = tuple(part.strip() for part in value.split(",") if part.strip())
@@ -241,6 +250,7 @@ SETTINGS: tuple[Setting, ...] = (
         "CONTACT_EMAIL",
         "where residents write about privacy or accessibility (privacy notice, "
         "accessibility statement)",
+        _email,
     ),
     Setting(
         "LANGUAGE_STATUSES",

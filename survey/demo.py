@@ -17,9 +17,9 @@ from survey.services.population import population_categories, store_figures
 
 DEMO_LABEL = "Demo figures approximating London's 2021 Census (not official statistics)"
 DEMO_STAFF = (
-    ("admin", "admin@demo.invalid"),
-    ("officer", "officer@demo.invalid"),
-    ("analyst", "analyst@demo.invalid"),
+    ("admin", "admin@demo.example.org"),
+    ("officer", "officer@demo.example.org"),
+    ("analyst", "analyst@demo.example.org"),
 )
 
 # Residents aged 16 and over, thousands, rounded (approximate; demo only).

@@ -101,7 +101,7 @@ def serve(folder: Path, prepare: list[list[str]] = ()):
     credentials = {
         line.split()[0]: (line.split()[1], line.split()[2])
         for line in demo.stdout.splitlines()
-        if "@demo.invalid" in line
+        if "@demo.example.org" in line
     }
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

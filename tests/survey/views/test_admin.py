@@ -34,6 +34,41 @@ def test_admin_creates_an_account_and_the_generated_password_works(app, admin, d
     assert db_session.scalar(select(AuditEvent).where(AuditEvent.action == "account_created"))
 
 
+@pytest.mark.parametrize(
+    ("email", "reason"),
+    [
+        ("a..b@example.org", "two periods in a row"),
+        ("name@-example.org", "hyphen immediately after the @-sign"),
+        ("name@example.org.", "cannot end with a period"),
+        ("name@localhost", "It should have a period"),
+        ('"quoted name"@example.org', "Quoting the part before the @-sign is not allowed"),
+        ("name@[192.0.2.1]", "bracketed IP address"),
+    ],
+)
+def test_an_address_the_standards_refuse_is_refused_saying_why(admin, db_session, email, reason):
+    token = csrf_from(admin, "/staff/admin/users/new")
+    before = set(db_session.scalars(select(StaffUser.email)))
+    response = admin.post(
+        "/staff/admin/users/new", data={"csrf_token": token, "email": email, "role": "officer"}
+    )
+    assert response.status_code == 400
+    message = page(response).select_one("#email-error").get_text(" ", strip=True)
+    assert "Enter an email address in the correct format" in message and reason in message
+    assert set(db_session.scalars(select(StaffUser.email))) == before
+
+
+def test_an_international_address_is_kept_in_its_standard_form_and_signs_in(app, admin):
+    token = csrf_from(admin, "/staff/admin/users/new")
+    response = admin.post(
+        "/staff/admin/users/new",
+        data={"csrf_token": token, "email": "Zoë@Exämple.org", "role": "analyst"},
+    )
+    assert response.status_code == 200
+    password = page(response).select_one("#new-password").get_text(strip=True)
+    assert sign_in(app.test_client(), "zoë@exämple.org", password).status_code == 303
+    assert sign_in(app.test_client(), "zoë@xn--exmple-cua.org", password).status_code == 303
+
+
 def test_disabling_an_account_signs_it_out_and_stops_sign_in(app, admin, db_session):
     user_id = create_staff(app, "leaver@example.org", "officer")
     leaver = app.test_client()

@@ -206,7 +206,7 @@ def test_the_users_command_prompts_for_a_password(app, runner):
 
 def test_the_demo_command_prints_working_staff_credentials(app, runner):
     result = runner.invoke(args=["demo"])
-    lines = [line.split() for line in result.output.splitlines() if "@demo.invalid" in line]
+    lines = [line.split() for line in result.output.splitlines() if "@demo.example.org" in line]
     assert [line[0] for line in lines] == ["admin", "officer", "analyst"]
     for _role, email, password in lines:
         assert sign_in(app.test_client(), email, password).status_code == 303
