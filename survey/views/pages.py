@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
+
+from survey.services.links import CODE_PATTERN
 
 bp = Blueprint("pages", __name__)
 
@@ -15,8 +17,10 @@ def home():
 
 @bp.get("/privacy")
 def privacy():
-    """Say what the survey stores and what it never stores."""
-    return render_template("pages/privacy.html")
+    """Say what the survey stores, what it never stores, and what each member of staff sees."""
+    code = request.args.get("survey", "").lower()
+    survey_code = code if CODE_PATTERN.match(code) else None
+    return render_template("pages/privacy.html", survey_code=survey_code)
 
 
 @bp.get("/accessibility")
