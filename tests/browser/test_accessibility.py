@@ -85,7 +85,14 @@ def test_every_resident_page_and_error_state(browser, live_server, flask_app):
     context = browser.new_context(viewport=NARROW)
     page = context.new_page()
     walk = Walk(page, live_server, flask_app)
-    for path in ("/", "/privacy", "/accessibility", "/s/demo", "/s/no-such-link"):
+    for path in (
+        "/",
+        "/privacy",
+        "/privacy?survey=demo",
+        "/accessibility",
+        "/s/demo",
+        "/s/no-such-link",
+    ):
         walk.visit(path)
     page.goto(live_server + "/s/demo")
     page.click("#start-button")
@@ -192,6 +199,8 @@ def test_every_staff_page_and_error_state(browser, live_server, flask_app):
         "/staff/analysis/weighting",
         "/staff/admin/users",
         "/staff/admin/audit",
+        "/staff/admin/audit?action=sign_in_failed&person=nobody",
+        "/staff/analysis?by=borough&link_boroughs=yes",
         "/staff/admin/population",
         "/staff/admin/microdata",
     ):
@@ -230,6 +239,9 @@ def test_every_staff_page_and_error_state(browser, live_server, flask_app):
     page.goto(live_server + "/staff/admin/population")
     page.click("button:has-text('Upload')")
     check_error_pattern(page, walk, "population upload error")
+
+    page.goto(live_server + "/staff/admin/audit?since-day=31&since-month=2&since-year=2026")
+    check_error_pattern(page, walk, "audit log date error", {"#since-day": "31"})
 
     for role in ("officer", "analyst"):
         other = browser.new_context(viewport=NARROW)
