@@ -23,12 +23,12 @@ run: $(PY_STAMP) $(CSS) $(COMPILED) ## Set everything up and serve the platform 
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo --base-url http://$(HOST):$(PORT)
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C to stop)"
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m survey.devserver
+	SURVEY_BIND=$(HOST):$(PORT) $(BIN)/python -m survey.devserver
 
 serve: $(PY_STAMP) $(CSS) $(COMPILED) ## Serve with gunicorn (SQLite, or PostgreSQL when SURVEY_DATABASE_URL is set) on 127.0.0.1:8000
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo --base-url http://127.0.0.1:8000
-	BIND=127.0.0.1:8000 $(BIN)/gunicorn -c gunicorn.conf.py survey.wsgi:app
+	SURVEY_BIND=127.0.0.1:8000 $(BIN)/gunicorn -c gunicorn.conf.py survey.wsgi:app
 
 test: $(PY_STAMP) $(CSS) $(COMPILED) ## Set everything up and run the test suite (SQLite; PostgreSQL with TEST_DATABASE_URL)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)

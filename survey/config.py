@@ -290,7 +290,12 @@ SETTINGS: tuple[Setting, ...] = (
         "`1` adds the bare endpoint `bench/` measures against; never in production",
         _switch,
     ),
-    Setting("BIND", "gunicorn's address (default `127.0.0.1:8000`)", server=True),
+    Setting(
+        "BIND",
+        "the server's address: gunicorn's (default `127.0.0.1:8000`) and the development "
+        "server's (`make run`: `127.0.0.1:5000`)",
+        server=True,
+    ),
     Setting(
         "WEB_WORKERS",
         "gunicorn worker processes (default 2 x CPUs + 1)",

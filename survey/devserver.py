@@ -7,12 +7,13 @@ without the query, status, size), so local logs keep the same promise as product
 
 from __future__ import annotations
 
-import os
 from urllib.parse import urlsplit
 
+from werkzeug import serving
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from survey import create_app, logs
+from survey.config import server_setting
 
 
 class AnonymousRequestHandler(WSGIRequestHandler):
@@ -29,11 +30,13 @@ class AnonymousRequestHandler(WSGIRequestHandler):
 
 def main() -> None:
     logs.install()
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", "5000"))
+    # Werkzeug colours its banner with ANSI codes, which the log escaping would print as
+    # text; plain words read better.
+    serving._log_add_style = False
+    host, _, port = server_setting("BIND", "127.0.0.1:5000").rpartition(":")
     run_simple(
         host,
-        port,
+        int(port),
         create_app(),
         request_handler=AnonymousRequestHandler,
         threaded=True,
