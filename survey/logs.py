@@ -50,9 +50,16 @@ def _continuation(text: str) -> str:
     return "\n".join(CONTINUATION + escape_control(line) for line in text.splitlines())
 
 
+# gunicorn names the client in one warning: "Invalid request from ip=203.0.113.9: ...".
+CLIENT_ADDRESS = re.compile(r"\bfrom ip=\S+?:(?= )")
+
+
 def escape_record(record: logging.LogRecord) -> logging.LogRecord:
-    """Escape a record's message, arguments, traceback and stack in place."""
+    """Escape a record's message, arguments, traceback and stack in place, and drop the
+    client address gunicorn puts in its invalid-request warning."""
     record.msg = escape_control(record.msg if isinstance(record.msg, str) else str(record.msg))
+    if record.name == "gunicorn.error":
+        record.msg = CLIENT_ADDRESS.sub("from a client:", record.msg)
     if isinstance(record.args, dict):
         args = copy.copy(record.args)  # keeps gunicorn's SafeAtoms, which fills in "-"
         for key in list(args):

@@ -112,6 +112,9 @@ def test_the_gunicorn_access_log_escapes_a_forged_path(tmp_path):
                     with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
                         sock.sendall(f"GET {FORGED_PATH} HTTP/1.0\r\n\r\n".encode())
                         assert sock.recv(100).startswith(b"HTTP/1.")
+                    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")  # gunicorn names the sender
+                        sock.recv(100)
                     break
                 except ConnectionRefusedError:
                     assert time.monotonic() < deadline, log_path.read_text()
@@ -119,4 +122,6 @@ def test_the_gunicorn_access_log_escapes_a_forged_path(tmp_path):
         finally:
             server.terminate()
             server.wait(timeout=30)
-    assert_unforged(log_path.read_text())
+    logged = log_path.read_text()
+    assert_unforged(logged)
+    assert "Invalid request from a client:" in logged and "ip=" not in logged
