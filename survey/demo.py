@@ -6,9 +6,13 @@ on a laptop. They are labelled demo everywhere they appear and are not for publi
 
 from __future__ import annotations
 
+import itertools
+import math
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from survey.demographics import DIMENSIONS, crossed_population, population_dimensions
 from survey.geography import LONDON_AUTHORITIES
 from survey.models import PopulationSet, StaffUser
 from survey.questionnaire import Questionnaire
@@ -88,6 +92,7 @@ ETHNICITY_SHARES = {
     "other_arab": 0.016,
     "other_any": 0.049,
 }
+SHARES = {"age_band": AGE_SHARES, "sex": SEX_SHARES, "ethnicity": ETHNICITY_SHARES}
 
 
 def demo_population(questionnaire: Questionnaire) -> dict[str, dict[str, int]]:
@@ -99,22 +104,21 @@ def demo_population(questionnaire: Questionnaire) -> dict[str, dict[str, int]]:
     }
     total = sum(boroughs.values())
     values = {"borough": boroughs}
-    for variable, shares in (
-        ("age_band", AGE_SHARES),
-        ("sex", SEX_SHARES),
-        ("ethnicity", ETHNICITY_SHARES),
-    ):
-        if variable in categories:
+    for variable in population_dimensions():
+        if variable in categories and variable in SHARES:
+            shares = SHARES[variable]
             values[variable] = _spread(total, {c: shares[c] for c in categories[variable]})
-    if "age_band*sex" in categories:
-        values["age_band*sex"] = _spread(
-            total,
-            {
-                f"{age}*{sex}": AGE_SHARES[age] * SEX_SHARES[sex]
-                for age in categories["age_band"]
-                for sex in categories["sex"]
-            },
-        )
+    for crossed, parts in crossed_population().items():
+        if crossed in categories:
+            values[crossed] = _spread(
+                total,
+                {
+                    "*".join(combination): math.prod(
+                        SHARES[part][value] for part, value in zip(parts, combination, strict=True)
+                    )
+                    for combination in itertools.product(*(categories[p] for p in parts))
+                },
+            )
     return values
 
 
@@ -253,7 +257,7 @@ def _synthetic_answer(rng, question, borough: str, lean: float):
     special = question.dont_know_option
     if special is not None and rng.random() < 0.12:
         return special.value
-    if question.dimension in ("sex", "age_band", "religion", "disability", "ethnicity"):
+    if question.dimension in DIMENSIONS:
         if rng.random() < 0.04 and "prefer_not_to_say" in options:
             return "prefer_not_to_say"
         options = [v for v in options if v != "prefer_not_to_say"]

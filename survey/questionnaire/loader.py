@@ -12,11 +12,11 @@ from typing import Any
 
 import yaml
 
+from survey.demographics import DIMENSIONS
 from survey.geography import BOROUGH_CODES, OUTSIDE_LONDON, PREFER_NOT_TO_SAY
 from survey.questionnaire.schema import (
     CHOICE_TYPES,
     DEFAULT_LANGUAGE,
-    DIMENSIONS,
     QUESTION_TYPES,
     TEXT_TYPES,
     TRANSLATION_STATUSES,

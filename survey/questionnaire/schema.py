@@ -21,20 +21,6 @@ QUESTION_TYPES = (
 CHOICE_TYPES = frozenset({"single_choice", "multiple_choice", "scale"})
 TEXT_TYPES = frozenset({"short_text", "long_text"})
 
-DIMENSIONS = frozenset(
-    {
-        "borough",
-        "age_band",
-        "sex",
-        "ethnicity",
-        "religion",
-        "disability",
-        "gender_identity",
-        "sexual_orientation",
-        "employment",
-    }
-)
-
 
 @dataclass(frozen=True)
 class LocalText:

@@ -12,17 +12,12 @@ from dataclasses import dataclass, replace
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from survey.demographics import DEMOGRAPHICS, Demographic
 from survey.models import Answer, QuestionnaireVersion, Response
 from survey.privacy import display_count, suppress_counts
 from survey.questionnaire import Questionnaire
 from survey.services.population import NOT_POPULATION, Figures
 
-DIMENSIONS = (
-    ("borough", "Borough"),
-    ("age_band", "Age band"),
-    ("sex", "Sex"),
-    ("ethnicity", "Ethnic group"),
-)
 UNDER_REPRESENTED = 0.8  # share of responses below 80% of the share of population
 
 
@@ -92,7 +87,10 @@ def coverage(
     version_ids = select(QuestionnaireVersion.id).where(
         QuestionnaireVersion.questionnaire_id == questionnaire.id
     )
-    for dimension, title in DIMENSIONS:
+    for variable in DEMOGRAPHICS:
+        if not variable.coverage:
+            continue
+        dimension, title = variable.source, variable.label
         question = questionnaire.dimension_question(dimension)
         if question is None:
             continue
@@ -122,8 +120,8 @@ def coverage(
         counts = dict(session.execute(query).all())
         population = (figures.values.get(dimension) if figures else None) or {}
         categories = [(o.value, o.label.get(), o.group) for o in question.options]
-        if dimension == "ethnicity":
-            categories, counts, population = _ethnic_groups(categories, counts, population)
+        if variable.grouped:
+            categories, counts, population = _grouped(variable, categories, counts, population)
         table = _table(dimension, title, categories, counts, population, threshold)
         if left_out:
             table = replace(table, left_out=display_count(left_out, threshold))
@@ -131,24 +129,16 @@ def coverage(
     return tables
 
 
-ETHNIC_GROUPS = {
-    "asian": "Asian or Asian British",
-    "black": "Black, Black British, Caribbean or African",
-    "mixed": "Mixed or multiple ethnic groups",
-    "white": "White",
-    "other": "Other ethnic group",
-}
-
-
-def _ethnic_groups(categories, counts, population):
-    """Add the detailed 2021 Census categories up into their five high-level groups."""
+def _grouped(variable: Demographic, categories, counts, population):
+    """Add the detailed categories up into their groups (the five 2021 Census ethnic
+    groups)."""
     grouped_counts: dict[str, int] = {}
     grouped_population: dict[str, int] = {}
     grouped = []
     for value, label, group in categories:
         key = group or value
         if key not in grouped_counts:
-            grouped.append((key, ETHNIC_GROUPS.get(key, label), None))
+            grouped.append((key, variable.group_labels.get(key, label), None))
             grouped_counts[key] = 0
         grouped_counts[key] += counts.get(value, 0)
         if value in population:

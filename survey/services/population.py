@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from survey import clock
+from survey.demographics import crossed_population, population_dimensions
 from survey.geography import OUTSIDE_LONDON, PREFER_NOT_TO_SAY
 from survey.models import PopulationFigure, PopulationSet, StaffUser
 from survey.questionnaire import Questionnaire
 
-VARIABLES = ("borough", "age_band", "sex", "ethnicity")
-CROSSED = {"age_band*sex": ("age_band", "sex")}
+VARIABLES = population_dimensions()
+CROSSED = crossed_population()
 NOT_POPULATION = {OUTSIDE_LONDON, PREFER_NOT_TO_SAY}
 MAX_BYTES = 1_000_000
 MAX_ROWS = 10_000
@@ -48,10 +50,11 @@ def population_categories(questionnaire: Questionnaire) -> dict[str, tuple[str, 
             categories[variable] = tuple(
                 o.value for o in question.options if o.value not in NOT_POPULATION
             )
-    for crossed, (first, second) in CROSSED.items():
-        if first in categories and second in categories:
+    for crossed, parts in CROSSED.items():
+        if all(part in categories for part in parts):
             categories[crossed] = tuple(
-                f"{a}*{b}" for a in categories[first] for b in categories[second]
+                "*".join(combination)
+                for combination in itertools.product(*(categories[part] for part in parts))
             )
     return categories
 

@@ -16,25 +16,22 @@ from sqlalchemy.orm import Session, aliased
 
 from analysis import Proportion, RakingError, Summary, summarise
 from survey import clock
+from survey.demographics import (
+    DEMOGRAPHICS,
+    RAKING_MARGINS,
+    breakdowns,
+    demographic,
+    margin_name,
+    population_variable,
+)
 from survey.geography import BOROUGH_NAMES, OUTSIDE_LONDON, PREFER_NOT_TO_SAY
 from survey.i18n import english_name
 from survey.models import Answer, Link, QuestionnaireVersion, Response
 from survey.questionnaire import Indicator, Questionnaire
 from survey.questionnaire.schema import DEFAULT_LANGUAGE
-from survey.services.coverage import ETHNIC_GROUPS
 from survey.services.population import Figures
 
-BREAKDOWNS = {
-    "borough": "Borough",
-    "age_band": "Age band",
-    "sex": "Sex",
-    "ethnic_group": "Ethnic group",
-    "religion": "Religion",
-    "disability": "Disability",
-    "language": "Language answered in",
-}
-DIMENSION_OF = {"ethnic_group": "ethnicity"}  # breakdown -> questionnaire dimension
-RAKING_MARGINS = ("borough", "age_band_sex", "ethnic_group")
+BREAKDOWNS = breakdowns()
 PERIOD = re.compile(r"^(all|\d{4}-(0[1-9]|1[0-2])|\d{4}-Q[1-4])$")
 
 
@@ -187,10 +184,12 @@ def build_report(
     version_ids = [v.id for v in chosen]
 
     questions = {"indicator": indicator.question}
-    for name in ("borough", "age_band", "sex", "ethnicity", "religion", "disability"):
-        question = questionnaire.dimension_question(name)
+    for variable in DEMOGRAPHICS:
+        question = (
+            questionnaire.dimension_question(variable.dimension) if variable.dimension else None
+        )
         if question is not None:
-            questions[name] = question.id
+            questions[variable.name] = question.id
     by_language = "language" in request.by
     rows = aggregate_cells(session, version_ids, start, end, questions, language=by_language)
     names = ["borough_from_link"] + (["language"] if by_language else []) + list(questions)
@@ -267,16 +266,23 @@ def _cells_to_columns(rows, names, questionnaire: Questionnaire, *, leave_out_li
     """Turn aggregated rows into the columns `summarise` reads, handling the special answers.
 
     Residents outside London are left out (the survey estimates London), and so, when
-    asked, are responses whose borough their link set. A missing or "prefer not to say"
-    answer to a weighting variable becomes its own category. Returns the columns and how
-    many responses each rule left out.
+    asked, are responses whose borough their link set. Grouped demographics (ethnic group)
+    are reported by their options' groups. A missing or "prefer not to say" answer to a
+    weighting variable becomes its own category. Returns the columns and how many
+    responses each rule left out.
     """
-    ethnic_group = {}
-    ethnicity = questionnaire.dimension_question("ethnicity")
-    if ethnicity is not None:
-        ethnic_group = {o.value: (o.group or o.value) for o in ethnicity.options}
+    groups = _option_groups(questionnaire)
+    in_margins = {name for margin in RAKING_MARGINS for name in margin}
+    # A margin of one demographic is that demographic's own column.
+    crossed = [margin for margin in RAKING_MARGINS if len(margin) > 1]
     columns: dict[str, list] = {
-        name: [] for name in [*BREAKDOWNS, "age_band_sex", "indicator", "count"]
+        name: []
+        for name in [
+            *(d.name for d in DEMOGRAPHICS),
+            *(margin_name(m) for m in crossed),
+            "indicator",
+            "count",
+        ]
     }
     outside = from_link = 0
     for row in rows:
@@ -288,52 +294,66 @@ def _cells_to_columns(rows, names, questionnaire: Questionnaire, *, leave_out_li
         if values.get("borough") == OUTSIDE_LONDON:
             outside += count
             continue
-        borough = values.get("borough") or PREFER_NOT_TO_SAY
-        age, sex = values.get("age_band"), values.get("sex")
-        crossed = (
-            f"{age}*{sex}"
-            if age and sex and PREFER_NOT_TO_SAY not in (age, sex)
-            else PREFER_NOT_TO_SAY
-        )
-        group = ethnic_group.get(values.get("ethnicity"), PREFER_NOT_TO_SAY)
-        columns["borough"].append(borough)
-        columns["age_band"].append(age)
-        columns["sex"].append(sex)
-        columns["ethnic_group"].append(group)
-        columns["religion"].append(values.get("religion"))
-        columns["disability"].append(values.get("disability"))
-        columns["language"].append(values.get("language", DEFAULT_LANGUAGE))
-        columns["age_band_sex"].append(crossed)
+        shown = {}
+        for variable in DEMOGRAPHICS:
+            value = values.get(variable.name)
+            if variable.dimension is None:  # read from the response itself: always known
+                value = value or DEFAULT_LANGUAGE
+            elif variable.grouped:
+                value = groups[variable.name].get(value, PREFER_NOT_TO_SAY)
+            if value is None and variable.name in in_margins:
+                value = PREFER_NOT_TO_SAY
+            shown[variable.name] = value
+            columns[variable.name].append(value)
+        for margin in crossed:
+            parts = [shown[name] for name in margin]
+            unknown = any(part in (None, PREFER_NOT_TO_SAY) for part in parts)
+            columns[margin_name(margin)].append(PREFER_NOT_TO_SAY if unknown else "*".join(parts))
         columns["indicator"].append(values.get("indicator"))
         columns["count"].append(count)
     return columns, outside, from_link
 
 
+def _option_groups(questionnaire: Questionnaire) -> dict[str, dict[str, str]]:
+    """For each grouped demographic, its options' values mapped to their groups."""
+    groups = {}
+    for variable in DEMOGRAPHICS:
+        if variable.grouped:
+            question = questionnaire.dimension_question(variable.dimension)
+            options = question.options if question is not None else ()
+            groups[variable.name] = {o.value: (o.group or o.value) for o in options}
+    return groups
+
+
 def raking_margins(
     figures: Figures, questionnaire: Questionnaire, data: dict[str, list]
 ) -> dict[str, dict[str, float]]:
-    """Population margins for borough, age band by sex and ethnic group.
+    """Population margins for the register's raking margins (borough, age band by sex and
+    ethnic group).
 
     Respondents who preferred not to say form their own category on that margin, with a
     target equal to their share of the responses: they keep the weight the other margins
     give them, and the known categories share the rest of the population in proportion.
     Returns the margins and, for each, the categories left out for having no responses.
     """
-    needed = {"borough": "borough", "age_band_sex": "age_band*sex", "ethnic_group": "ethnicity"}
-    missing = [source for source in needed.values() if source not in figures.values]
+    needed = {margin_name(m): (m, population_variable(m)) for m in RAKING_MARGINS}
+    missing = [source for _, source in needed.values() if source not in figures.values]
     if missing:
         raise ReportError(
             f"The population figures have no {', '.join(missing)}: an admin "
             "must upload them before weighted estimates can be made"
         )
-    ethnicity = questionnaire.dimension_question("ethnicity")
-    groups = {o.value: (o.group or o.value) for o in ethnicity.options} if ethnicity else {}
+    groups = _option_groups(questionnaire)
     total_respondents = sum(data["count"])
     margins, empty = {}, {}
-    for margin, source in needed.items():
+    for margin, (names, source) in needed.items():
         population: dict[str, float] = {}
         for category, value in figures.values[source].items():
-            key = groups.get(category, category) if margin == "ethnic_group" else category
+            parts = category.split("*")
+            key = "*".join(
+                groups[name].get(part, part) if name in groups else part
+                for name, part in zip(names, parts, strict=True)
+            )
             population[key] = population.get(key, 0.0) + value
         total = sum(population.values())
         answered: dict[str, int] = {}
@@ -355,18 +375,21 @@ def raking_margins(
 def value_labels(questionnaire: Questionnaire) -> dict[str, dict[str, str]]:
     """Words for every category a report can show."""
     labels: dict[str, dict[str, str]] = {}
-    for breakdown in BREAKDOWNS:
-        question = questionnaire.dimension_question(DIMENSION_OF.get(breakdown, breakdown))
+    for name in BREAKDOWNS:
+        variable = demographic(name)
+        question = (
+            questionnaire.dimension_question(variable.dimension) if variable.dimension else None
+        )
         options = {o.value: o.label.get() for o in question.options} if question else {}
-        if breakdown == "ethnic_group":
-            options = dict(ETHNIC_GROUPS)
-        if breakdown == "borough":
+        if variable.grouped:
+            options = dict(variable.group_labels)
+        if name == "borough":
             options.update(BOROUGH_NAMES)
-        if breakdown == "language":
+        if name == "language":
             options = {lang.code: english_name(lang.code) for lang in questionnaire.languages}
         options[PREFER_NOT_TO_SAY] = "Prefer not to say"
         options["All"] = "All of London"
-        labels[breakdown] = options
+        labels[name] = options
     return labels
 
 

@@ -1,0 +1,109 @@
+"""The demographic variables: one register that every report, page and extract reads.
+
+Each entry says where the variable comes from (a questionnaire dimension, or the response
+itself), how it is grouped for reports, which population figures and raking margin it
+belongs to, whether it is shown on the coverage page, and how the microdata extract treats
+it. Adding a breakdown is one entry here plus its test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# The five high-level ethnic groups of the 2021 Census, which reports and weighting use.
+ETHNIC_GROUPS = {
+    "asian": "Asian or Asian British",
+    "black": "Black, Black British, Caribbean or African",
+    "mixed": "Mixed or multiple ethnic groups",
+    "white": "White",
+    "other": "Other ethnic group",
+}
+
+
+@dataclass(frozen=True)
+class Demographic:
+    """One variable about a resident that reports break down by."""
+
+    name: str  # the breakdown's name in reports, pages and extracts
+    label: str  # how staff read it
+    dimension: str | None  # the questionnaire dimension it comes from; None: the response
+    grouped: bool = False  # report by the options' groups, not the options
+    group_labels: dict[str, str] = field(default_factory=dict)
+    population: bool = False  # population figures are uploaded for its dimension
+    coverage: bool = False  # shown on the coverage page
+    quasi_identifier: bool = True  # could be known about a person: k-anonymity counts it
+    # Microdata: higher is suppressed later (borough matters most to analysts).
+    importance: int = 1
+    breakdown: bool = True  # offered as an analysis breakdown
+
+    @property
+    def source(self) -> str:
+        """The questionnaire dimension, or the response attribute, it is read from."""
+        return self.dimension or self.name
+
+
+DEMOGRAPHICS: tuple[Demographic, ...] = (
+    Demographic("borough", "Borough", "borough", population=True, coverage=True, importance=10),
+    Demographic("age_band", "Age band", "age_band", population=True, coverage=True, importance=5),
+    Demographic("sex", "Sex", "sex", population=True, coverage=True, importance=4),
+    Demographic(
+        "ethnic_group",
+        "Ethnic group",
+        "ethnicity",
+        grouped=True,
+        group_labels=ETHNIC_GROUPS,
+        population=True,
+        coverage=True,
+        importance=3,
+    ),
+    Demographic("religion", "Religion", "religion", importance=2),
+    Demographic("disability", "Disability", "disability", importance=2),
+    Demographic("language", "Language answered in", None, importance=1),
+)
+BY_NAME = {d.name: d for d in DEMOGRAPHICS}
+
+# Raking margins: each a tuple of demographics crossed (age band by sex is one margin).
+RAKING_MARGINS: tuple[tuple[str, ...], ...] = (("borough",), ("age_band", "sex"), ("ethnic_group",))
+
+# Dimensions a questionnaire may tag, reported or not.
+OTHER_DIMENSIONS = ("gender_identity", "sexual_orientation", "employment")
+DIMENSIONS = frozenset(
+    [d.dimension for d in DEMOGRAPHICS if d.dimension is not None] + list(OTHER_DIMENSIONS)
+)
+
+
+def demographic(name: str) -> Demographic:
+    """The register's entry for a breakdown name, or a KeyError naming the known ones."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"no demographic {name!r}; known: {', '.join(BY_NAME)}") from None
+
+
+def breakdowns() -> dict[str, str]:
+    """The analysis breakdowns, name to label, in register order."""
+    return {d.name: d.label for d in DEMOGRAPHICS if d.breakdown}
+
+
+def margin_name(names: tuple[str, ...]) -> str:
+    """A raking margin's key in reports: "borough", "age_band_sex", "ethnic_group"."""
+    return "_".join(names)
+
+
+def population_variable(names: tuple[str, ...]) -> str:
+    """A raking margin's variable in uploaded population figures: "age_band*sex"."""
+    return "*".join(demographic(n).source for n in names)
+
+
+def population_dimensions() -> tuple[str, ...]:
+    """The dimensions population figures are uploaded for, in register order."""
+    return tuple(d.source for d in DEMOGRAPHICS if d.population)
+
+
+def crossed_population() -> dict[str, tuple[str, ...]]:
+    """The crossed population variables raking needs: {"age_band*sex": (age_band, sex)}."""
+    return {
+        population_variable(names): tuple(demographic(n).source for n in names)
+        for names in RAKING_MARGINS
+        if len(names) > 1
+    }
