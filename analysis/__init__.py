@@ -8,7 +8,10 @@ Public API:
   comparisons with the rest, multiple-comparison adjustment, reliability and disclosure
   flags. `Proportion` and `Mean` say what to estimate.
 - `adjust_p_values`, `primary_suppression`, `complementary_suppression`,
-  `nchs_reliability`: the pieces `summarise` is made of.
+  `nchs_reliability`: the pieces `summarise` is made of; `group_counts`: a breakdown's
+  group sizes as `summarise` counts them.
+- `analysis.perturbation`: cell-key perturbation of published counts (ONS's method and
+  its published 10-5 table).
 
 Run ``python -m analysis --help`` for the command line.
 """
@@ -26,7 +29,7 @@ from analysis.intervals import (
     proportion_ci,
 )
 from analysis.multiplicity import adjust_p_values
-from analysis.summary import Mean, Proportion, Summary, SummaryRow, summarise
+from analysis.summary import Mean, Proportion, Summary, SummaryRow, group_counts, summarise
 from analysis.weighting import RakeResult, RakingError, rake
 
 __version__ = "0.1.0"
@@ -46,6 +49,7 @@ __all__ = [
     "complementary_suppression",
     "design_proportion_ci",
     "encode",
+    "group_counts",
     "nchs_reliability",
     "primary_suppression",
     "proportion_ci",

@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     summary.add_argument("--confidence", type=float, default=0.95)
     summary.add_argument("--min-cell", type=int, default=10)
+    summary.add_argument(
+        "--hide-first",
+        default="",
+        help="groups to hide first when more must be hidden, comma-separated "
+        "(for example prefer_not_to_say)",
+    )
     summary.add_argument("--adjust", default="holm", choices=["holm", "benjamini_hochberg", "none"])
     summary.add_argument("--no-compare", action="store_true")
     summary.add_argument("--format", choices=["csv", "json"], default="csv")
@@ -188,6 +194,7 @@ def _summarise(args) -> str:
         min_cell=args.min_cell,
         compare=not args.no_compare,
         adjust=args.adjust,
+        hide_first=[v.strip() for v in args.hide_first.split(",") if v.strip()],
     )
     records = table.to_records()
     if args.format == "json":

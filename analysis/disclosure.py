@@ -4,13 +4,15 @@ readers). STATISTICS.md section 5."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 PUBLISHED = "published"
 SMALL_COUNT = "suppressed_small_count"
 COMPLEMENTARY = "suppressed_complementary"
+FILTER_COMPLEMENT = "suppressed_filter_complement"  # the same group outside the filter is small
+SMALL_REST = "estimate_withheld_small_rest"  # counted, but the rest of the table is small
 
 RELIABLE = "ok"
 REVIEW = "review"
@@ -44,13 +46,24 @@ def primary_suppression(n, numerator=None, *, min_cell: int = 10) -> np.ndarray:
 
 
 def complementary_suppression(
-    suppressed: np.ndarray, sizes: np.ndarray, constraints: Sequence[Sequence[int]]
+    suppressed: np.ndarray,
+    sizes: np.ndarray,
+    constraints: Sequence[Sequence[int]],
+    *,
+    min_cell: int = 10,
+    numerators: np.ndarray | None = None,
+    priority: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Suppress more cells until no suppressed cell can be recovered by subtraction.
+    """Suppress more cells until nothing hidden can be worked out by subtraction.
 
-    Each constraint lists cells whose published values are linked by one sum (the parts of
-    a breakdown and its total). Wherever a constraint has exactly one suppressed cell, the
-    smallest other cell in it is suppressed too, and the check repeats.
+    Each constraint lists the cells of one sum, its parts first and their total last (the
+    groups of a breakdown and its "All" row; a row or column of a two-way table and its
+    margin). Within a constraint whose total is shown, the hidden parts must not be a
+    single non-empty cell, and their respondents must add up to 0 or at least `min_cell`,
+    as must their `numerators` and complements (n - numerator) when given: otherwise
+    "total minus the shown parts" gives a small count away. A hidden total needs a second
+    hidden cell beside it. More cells are hidden until every constraint holds: lowest
+    `priority` first (a "prefer not to say" group, say), then the smallest.
 
     Returns the cells suppressed by this step only.
 
@@ -59,23 +72,76 @@ def complementary_suppression(
     >>> complementary_suppression(np.array([True, False, False, False]),
     ...                           np.array([4, 30, 12, 46]), [[0, 1, 2, 3]]).tolist()
     [False, False, True, False]
+    >>> complementary_suppression(np.array([True, True, False, False]),
+    ...                           np.array([1, 1, 300, 302]), [[0, 1, 2, 3]]).tolist()
+    [False, False, True, False]
     """
     primary = np.asarray(suppressed, dtype=bool)
     hidden = primary.copy()
     sizes = np.asarray(sizes, dtype=float)
+    x = None if numerators is None else np.asarray(numerators, dtype=float)
+    order = np.zeros(len(sizes)) if priority is None else np.asarray(priority, dtype=float)
     changed = True
     while changed:
         changed = False
         for constraint in constraints:
             members = np.asarray(constraint, dtype=int)
-            if np.count_nonzero(hidden[members]) == 1:
-                candidates = members[~hidden[members]]
-                # The total of a constraint is listed last; prefer hiding a part.
-                parts = candidates[candidates != members[-1]]
-                pool = parts if parts.size else candidates
-                hidden[pool[np.argmin(sizes[pool])]] = True
-                changed = True
+            parts, total = members[:-1], members[-1]
+            if not _exposed(hidden, parts, total, sizes, x, min_cell):
+                continue
+            # An empty group adds nothing to a hidden sum: hiding it protects nobody.
+            candidates = parts[~hidden[parts] & (sizes[parts] > 0)]
+            if not candidates.size:
+                candidates = np.array([total]) if not hidden[total] else candidates
+            if not candidates.size:
+                continue
+            # Lowest priority, then smallest, then first: the least lost.
+            pick = min(candidates, key=lambda i: (order[i], sizes[i], i))
+            hidden[pick] = True
+            changed = True
     return hidden & ~primary
+
+
+def _exposed(hidden, parts, total, sizes, x, min_cell) -> bool:
+    """Say whether the hidden cells of one constraint can be worked out from the rest."""
+    hidden_parts = parts[hidden[parts]]
+    if hidden[total]:
+        return hidden_parts.size == 0
+    if hidden_parts.size == 0:
+        return False
+    n = sizes[hidden_parts].sum()
+    if hidden_parts.size == 1 and n > 0:
+        return True
+    sums = [n]
+    if x is not None:
+        sums += [x[hidden_parts].sum(), n - x[hidden_parts].sum()]
+    return any(1 <= s <= min_cell - 1 for s in sums)
+
+
+def withheld_for_complements(
+    labels: Sequence[tuple], complements: Sequence[Mapping[tuple, float]], *, min_cell: int = 10
+) -> np.ndarray:
+    """Say which groups of a filtered table must be withheld because the same group in the
+    filter's complement is small.
+
+    A table for some of the responses (a month, some questionnaire versions) can be
+    subtracted from a wider table on offer (its quarter, all versions). `complements`
+    gives, for each such wider table, each group's respondents outside the filter. A group
+    with 1 to ``min_cell - 1`` of them outside is withheld.
+
+    Examples
+    --------
+    >>> withheld_for_complements([("f",), ("m",), ("All",)],
+    ...                          [{("f",): 0, ("m",): 1, ("All",): 1}]).tolist()
+    [False, True, True]
+    """
+    withheld = np.zeros(len(labels), dtype=bool)
+    for complement in complements:
+        for index, key in enumerate(labels):
+            outside = complement.get(tuple(key), 0)
+            if 1 <= outside <= min_cell - 1:
+                withheld[index] = True
+    return withheld
 
 
 def nchs_reliability(

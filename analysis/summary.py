@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -12,12 +12,15 @@ from analysis._checks import check_choice, check_confidence_level, scipy_special
 from analysis.coding import Coded, combine, encode
 from analysis.disclosure import (
     COMPLEMENTARY,
+    FILTER_COMPLEMENT,
     PUBLISHED,
     SMALL_COUNT,
+    SMALL_REST,
     TOO_UNCERTAIN,
     complementary_suppression,
     nchs_reliability,
     primary_suppression,
+    withheld_for_complements,
 )
 from analysis.intervals import (
     DESIGN_METHODS,
@@ -99,10 +102,13 @@ class SummaryRow:
     p_value: float | None = None
     p_adjusted: float | None = None
     interval_note: str | None = None
+    # Sum of the group's record keys, for perturbing its published count; never output.
+    key_sum: int | None = field(default=None, repr=False)
 
     @property
     def published(self) -> bool:
-        return self.disclosure == PUBLISHED
+        """The row's count may be shown (its estimate too, unless the rest is small)."""
+        return self.disclosure in (PUBLISHED, SMALL_REST)
 
     @property
     def is_overall(self) -> bool:
@@ -199,6 +205,9 @@ def summarise(
     bounds: tuple[float, float] | None = None,
     withhold_unreliable: bool = True,
     raking: RakeResult | None = None,
+    keys: str | None = None,
+    complements: Sequence[Mapping[tuple, float]] = (),
+    hide_first: Collection[str] = (),
 ) -> Summary:
     """Estimate an indicator for each group of a breakdown, ready to publish.
 
@@ -239,6 +248,16 @@ def summarise(
     withhold_unreliable : bool
         Leave out the estimate, interval and comparison of rows too uncertain to publish
         (NCHS rule), keeping their counts and flags (default True).
+    keys : str, optional
+        Column of record keys (summed, for cells of identical respondents); each row then
+        carries ``key_sum``, the sum over its respondents, for cell-key perturbation.
+    complements : sequence of mapping, optional
+        For a table of some of the responses (a month, some versions): for each wider table
+        on offer, each group's respondents outside this one, keyed by the row's labels. A
+        group with 1 to ``min_cell - 1`` outside is withheld.
+    hide_first : collection of str
+        Labels whose groups are hidden first when more must be hidden to protect another
+        (a "prefer not to say" group tells readers least).
 
     Returns
     -------
@@ -274,8 +293,10 @@ def summarise(
     allowed = DESIGN_METHODS if weighted else SRS_METHODS
     if isinstance(indicator, Proportion):
         check_choice("method", method, allowed)
-    _require_columns(data, [*by, indicator.column, weights, frequency, *_margin_columns(margins)])
-    records = _records(data, indicator, by, weights, margins, frequency, bounds, raking)
+    _require_columns(
+        data, [*by, indicator.column, weights, frequency, keys, *_margin_columns(margins)]
+    )
+    records = _records(data, indicator, by, weights, margins, frequency, bounds, raking, keys)
     context = _Context(
         indicator, weighted or raking is not None, method, level, min_cell, compare, records
     )
@@ -283,7 +304,10 @@ def summarise(
         rows, constraints, family = _one_way(context, records.groups[0], by[0])
     else:
         rows, constraints, family = _two_way(context, records.groups[0], records.groups[1], by)
-    rows = _disclose(rows, constraints, min_cell, isinstance(indicator, Proportion))
+    rows = _disclose(
+        rows, constraints, min_cell, isinstance(indicator, Proportion), complements, hide_first
+    )
+    rows = _withhold_small_rest(rows, min_cell)
     rows = _adjust(rows, adjust, compare)
     return Summary(
         rows=tuple(_publishable(r, withhold_unreliable) for r in rows),
@@ -300,6 +324,56 @@ def summarise(
         rows_without_group=records.without_group,
         raking=records.raking,
     )
+
+
+def group_counts(
+    data: Mapping[str, object],
+    *,
+    indicator: Proportion | Mean,
+    by: str | Sequence[str],
+    frequency: str | None = None,
+) -> dict[tuple[str, ...], int]:
+    """Respondents in each group of a breakdown, counted as `summarise` counts its rows'
+    ``n``: answers to the indicator that are not excluded, with a value in every `by`
+    column. Keys are the rows' labels, ``("All",)`` and margins included.
+
+    Examples
+    --------
+    >>> group_counts({"heard": ["yes", "no", "not_sure", "yes"], "sex": ["f", "f", "m", "m"]},
+    ...              indicator=Proportion("heard", ["yes"], ["not_sure"]), by="sex")
+    {('f',): 2, ('m',): 1, ('All',): 3}
+    """
+    by = (by,) if isinstance(by, str) else tuple(by)
+    size = _length(data[indicator.column])
+    f = np.ones(size) if frequency is None else _frequency(data, frequency, size)
+    answers = encode(data[indicator.column])
+    excluded = set(indicator.exclude)
+    counted = np.array([label not in excluded for label in answers.labels] + [False])
+    inside = counted[answers.codes]
+    groups = [encode(data[column]) for column in by]
+    for group in groups:
+        inside &= group.codes >= 0
+    counts: dict[tuple[str, ...], int] = {}
+    if len(groups) == 1:
+        (a,) = groups
+        sums = np.bincount(a.codes[inside], weights=f[inside], minlength=len(a.labels))
+        counts.update({(label,): int(sums[i]) for i, label in enumerate(a.labels)})
+        counts[(ALL,)] = int(sums.sum())
+        return counts
+    a, b = groups
+    cells = np.bincount(
+        a.codes[inside] * len(b.labels) + b.codes[inside],
+        weights=f[inside],
+        minlength=len(a.labels) * len(b.labels),
+    ).reshape(len(a.labels), len(b.labels))
+    for i, la in enumerate(a.labels):
+        for j, lb in enumerate(b.labels):
+            counts[(la, lb)] = int(cells[i, j])
+        counts[(la, ALL)] = int(cells[i].sum())
+    for j, lb in enumerate(b.labels):
+        counts[(ALL, lb)] = int(cells[:, j].sum())
+    counts[(ALL, ALL)] = int(cells.sum())
+    return counts
 
 
 # --- inputs ---------------------------------------------------------------------------
@@ -382,11 +456,13 @@ class _Records:
     projection: Projection | None
     raking: RakeResult | None
     without_group: int
+    k: np.ndarray  # record keys (summed over identical respondents)
 
 
-def _records(data, indicator, by, weights, margins, frequency, bounds, raking) -> _Records:
+def _records(data, indicator, by, weights, margins, frequency, bounds, raking, keys) -> _Records:
     size = _length(data[indicator.column])
     f = None if frequency is None else _frequency(data, frequency, size)
+    k = np.zeros(size) if keys is None else _numbers(data[keys], keys)
     answer, value, counted = _indicator_classes(data[indicator.column], indicator)
     groups = []
     for column in by:
@@ -410,11 +486,11 @@ def _records(data, indicator, by, weights, margins, frequency, bounds, raking) -
         raise ValueError("raking was done on different records from these")
     if raking is not None and weights is None:
         # Every respondent in a raking cell has the same weight: count, don't loop.
-        return _collapse(f, answer, value, counted, groups, raking, without_group)
+        return _collapse(f, answer, value, counted, groups, raking, without_group, k)
     f = np.ones(size) if f is None else f
     w = np.ones(size) if w is None else w
     if raking is None:
-        return _Records(f, w, value[answer], counted[answer], groups, None, None, without_group)
+        return _Records(f, w, value[answer], counted[answer], groups, None, None, without_group, k)
     w = w * raking.cell_factor[raking.cell_of]
     codes = [raking.cell_codes[v][raking.cell_of] for v in raking.categories]
     sizes = [len(raking.categories[v]) for v in raking.categories]
@@ -427,6 +503,7 @@ def _records(data, indicator, by, weights, margins, frequency, bounds, raking) -
         Projection.build(codes, sizes, f, w),
         raking,
         without_group,
+        k,
     )
 
 
@@ -440,7 +517,7 @@ def _rake(data, margins, f, w, bounds) -> RakeResult:
     return rake(categories, margins, base_weights=f * w, bounds=bounds)
 
 
-def _collapse(f, answer, value, counted, groups, raking, without_group) -> _Records:
+def _collapse(f, answer, value, counted, groups, raking, without_group, k) -> _Records:
     """Count identical respondents (same raking cell, groups and answer) in one pass.
 
     Each code is shifted by one so that missing (-1) has a slot of its own.
@@ -456,10 +533,12 @@ def _collapse(f, answer, value, counted, groups, raking, without_group) -> _Reco
     if total <= 20_000_000:
         counts = np.bincount(key, weights=f, minlength=total)
         present = np.flatnonzero(counts)
+        key_sums = np.bincount(key, weights=k, minlength=total)[present]
         counts = counts[present]
     else:
         present, inverse = np.unique(key, return_inverse=True)
         counts = np.bincount(inverse, weights=f)
+        key_sums = np.bincount(inverse, weights=k)
     parts = []
     for size in reversed(sizes[1:]):
         parts.append(present % size - 1)
@@ -471,7 +550,15 @@ def _collapse(f, answer, value, counted, groups, raking, without_group) -> _Reco
     codes = tuple(raking.cell_codes[v][cell_c] for v in raking.categories)
     projection = replace(_cell_projection(raking, cell_c, fc), codes=codes)
     return _Records(
-        fc, w, value[answer_c], counted[answer_c], coded, projection, raking, without_group
+        fc,
+        w,
+        value[answer_c],
+        counted[answer_c],
+        coded,
+        projection,
+        raking,
+        without_group,
+        key_sums,
     )
 
 
@@ -513,10 +600,21 @@ def _estimate(context: _Context, domain: np.ndarray, n_domains: int) -> DomainEs
     )
 
 
+def _key_sums(context: _Context, domain: np.ndarray, n_domains: int) -> np.ndarray:
+    """Each domain's sum of record keys, over the same respondents as its count."""
+    r = context.records
+    inside = r.in_denominator & (domain >= 0)
+    return np.bincount(domain[inside], weights=r.k[inside], minlength=n_domains)
+
+
 def _one_way(context: _Context, group: Coded, name: str):
     estimates = _estimate(context, group.codes, len(group.labels))
-    rows = [_row(context, (label,), estimates, index) for index, label in enumerate(group.labels)]
-    rows.append(_row(context, (ALL,), estimates, None))
+    keys = _key_sums(context, group.codes, len(group.labels))
+    rows = [
+        _row(context, (label,), estimates, index, key_sum=keys[index])
+        for index, label in enumerate(group.labels)
+    ]
+    rows.append(_row(context, (ALL,), estimates, None, key_sum=keys.sum()))
     family = f"{name}: {len(group.labels)} groups, each against the rest"
     return rows, [list(range(len(rows)))], family
 
@@ -527,14 +625,21 @@ def _two_way(context: _Context, a: Coded, b: Coded, names):
     cells = _estimate(context, cell, ka * kb)
     rows_a = _estimate(context, np.where(b.codes >= 0, a.codes, -1), ka)
     rows_b = _estimate(context, np.where(a.codes >= 0, b.codes, -1), kb)
+    cell_keys = _key_sums(context, cell, ka * kb).reshape(ka, kb)
     rows = [
-        _row(context, (la, lb), cells, i * kb + j)
+        _row(context, (la, lb), cells, i * kb + j, key_sum=cell_keys[i, j])
         for i, la in enumerate(a.labels)
         for j, lb in enumerate(b.labels)
     ]
-    rows += [_row(context, (la, ALL), rows_a, i, compare=False) for i, la in enumerate(a.labels)]
-    rows += [_row(context, (ALL, lb), rows_b, j, compare=False) for j, lb in enumerate(b.labels)]
-    rows.append(_row(context, (ALL, ALL), cells, None))
+    rows += [
+        _row(context, (la, ALL), rows_a, i, compare=False, key_sum=cell_keys[i].sum())
+        for i, la in enumerate(a.labels)
+    ]
+    rows += [
+        _row(context, (ALL, lb), rows_b, j, compare=False, key_sum=cell_keys[:, j].sum())
+        for j, lb in enumerate(b.labels)
+    ]
+    rows.append(_row(context, (ALL, ALL), cells, None, key_sum=cell_keys.sum()))
     margin_a, margin_b, total = ka * kb, ka * kb + ka, ka * kb + ka + kb
     constraints = [[i * kb + j for j in range(kb)] + [margin_a + i] for i in range(ka)]
     constraints += [[i * kb + j for i in range(ka)] + [margin_b + j] for j in range(kb)]
@@ -544,7 +649,9 @@ def _two_way(context: _Context, a: Coded, b: Coded, names):
     return rows, constraints, family
 
 
-def _row(context: _Context, labels, estimates: DomainEstimates, index, *, compare=True):
+def _row(
+    context: _Context, labels, estimates: DomainEstimates, index, *, compare=True, key_sum=0.0
+):
     """Build one row's figures (before disclosure control)."""
     if index is None:
         n, x = estimates.sums.n.sum(), estimates.sums.x.sum()
@@ -555,7 +662,11 @@ def _row(context: _Context, labels, estimates: DomainEstimates, index, *, compar
         estimate, variance = estimates.estimate[index], estimates.variance[index]
         srs, kish = estimates.srs_variance[index], _kish(estimates.sums, index)
     n = int(round(float(n)))
-    figures: dict = {"n": n, "df": float(n - 1) if n > 0 else math.nan}
+    figures: dict = {
+        "n": n,
+        "df": float(n - 1) if n > 0 else math.nan,
+        "key_sum": int(round(float(key_sum))),
+    }
     proportion = isinstance(context.indicator, Proportion)
     if proportion:
         figures["numerator"] = float(x)
@@ -699,15 +810,43 @@ def _comparison(context: _Context, estimates: DomainEstimates, index: int) -> di
 # --- publication ----------------------------------------------------------------------
 
 
-def _disclose(rows, constraints, min_cell: int, proportion: bool):
+def _disclose(rows, constraints, min_cell: int, proportion: bool, complements, hide_first):
     n = np.array([r.n or 0 for r in rows], dtype=float)
     x = np.array([r.numerator or 0 for r in rows], dtype=float) if proportion else None
-    primary = primary_suppression(n, x, min_cell=min_cell)
-    secondary = complementary_suppression(primary, n, constraints)
+    small = primary_suppression(n, x, min_cell=min_cell)
+    outside = withheld_for_complements([r.labels for r in rows], complements, min_cell=min_cell)
+    primary = small | outside
+    first = set(hide_first)
+    priority = np.array([0 if first & set(r.labels) else 1 for r in rows])
+    secondary = complementary_suppression(
+        primary, n, constraints, min_cell=min_cell, numerators=x, priority=priority
+    )
     out = []
-    for row, small, linked in zip(rows, primary, secondary, strict=True):
-        flag = SMALL_COUNT if small else COMPLEMENTARY if linked else PUBLISHED
+    for row, is_small, is_outside, linked in zip(rows, small, outside, secondary, strict=True):
+        flag = (
+            SMALL_COUNT
+            if is_small
+            else FILTER_COMPLEMENT
+            if is_outside
+            else COMPLEMENTARY
+            if linked
+            else PUBLISHED
+        )
         out.append(_replace(row, disclosure=flag))
+    return out
+
+
+def _withhold_small_rest(rows, min_cell: int):
+    """No estimate or comparison for a group whose rest of the table is 1 to k - 1: the
+    overall figure and the group's would give the rest's away."""
+    total = next(r.n or 0 for r in rows if r.is_overall)
+    out = []
+    for row in rows:
+        rest = total - (row.n or 0)
+        if row.disclosure == PUBLISHED and not row.is_overall and 1 <= rest <= min_cell - 1:
+            hidden = ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff", *COMPARISON)
+            row = _replace(row, disclosure=SMALL_REST, **{name: None for name in hidden})
+        out.append(row)
     return out
 
 
@@ -729,7 +868,7 @@ def _adjust(rows, adjust: str, compare: bool):
 def _publishable(row: SummaryRow, withhold_unreliable: bool) -> SummaryRow:
     """Strip figures that must not leave the engine."""
     if not row.published:
-        return _replace(row, **{name: None for name in (*FIGURES, *COMPARISON)})
+        return _replace(row, key_sum=None, **{name: None for name in (*FIGURES, *COMPARISON)})
     if row.reliability == TOO_UNCERTAIN and withhold_unreliable:
         hidden = ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff", *COMPARISON)
         return _replace(row, **{name: None for name in hidden})
