@@ -18,6 +18,7 @@ import tempfile
 from stored import best_of, fresh_postgres, prepare
 
 from survey.extensions import db
+from survey.publication import gate_for
 from survey.services import reporting
 from survey.services.population import current_figures
 from survey.services.questionnaires import latest_version, questionnaire_for
@@ -32,14 +33,15 @@ def measure(app, repeats: int) -> tuple[float, float, int]:
         for name in ("borough", "age_band", "sex", "ethnicity", "religion", "disability"):
             columns[name] = questionnaire.dimension_question(name).id
         request = reporting.ReportRequest(indicator="aware", by=("borough",), weighted=True)
+        gate = gate_for(app.config)
 
         def bare():
-            reporting.aggregate_cells(db.session, [version.id], None, None, columns)
+            reporting.aggregate_cells(db.session, reporting.Selection((version.id,)), columns)
             db.session.rollback()
 
         def report():
             result = reporting.build_report(
-                db.session, questionnaire, request, figures=figures, threshold=10
+                db.session, questionnaire, request, figures=figures, gate=gate
             )
             db.session.rollback()
             return result

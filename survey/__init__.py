@@ -50,9 +50,6 @@ def _register_templates(app: Flask) -> None:
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    from survey.privacy import display_count
-
-    app.jinja_env.filters["display_count"] = display_count
 
     @app.context_processor
     def service_names() -> dict[str, Any]:

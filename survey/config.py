@@ -49,6 +49,7 @@ class Config:
     ARGON2_MEMORY_COST = 64 * 1024  # KiB
     ARGON2_PARALLELISM = 4  # lanes
     SUPPRESSION_THRESHOLD = 10  # respondents; smaller counts are never shown to staff
+    PERTURBATION_TABLE: str | None = None  # a ptable CSV; None: ONS's published 10-5 table
     MICRODATA_K = 5  # responses that must share each combination of demographics
     PUBLIC_BASE_URL: str | None = None  # where residents reach the service (QR codes)
     TRUSTED_PROXY_HOPS = 0  # reverse proxies in front of the app that set X-Forwarded-For
@@ -152,6 +153,16 @@ def _email(value: str) -> str:
         return validate_email(value.strip(), check_deliverability=False).normalized
     except EmailNotValidError as error:
         raise ValueError(f"an email address ({error})") from None
+
+
+def _ptable(value: str) -> str:
+    from analysis.perturbation import read_ptable
+
+    try:
+        read_ptable(value)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"a readable perturbation table ({error})") from None
+    return value
 
 
 def language_statuses(value: str) -> tuple[str, ...]:
@@ -267,6 +278,12 @@ SETTINGS: tuple[Setting, ...] = (
         "SUPPRESSION_THRESHOLD",
         'the smallest count shown to staff; smaller counts show as "fewer than" it (default 10)',
         _whole_number(2),
+    ),
+    Setting(
+        "PERTURBATION_TABLE",
+        "the cell-key perturbation table for published counts, a CSV of `pcv,ckey,pvalue` "
+        "(default: ONS's published 10-5 table, `analysis/ptables/ptable_10_5_rule.csv.gz`)",
+        _ptable,
     ),
     Setting(
         "MICRODATA_K",

@@ -218,6 +218,7 @@ def load_synthetic_responses(
                 "link_id": link.id,
                 "language": "en",
                 "submitted_on": today - dt.timedelta(days=rng.randrange(180)),
+                "record_key": rng.randrange(256),
             }
         )
         for question_id, value in chosen.items():

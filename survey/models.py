@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -44,6 +45,11 @@ class Base(DeclarativeBase):
 def random_response_id() -> str:
     """Return a random id, so ids say nothing about when a response arrived."""
     return secrets.token_hex(16)
+
+
+def random_record_key() -> int:
+    """Return a record key for cell-key perturbation: random, 0 to 255."""
+    return secrets.randbelow(256)
 
 
 class QuestionnaireVersion(Base):
@@ -203,6 +209,9 @@ class Response(Base):
     # True for responses stored before residents on fixed-borough links were asked where
     # they live: their borough answer is the link's, not the resident's.
     borough_from_link: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Random, 0 to 255: a cell's key for perturbing its published count is the sum of its
+    # respondents' keys. Never exported, never derived from anything about the resident.
+    record_key: Mapped[int] = mapped_column(SmallInteger, default=random_record_key)
 
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan"

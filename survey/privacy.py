@@ -1,4 +1,5 @@
-"""Privacy rules in one place: scrubbing free text before it is stored.
+"""Scrubbing free text before it is stored. (Counts shown to anyone go through
+`survey.publication`.)
 
 Residents are asked not to identify themselves, but some will type contact details
 anyway. These patterns remove the common ones before anything reaches the database.
@@ -7,8 +8,6 @@ anyway. These patterns remove the common ones before anything reaches the databa
 from __future__ import annotations
 
 import re
-
-import numpy as np
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # UK numbers: 07700 900123, +44 7700 900123, (020) 7946 0018, 0161-496-0000 and the like.
@@ -34,34 +33,3 @@ def scrub_free_text(text: str) -> str:
     for pattern, placeholder in SCRUBBERS:
         text = pattern.sub(placeholder, text)
     return text
-
-
-# --- Counts shown to staff ------------------------------------------------------------
-
-FEWER_THAN = "fewer than {threshold}"
-
-
-def display_count(count: int, threshold: int) -> str:
-    """Show a count to staff: the number when at least the threshold, otherwise a range."""
-    return f"{count:,}" if count >= threshold else FEWER_THAN.format(threshold=threshold)
-
-
-def suppress_counts(counts: list[int], threshold: int) -> list[bool]:
-    """Say which counts of one breakdown (whose total is shown) must be hidden.
-
-    Counts below the threshold are hidden ("fewer than 10"). Where exactly one count is
-    hidden and it is not 0, it could be recovered by subtracting the others from the
-    total, so the next-smallest count is hidden too (complementary suppression). A lone
-    hidden 0 needs no protection: learning that nobody is in a group discloses no one.
-    """
-    from analysis import complementary_suppression
-
-    hidden = np.array([count < threshold for count in counts], dtype=bool)
-    lone = np.flatnonzero(hidden)
-    if len(lone) == 1 and counts[lone[0]] > 0 and sum(counts) > 0:
-        sizes = np.array(list(counts) + [sum(counts)], dtype=float)
-        extra = complementary_suppression(
-            np.append(hidden, False), sizes, [list(range(len(sizes)))]
-        )
-        hidden |= extra[:-1]
-    return [bool(h) for h in hidden]

@@ -1,21 +1,24 @@
 """Coverage: which boroughs and groups the survey is reaching, against the population.
 
-Counts below the suppression threshold are never shown, and shares are only given where
-they cannot reveal a hidden count.
+Every count goes through the publication gate: small counts are hidden, the rest are
+perturbed, and shares are worked out from the published counts. Periods are calendar
+months, quarters and years; a period's table is checked against the wider periods on
+offer, so subtracting one from another shows nobody.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, replace
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session
 
 from survey.demographics import DEMOGRAPHICS, Demographic
+from survey.geography import PREFER_NOT_TO_SAY
 from survey.models import Answer, QuestionnaireVersion, Response
-from survey.privacy import display_count, suppress_counts
+from survey.publication import Count, Gate
 from survey.questionnaire import Questionnaire
+from survey.services.periods import Period, enclosing
 from survey.services.population import NOT_POPULATION, Figures
 
 UNDER_REPRESENTED = 0.8  # share of responses below 80% of the share of population
@@ -25,13 +28,16 @@ UNDER_REPRESENTED = 0.8  # share of responses below 80% of the share of populati
 class CoverageRow:
     category: str
     label: str
-    count: str  # what staff see: a number, or "fewer than 10"
-    hidden: bool
+    count: Count  # what staff see: a perturbed number, or hidden
     response_share: float | None
     population_share: float | None
     ratio: float | None  # response share / population share
     under_represented: bool
-    ratio_bound: float | None = None  # for a hidden count: the most its ratio can be
+    ratio_bound: float | None = None  # for a small hidden count: the most its ratio can be
+
+    @property
+    def hidden(self) -> bool:
+        return not self.count.shown
 
 
 @dataclass(frozen=True)
@@ -39,40 +45,36 @@ class CoverageTable:
     dimension: str
     title: str
     rows: list[CoverageRow]
-    total: str
-    # Responses not counted in this table, shown as staff see counts: the borough table
-    # leaves out responses whose link recorded its own borough instead of asking.
-    left_out: str | None = None
+    total: Count
+    # Responses not counted in this table: the borough table leaves out responses whose
+    # link recorded its own borough instead of asking.
+    left_out: Count | None = None
 
 
-@dataclass(frozen=True)
-class Period:
-    start: dt.date | None
-    end: dt.date | None
-    label: str
+def _in_period(period: Period) -> list:
+    where = []
+    if period.start is not None:
+        where.append(Response.submitted_on >= period.start)
+    if period.end is not None:
+        where.append(Response.submitted_on <= period.end)
+    return where
 
 
-def period_choices(today: dt.date) -> list[tuple[str, str]]:
-    """The periods an officer can choose: all time, the last 30 days, recent months."""
-    choices = [("all", "All responses"), ("30-days", "Last 30 days")]
-    month = today.replace(day=1)
-    for _ in range(12):
-        choices.append((month.strftime("%Y-%m"), month.strftime("%B %Y")))
-        month = (month - dt.timedelta(days=1)).replace(day=1)
-    return choices
-
-
-def parse_period(value: str | None, today: dt.date) -> tuple[str, Period]:
-    """Turn a period choice into dates; anything unrecognised means all time."""
-    choices = dict(period_choices(today))
-    if value not in choices or value == "all":
-        return "all", Period(None, None, choices["all"])
-    if value == "30-days":
-        return value, Period(today - dt.timedelta(days=29), today, choices[value])
-    year, month = (int(part) for part in value.split("-"))
-    start = dt.date(year, month, 1)
-    end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-    return value, Period(start, end, choices[value])
+def _counts(session, question_id, version_ids, where, *, from_link: bool | None = False):
+    """Respondents and their record-key sum for each answer to one question."""
+    query = (
+        select(Answer.value, func.count(), func.coalesce(func.sum(Response.record_key), 0))
+        .join(Response, Response.id == Answer.response_id)
+        .where(
+            Answer.question_id == question_id,
+            Response.questionnaire_version_id.in_(version_ids),
+            *where,
+        )
+        .group_by(Answer.value)
+    )
+    if from_link is not None:
+        query = query.where(Response.borough_from_link.is_(from_link))
+    return {value: (count, keys) for value, count, keys in session.execute(query)}
 
 
 def coverage(
@@ -80,9 +82,9 @@ def coverage(
     questionnaire: Questionnaire,
     period: Period,
     figures: Figures | None,
-    threshold: int,
+    gate: Gate,
 ) -> list[CoverageTable]:
-    """Build a coverage table for each demographic dimension the questionnaire asks."""
+    """Build a coverage table for each coverage variable of the demographic register."""
     tables = []
     version_ids = select(QuestionnaireVersion.id).where(
         QuestionnaireVersion.questionnaire_id == questionnaire.id
@@ -90,99 +92,103 @@ def coverage(
     for variable in DEMOGRAPHICS:
         if not variable.coverage:
             continue
-        dimension, title = variable.source, variable.label
-        question = questionnaire.dimension_question(dimension)
+        question = questionnaire.dimension_question(variable.source)
         if question is None:
             continue
-        query = (
-            select(Answer.value, func.count())
-            .join(Response, Response.id == Answer.response_id)
-            .where(
-                Answer.question_id == question.id,
-                Response.questionnaire_version_id.in_(version_ids),
+        # Where a link recorded the borough it was used in, it is not the resident's.
+        from_link = False if variable.name == "borough" else None
+        counts = _counts(session, question.id, version_ids, _in_period(period), from_link=from_link)
+        complements = [
+            _counts(
+                session,
+                question.id,
+                version_ids,
+                [*_in_period(wider), not_(and_(*_in_period(period)))],
+                from_link=from_link,
             )
-            .group_by(Answer.value)
-        )
-        if period.start is not None:
-            query = query.where(Response.submitted_on >= period.start)
-        if period.end is not None:
-            query = query.where(Response.submitted_on <= period.end)
-        left_out = None
-        if dimension == "borough":
-            # Where the link was used, not where the resident lives: not counted.
-            from_link = (
-                query.with_only_columns(func.count())
-                .where(Response.borough_from_link.is_(True))
-                .group_by(None)
-            )
-            left_out = session.scalar(from_link) or 0
-            query = query.where(Response.borough_from_link.is_(False))
-        counts = dict(session.execute(query).all())
-        population = (figures.values.get(dimension) if figures else None) or {}
+            for wider in enclosing(period)
+        ]
+        population = (figures.values.get(variable.source) if figures else None) or {}
         categories = [(o.value, o.label.get(), o.group) for o in question.options]
         if variable.grouped:
-            categories, counts, population = _grouped(variable, categories, counts, population)
-        table = _table(dimension, title, categories, counts, population, threshold)
-        if left_out:
-            table = replace(table, left_out=display_count(left_out, threshold))
-        tables.append(table)
+            categories, counts, population, complements = _grouped(
+                variable, categories, counts, population, complements
+            )
+        left_out = None
+        if variable.name == "borough":
+            linked = _counts(session, question.id, version_ids, _in_period(period), from_link=True)
+            respondents = sum(c for c, _ in linked.values())
+            if respondents:
+                left_out = gate.count(respondents, sum(k for _, k in linked.values()))
+        table = _table(variable, categories, counts, population, complements, gate)
+        tables.append(replace(table, left_out=left_out))
     return tables
 
 
-def _grouped(variable: Demographic, categories, counts, population):
+def _grouped(variable: Demographic, categories, counts, population, complements):
     """Add the detailed categories up into their groups (the five 2021 Census ethnic
-    groups)."""
-    grouped_counts: dict[str, int] = {}
+    groups), counts and record keys alike."""
+
+    def add_up(detailed: dict) -> dict:
+        grouped: dict[str, tuple[int, int]] = {}
+        for value, _, group in categories:
+            count, keys = detailed.get(value, (0, 0))
+            total = grouped.get(group or value, (0, 0))
+            grouped[group or value] = (total[0] + count, total[1] + keys)
+        return grouped
+
     grouped_population: dict[str, int] = {}
     grouped = []
     for value, label, group in categories:
         key = group or value
-        if key not in grouped_counts:
+        if key not in (g[0] for g in grouped):
             grouped.append((key, variable.group_labels.get(key, label), None))
-            grouped_counts[key] = 0
-        grouped_counts[key] += counts.get(value, 0)
         if value in population:
             grouped_population[key] = grouped_population.get(key, 0) + population[value]
-    return grouped, grouped_counts, grouped_population
+    return grouped, add_up(counts), grouped_population, [add_up(c) for c in complements]
 
 
-def _table(dimension, title, categories, counts, population, threshold) -> CoverageTable:
-    values = [counts.get(value, 0) for value, _, _ in categories]
-    hidden = suppress_counts(values, threshold)
+def _table(variable, categories, counts, population, complements, gate: Gate) -> CoverageTable:
+    values = [counts.get(value, (0, 0)) for value, _, _ in categories]
+    parts, total = gate.table(
+        [value for value, _, _ in categories],
+        [count for count, _ in values],
+        [keys for _, keys in values],
+        hide_first=(PREFER_NOT_TO_SAY,),
+        complements=[
+            {(value,): outside.get(value, (0, 0))[0] for value, _, _ in categories}
+            | {("All",): sum(c for c, _ in outside.values())}
+            for outside in complements
+        ],
+    )
     in_population = [value not in NOT_POPULATION for value, _, _ in categories]
-    answered = sum(v for v, inside in zip(values, in_population, strict=True) if inside)
+    # Shares of what is published, so no share reveals a count the table hides.
+    answered = sum(
+        part.value
+        for part, inside in zip(parts, in_population, strict=True)
+        if inside and part.shown
+    )
     population_total = sum(population.values())
     rows = []
-    for (value, label, _), count, secret, inside in zip(
-        categories, values, hidden, in_population, strict=True
-    ):
+    for (value, label, _), part, inside in zip(categories, parts, in_population, strict=True):
         pop_share = (
             population.get(value, 0) / population_total
             if (inside and population_total and value in population)
             else None
         )
-        response_share = None if secret or not answered or not inside else count / answered
+        response_share = part.value / answered if part.shown and answered and inside else None
         ratio = bound = None
         under = False
         if pop_share:
             if response_share is not None:
                 ratio = response_share / pop_share
                 under = ratio < UNDER_REPRESENTED
-            elif answered and count < threshold:
+            elif answered and part.small:
                 # Fewer than the threshold: the shown bound alone says it is under-represented.
-                bound = (threshold - 1) / answered / pop_share
+                bound = (gate.threshold - 1) / answered / pop_share
                 under = bound < UNDER_REPRESENTED
-        shown = _hidden_label(count, threshold) if secret else display_count(count, threshold)
-        rows.append(
-            CoverageRow(value, label, shown, secret, response_share, pop_share, ratio, under, bound)
-        )
-    total = sum(values)
-    return CoverageTable(dimension, title, rows, display_count(total, threshold))
-
-
-def _hidden_label(count: int, threshold: int) -> str:
-    """Small counts say so; counts hidden only to protect another say "not shown"."""
-    return display_count(count, threshold) if count < threshold else "not shown"
+        rows.append(CoverageRow(value, label, part, response_share, pop_share, ratio, under, bound))
+    return CoverageTable(variable.name, variable.label, rows, total)
 
 
 def most_under_represented(

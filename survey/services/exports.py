@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass
 
 from survey import __version__
-from survey.privacy import display_count
 from survey.services.reporting import BREAKDOWNS, Report
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -23,7 +22,23 @@ DISCLOSURE_WORDS = {
     "suppressed_small_count": "Fewer than {threshold} responses, or a very small number gave "
     "one answer",
     "suppressed_complementary": "Hidden so that a smaller group cannot be worked out",
+    "suppressed_filter_complement": "Hidden: the same group outside this period or these "
+    "versions is too small, and subtracting would show it",
+    "estimate_withheld_small_rest": "No estimate: the rest of the table is fewer than "
+    "{threshold} responses, and comparing would show their answers",
 }
+PERTURBATION_WORDS = (
+    "cell-key perturbation: each count is the true count plus a little noise that depends "
+    "on who is counted (ONS's published 10-5 table: rounded to 5, counts under 10 hidden)"
+)
+PERTURBATION_NOTE = (
+    "Numbers of responses are perturbed to protect respondents: each is the true count "
+    "plus a little noise fixed by who is counted (the method ONS used for the 2021 Census; "
+    "with its 10-5 table, counts are rounded to the nearest 5). The same people always give "
+    "the same number, on every page and in every file, so subtracting one table from "
+    "another shows nothing about anyone; totals may differ by a few from the sum of their "
+    "parts. Estimates and intervals are worked out from the true responses."
+)
 ADJUSTMENT_WORDS = {
     "holm": "Holm's method",
     "benjamini_hochberg": "the Benjamini-Hochberg method",
@@ -89,16 +104,18 @@ def report_rows(report: Report) -> list[Row]:
             )
             if w
         ]
+        count = report.counts[row.labels]
         rows.append(
             Row(
                 labels=labels,
                 codes=row.labels,
                 is_overall=row.is_overall,
-                n=row.n,
+                n=count.value,
                 estimate=_percent(row.estimate),
                 ci_low=_percent(row.ci_low),
                 ci_high=_percent(row.ci_high),
-                n_eff=row.n_eff,
+                # Unweighted, the effective number is the count itself: published so.
+                n_eff=row.n_eff if report.margins else (count.value if row.n_eff else None),
                 difference=_percent(row.diff),
                 difference_low=_percent(row.diff_ci_low),
                 difference_high=_percent(row.diff_ci_high),
@@ -189,11 +206,13 @@ def metadata(report: Report) -> dict:
         "comparison": "each group against the rest of London; p-values adjusted "
         f"({summary.adjust}) across {summary.family}",
         "suppression_threshold": report.threshold,
-        "respondents": report.respondents,
-        "outside_london_left_out": report.outside_london,
-        "borough_from_link_left_out": display_count(report.borough_from_link, report.threshold),
+        "count_perturbation": PERTURBATION_WORDS,
+        "respondents": report.respondents.as_json(),
+        "outside_london_left_out": report.outside_london.as_json(),
+        "borough_from_link_left_out": report.borough_from_link.as_json(),
         "borough_from_link_included": report.request.link_boroughs,
-        "synthetic_demo_responses": report.synthetic,
+        "synthetic_demo_responses": report.synthetic.as_json(),
+        "checked_against_wider_tables": report.complements,
         "generated_at": report.generated_at.isoformat(timespec="seconds"),
         "software_version": f"prevent-survey {__version__}",
     }
@@ -207,27 +226,24 @@ def methods_note(report: Report) -> str:
     parts = [
         f"These figures estimate the share of London residents for the indicator "
         f"'{report.indicator.label.get()}' (question '{report.indicator.question}'), from "
-        f"{report.respondents:,} responses "
+        f"{report.respondents} responses "
         f"to the {report.questionnaire.title.get()} (version {versions}), {report.period_label}.",
         "Answers of "
         + ", ".join(f"'{v}'" for v in sorted(report.indicator.exclude))
         + " are left out of the denominator."
         if report.indicator.exclude
         else "Every answer to the question counts in the denominator.",
-        f"{report.outside_london:,} responses from people living outside London are left out: "
-        "the survey estimates London."
-        if report.outside_london
-        else "Responses from people living outside London would be left out; there were none.",
+        f"Responses from people living outside London ({report.outside_london}) are left "
+        "out: the survey estimates London.",
     ]
-    if report.borough_from_link:
-        left_out = display_count(report.borough_from_link, report.threshold).capitalize()
+    request = report.request
+    if not request.link_boroughs and (request.weighted or "borough" in request.by):
         parts.append(
-            f"{left_out} responses came through links that recorded the "
-            "link's borough instead of asking where the resident lives (before every "
-            "resident was asked). Their borough is not known, so they are left out of "
-            "borough breakdowns and of weighting."
+            "Responses that came through links that recorded the link's borough instead of "
+            "asking where the resident lives, before every resident was asked "
+            f"({report.borough_from_link}), are left out: their borough is not known."
         )
-    elif report.request.link_boroughs:
+    elif request.link_boroughs:
         parts.append(
             "Responses that came through links which recorded the link's borough instead of "
             "asking where the resident lives are included, counted in the link's borough: "
@@ -266,13 +282,19 @@ def methods_note(report: Report) -> str:
     parts.append(
         f"To protect respondents, no group with fewer than {report.threshold} responses is "
         "shown, nor one where fewer than that gave a particular answer, and further groups "
-        "are hidden where a hidden figure could otherwise be worked out from the total. "
-        "Estimates too uncertain to publish (the US National Center for Health Statistics "
-        "standard for proportions) are flagged and not shown."
+        "are hidden where hidden figures could otherwise be worked out from the total, or "
+        f"would add up to fewer than {report.threshold}. Where the rest of the table is "
+        f"fewer than {report.threshold} responses, a group's estimate is not shown either. "
+        "A table of one period or some versions was also checked against the wider "
+        f"tables on offer ({report.complements}): a group with fewer than "
+        f"{report.threshold} responses outside it is hidden. Estimates too uncertain to "
+        "publish (the US National Center for Health Statistics standard for proportions) "
+        "are flagged and not shown."
     )
-    if report.synthetic:
+    parts.append(PERTURBATION_NOTE)
+    if report.has_synthetic:
         parts.append(
-            f"WARNING: {report.synthetic:,} of these responses are synthetic demo "
+            f"WARNING: {report.synthetic} of these responses are synthetic demo "
             "data made up for trying the platform. They are not real residents."
         )
     return "\n\n".join(parts)

@@ -168,17 +168,18 @@ def close_link(link: Link) -> None:
     link.closed = True
 
 
-def completed_responses(session: Session, link_ids: list[int]) -> dict[int, int]:
-    """Return completed responses per link (counts only, never answers)."""
+def completed_responses(session: Session, link_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Return completed responses per link and the sum of their record keys (counts only,
+    never answers), for the publication gate."""
     if not link_ids:
         return {}
     rows = session.execute(
-        select(Response.link_id, func.count())
+        select(Response.link_id, func.count(), func.coalesce(func.sum(Response.record_key), 0))
         .where(Response.link_id.in_(link_ids))
         .group_by(Response.link_id)
     )
-    counts = dict.fromkeys(link_ids, 0)
-    counts.update({link_id: count for link_id, count in rows})
+    counts = dict.fromkeys(link_ids, (0, 0))
+    counts.update({link_id: (count, keys) for link_id, count, keys in rows})
     return counts
 
 

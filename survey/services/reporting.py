@@ -1,38 +1,42 @@
 """The one bridge between the database and `analysis`.
 
 Responses are aggregated in SQL (GROUP BY the analysis variables into counts of identical
-respondents), so a report costs one query and work proportional to the number of distinct
-cells, not the number of responses. The cells go to `analysis.summarise`.
+respondents, with the sum of their record keys), so a report costs one query and work
+proportional to the number of distinct cells, not the number of responses. The cells go
+to `analysis.summarise`; every count a report shows goes through the publication gate.
+
+A table of some of the responses (a period, some versions) can be subtracted from a wider
+one on offer, so the same groups are counted outside it too (its complements), and a
+group with a small count there is withheld.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, select
+import numpy as np
+from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session, aliased
 
-from analysis import Proportion, RakingError, Summary, summarise
+from analysis import Proportion, RakingError, Summary, group_counts, summarise
 from survey import clock
-from survey.demographics import (
-    DEMOGRAPHICS,
-    RAKING_MARGINS,
-    breakdowns,
-    demographic,
-    margin_name,
-    population_variable,
-)
-from survey.geography import BOROUGH_NAMES, OUTSIDE_LONDON, PREFER_NOT_TO_SAY
-from survey.i18n import english_name
+from survey.demographics import DEMOGRAPHICS
+from survey.geography import PREFER_NOT_TO_SAY
 from survey.models import Answer, Link, QuestionnaireVersion, Response
+from survey.publication import Count, Gate
 from survey.questionnaire import Indicator, Questionnaire
-from survey.questionnaire.schema import DEFAULT_LANGUAGE
+from survey.services.periods import ALL, Period, PeriodError, enclosing, parse_period
 from survey.services.population import Figures
+from survey.services.report_columns import (
+    BREAKDOWNS,
+    ColumnsError,
+    cells_to_columns,
+    raking_margins,
+    value_labels,
+)
 
-BREAKDOWNS = breakdowns()
-PERIOD = re.compile(r"^(all|\d{4}-(0[1-9]|1[0-2])|\d{4}-Q[1-4])$")
+__all__ = ["BREAKDOWNS", "NoResponses", "Report", "ReportError", "ReportRequest", "build_report"]
 
 
 class ReportError(ValueError):
@@ -59,8 +63,14 @@ class ReportRequest:
 
 @dataclass(frozen=True)
 class Report:
+    """A report as it may be published: estimates from `summary`, counts from `counts`.
+
+    Every count here is a published `Count`; the summary's own row counts are true counts
+    and never leave except through `counts`."""
+
     request: ReportRequest
     summary: Summary
+    counts: dict[tuple[str, ...], Count]  # each row's published number of responses
     questionnaire: Questionnaire
     indicator: Indicator
     versions: list[tuple[int, int]]  # (id, version number)
@@ -68,49 +78,15 @@ class Report:
     labels: dict[str, dict[str, str]]
     figures: Figures | None
     margins: dict[str, dict[str, float]] | None
-    respondents: int
-    outside_london: int
-    borough_from_link: int  # responses left out because the link set their borough
-    synthetic: int
+    respondents: Count
+    outside_london: Count
+    borough_from_link: Count  # responses left out because the link set their borough
+    synthetic: Count
+    has_synthetic: bool  # made-up demo responses are in it (they are nobody's)
     threshold: int
+    complements: int  # wider tables this one was checked against
     generated_at: dt.datetime
     diagnostics: dict = field(default_factory=dict)
-
-
-def period_bounds(period: str) -> tuple[dt.date | None, dt.date | None, str]:
-    """Turn "all", "2026-11" or "2026-Q4" into dates and words."""
-    if not PERIOD.match(period or ""):
-        raise ReportError("Choose a period: all responses, a month or a quarter")
-    if period == "all":
-        return None, None, "all responses"
-    year = int(period[:4])
-    if "Q" in period:
-        quarter = int(period[-1])
-        start = dt.date(year, 3 * quarter - 2, 1)
-        months = 3
-    else:
-        start = dt.date(year, int(period[5:]), 1)
-        months = 1
-    month_after = start.month - 1 + months
-    end = dt.date(year + month_after // 12, month_after % 12 + 1, 1) - dt.timedelta(days=1)
-    label = f"{start:%B %Y}" if months == 1 else f"Q{quarter} {year} ({start:%B} to {end:%B})"
-    return start, end, label
-
-
-def period_choices(today: dt.date, months: int = 12) -> list[tuple[str, str]]:
-    """All responses, the recent quarters and the recent months."""
-    choices = [("all", "All responses")]
-    quarter_start = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
-    for _ in range(4):
-        key = f"{quarter_start.year}-Q{(quarter_start.month - 1) // 3 + 1}"
-        choices.append((key, period_bounds(key)[2]))
-        quarter_start = (quarter_start - dt.timedelta(days=1)).replace(day=1)
-        quarter_start = quarter_start.replace(month=3 * ((quarter_start.month - 1) // 3) + 1)
-    month = today.replace(day=1)
-    for _ in range(months):
-        choices.append((f"{month:%Y-%m}", f"{month:%B %Y}"))
-        month = (month - dt.timedelta(days=1)).replace(day=1)
-    return choices
 
 
 def available_versions(session: Session, questionnaire_id: str) -> list[QuestionnaireVersion]:
@@ -123,20 +99,34 @@ def available_versions(session: Session, questionnaire_id: str) -> list[Question
     )
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Which responses a table counts: some versions, in a period, leaving out another
+    selection (for a complement)."""
+
+    version_ids: tuple[int, ...]
+    period: Period = ALL
+    leaving_out: Selection | None = None
+
+    def conditions(self) -> list:
+        where = [Response.questionnaire_version_id.in_(self.version_ids)]
+        if self.period.start is not None:
+            where.append(Response.submitted_on >= self.period.start)
+        if self.period.end is not None:
+            where.append(Response.submitted_on <= self.period.end)
+        if self.leaving_out is not None:
+            where.append(not_(and_(*self.leaving_out.conditions())))
+        return where
+
+
 def aggregate_cells(
-    session: Session,
-    version_ids: list[int],
-    start: dt.date | None,
-    end: dt.date | None,
-    columns: dict[str, str],
-    *,
-    language: bool = False,
+    session: Session, selection: Selection, columns: dict[str, str], *, language: bool = False
 ) -> list[tuple]:
     """Count respondents by the answers to the given questions, in one GROUP BY.
 
     `columns` maps an output name to a question id. Returns rows of whether the link set
-    the borough, the answers (None where a response has no answer) and the count; with
-    `language`, the language the response was given in comes second.
+    the borough, (the language, with `language`,) the answers (None where a response has
+    no answer), the count, and the sum of the respondents' record keys.
     """
     joined = [Response.borough_from_link.label("borough_from_link")]
     if language:
@@ -148,25 +138,14 @@ def aggregate_cells(
             answer, and_(answer.response_id == Response.id, answer.question_id == question_id)
         )
         joined.append(answer.value.label(name))
-    query = select(*joined, func.count().label("respondents")).select_from(from_clause)
-    query = query.where(Response.questionnaire_version_id.in_(version_ids))
-    if start is not None:
-        query = query.where(Response.submitted_on >= start)
-    if end is not None:
-        query = query.where(Response.submitted_on <= end)
-    query = query.group_by(*joined)
+    query = select(
+        *joined, func.count().label("respondents"), func.sum(Response.record_key).label("keys")
+    ).select_from(from_clause)
+    query = query.where(*selection.conditions()).group_by(*joined)
     return [tuple(row) for row in session.execute(query)]
 
 
-def build_report(
-    session: Session,
-    questionnaire: Questionnaire,
-    request: ReportRequest,
-    *,
-    figures: Figures | None,
-    threshold: int,
-) -> Report:
-    """Aggregate, weight and summarise: everything an analyst page or download shows."""
+def _check(questionnaire: Questionnaire, request: ReportRequest, versions) -> tuple:
     indicator = questionnaire.indicator(request.indicator)
     if indicator is None:
         raise ReportError("Choose an indicator")
@@ -176,12 +155,40 @@ def build_report(
         or (len(set(request.by)) != len(request.by))
     ):
         raise ReportError("Choose one breakdown, or two different ones")
-    start, end, period_label = period_bounds(request.period)
-    versions = available_versions(session, questionnaire.id)
+    try:
+        period = parse_period(request.period)
+    except PeriodError as error:
+        raise ReportError(str(error)) from None
     chosen = [v for v in versions if not request.versions or v.id in request.versions]
     if not chosen:
         raise ReportError("Choose at least one questionnaire version")
-    version_ids = [v.id for v in chosen]
+    if not request.weighted and (period is not ALL or len(chosen) < len(versions)):
+        raise ReportError(
+            "Unweighted figures are published for all responses to all versions only: "
+            "their exact percentages would let tables of overlapping periods or versions "
+            "be subtracted. Choose weighted, or all responses"
+        )
+    return indicator, period, chosen
+
+
+def build_report(
+    session: Session,
+    questionnaire: Questionnaire,
+    request: ReportRequest,
+    *,
+    figures: Figures | None,
+    gate: Gate,
+) -> Report:
+    """Aggregate, weight and summarise: everything an analyst page or download shows."""
+    versions = available_versions(session, questionnaire.id)
+    indicator, period, chosen = _check(questionnaire, request, versions)
+    selection = Selection(tuple(v.id for v in chosen), period)
+    all_versions = tuple(v.id for v in versions)
+    proportion = Proportion("indicator", tuple(indicator.positive), tuple(indicator.exclude))
+
+    def columns_for(wanted: Selection):
+        rows = aggregate_cells(session, wanted, questions, language=by_language)
+        return cells_to_columns(rows, names, questionnaire, leave_out_link_boroughs=leave_out)
 
     questions = {"indicator": indicator.question}
     for variable in DEMOGRAPHICS:
@@ -191,17 +198,20 @@ def build_report(
         if question is not None:
             questions[variable.name] = question.id
     by_language = "language" in request.by
-    rows = aggregate_cells(session, version_ids, start, end, questions, language=by_language)
     names = ["borough_from_link"] + (["language"] if by_language else []) + list(questions)
-    leave_out_link_boroughs = not request.link_boroughs and (
-        request.weighted or "borough" in request.by
-    )
-    data, outside, from_link = _cells_to_columns(
-        rows, names, questionnaire, leave_out_link_boroughs=leave_out_link_boroughs
-    )
+    leave_out = not request.link_boroughs and (request.weighted or "borough" in request.by)
+    data, left_out = columns_for(selection)
     respondents = sum(data["count"])
     if respondents == 0:
         raise NoResponses("There are no responses for this choice of versions and period yet")
+
+    complements = []
+    for wider in _wider(selection, all_versions):
+        outside, _ = columns_for(Selection(wider.version_ids, wider.period, selection))
+        if sum(outside["count"]):
+            complements.append(
+                group_counts(outside, indicator=proportion, by=request.by, frequency="count")
+            )
 
     margins, empty = None, {}
     if request.weighted:
@@ -210,17 +220,23 @@ def build_report(
                 "Weighted estimates need population figures; an admin can "
                 "upload them. Choose unweighted for now"
             )
-        margins, empty = raking_margins(figures, questionnaire, data)
+        try:
+            margins, empty = raking_margins(figures, questionnaire, data)
+        except ColumnsError as error:
+            raise ReportError(str(error)) from None
     try:
         summary = summarise(
             data,
-            indicator=Proportion("indicator", tuple(indicator.positive), tuple(indicator.exclude)),
+            indicator=proportion,
             by=request.by,
             frequency="count",
+            keys="keys",
             margins=margins,
             method=request.method,
             confidence_level=request.confidence_level,
-            min_cell=threshold,
+            min_cell=gate.threshold,
+            complements=complements,
+            hide_first=(PREFER_NOT_TO_SAY,),
         )
     except RakingError as error:
         raise ReportError(
@@ -228,181 +244,83 @@ def build_report(
         ) from None
     except ValueError as error:
         raise ReportError(str(error)) from None
-    synthetic = (
-        session.scalar(
-            select(func.count())
-            .select_from(Response)
-            .join(Link, Link.id == Response.link_id)
-            .where(
-                Link.synthetic.is_(True),
-                Response.questionnaire_version_id.in_(version_ids),
-                *([Response.submitted_on >= start] if start else []),
-                *([Response.submitted_on <= end] if end else []),
-            )
-        )
-        or 0
-    )
+    synthetic, synthetic_keys = session.execute(
+        select(func.count(), func.coalesce(func.sum(Response.record_key), 0))
+        .select_from(Response)
+        .join(Link, Link.id == Response.link_id)
+        .where(Link.synthetic.is_(True), *selection.conditions())
+    ).one()
+    counts = {
+        row.labels: gate.count(row.n, row.key_sum) if row.published else Count(None, gate.threshold)
+        for row in summary.rows
+    }
     return Report(
         request=request,
         summary=summary,
+        counts=counts,
         questionnaire=questionnaire,
         indicator=indicator,
         versions=[(v.id, v.version) for v in chosen],
-        period_label=period_label,
+        period_label=period.label,
         labels=value_labels(questionnaire),
         figures=figures if request.weighted else None,
         margins=margins,
-        respondents=respondents,
-        outside_london=outside,
-        borough_from_link=from_link,
-        synthetic=synthetic,
-        threshold=threshold,
+        respondents=gate.count(respondents, sum(data["keys"])),
+        outside_london=gate.count(*_pair(left_out["outside_london"])),
+        borough_from_link=gate.count(*_pair(left_out["borough_from_link"])),
+        synthetic=gate.count(synthetic, synthetic_keys),
+        has_synthetic=synthetic > 0,
+        threshold=gate.threshold,
+        complements=len(complements),
         generated_at=clock.now(),
-        diagnostics={**_diagnostics(summary), "empty_categories": empty},
+        diagnostics={**_diagnostics(summary, data, gate), "empty_categories": empty},
     )
 
 
-def _cells_to_columns(rows, names, questionnaire: Questionnaire, *, leave_out_link_boroughs):
-    """Turn aggregated rows into the columns `summarise` reads, handling the special answers.
-
-    Residents outside London are left out (the survey estimates London), and so, when
-    asked, are responses whose borough their link set. Grouped demographics (ethnic group)
-    are reported by their options' groups. A missing or "prefer not to say" answer to a
-    weighting variable becomes its own category. Returns the columns and how many
-    responses each rule left out.
-    """
-    groups = _option_groups(questionnaire)
-    in_margins = {name for margin in RAKING_MARGINS for name in margin}
-    # A margin of one demographic is that demographic's own column.
-    crossed = [margin for margin in RAKING_MARGINS if len(margin) > 1]
-    columns: dict[str, list] = {
-        name: []
-        for name in [
-            *(d.name for d in DEMOGRAPHICS),
-            *(margin_name(m) for m in crossed),
-            "indicator",
-            "count",
-        ]
-    }
-    outside = from_link = 0
-    for row in rows:
-        values = dict(zip(names, row[:-1], strict=True))
-        count = row[-1]
-        if values["borough_from_link"] and leave_out_link_boroughs:
-            from_link += count
-            continue
-        if values.get("borough") == OUTSIDE_LONDON:
-            outside += count
-            continue
-        shown = {}
-        for variable in DEMOGRAPHICS:
-            value = values.get(variable.name)
-            if variable.dimension is None:  # read from the response itself: always known
-                value = value or DEFAULT_LANGUAGE
-            elif variable.grouped:
-                value = groups[variable.name].get(value, PREFER_NOT_TO_SAY)
-            if value is None and variable.name in in_margins:
-                value = PREFER_NOT_TO_SAY
-            shown[variable.name] = value
-            columns[variable.name].append(value)
-        for margin in crossed:
-            parts = [shown[name] for name in margin]
-            unknown = any(part in (None, PREFER_NOT_TO_SAY) for part in parts)
-            columns[margin_name(margin)].append(PREFER_NOT_TO_SAY if unknown else "*".join(parts))
-        columns["indicator"].append(values.get("indicator"))
-        columns["count"].append(count)
-    return columns, outside, from_link
+def _pair(left_out) -> tuple[int, int]:
+    return left_out.respondents, left_out.key_sum
 
 
-def _option_groups(questionnaire: Questionnaire) -> dict[str, dict[str, str]]:
-    """For each grouped demographic, its options' values mapped to their groups."""
-    groups = {}
-    for variable in DEMOGRAPHICS:
-        if variable.grouped:
-            question = questionnaire.dimension_question(variable.dimension)
-            options = question.options if question is not None else ()
-            groups[variable.name] = {o.value: (o.group or o.value) for o in options}
-    return groups
+def _wider(selection: Selection, all_versions: tuple[int, ...]) -> list[Selection]:
+    """The wider tables on offer that contain this one: all versions in the same period,
+    and the same (or all) versions in each enclosing period."""
+    version_sets = [selection.version_ids]
+    if set(selection.version_ids) != set(all_versions):
+        version_sets.append(all_versions)
+    wider = [Selection(all_versions, selection.period)] if len(version_sets) > 1 else []
+    for period in enclosing(selection.period):
+        wider += [Selection(ids, period) for ids in version_sets]
+    return wider
 
 
-def raking_margins(
-    figures: Figures, questionnaire: Questionnaire, data: dict[str, list]
-) -> dict[str, dict[str, float]]:
-    """Population margins for the register's raking margins (borough, age band by sex and
-    ethnic group).
-
-    Respondents who preferred not to say form their own category on that margin, with a
-    target equal to their share of the responses: they keep the weight the other margins
-    give them, and the known categories share the rest of the population in proportion.
-    Returns the margins and, for each, the categories left out for having no responses.
-    """
-    needed = {margin_name(m): (m, population_variable(m)) for m in RAKING_MARGINS}
-    missing = [source for _, source in needed.values() if source not in figures.values]
-    if missing:
-        raise ReportError(
-            f"The population figures have no {', '.join(missing)}: an admin "
-            "must upload them before weighted estimates can be made"
-        )
-    groups = _option_groups(questionnaire)
-    total_respondents = sum(data["count"])
-    margins, empty = {}, {}
-    for margin, (names, source) in needed.items():
-        population: dict[str, float] = {}
-        for category, value in figures.values[source].items():
-            parts = category.split("*")
-            key = "*".join(
-                groups[name].get(part, part) if name in groups else part
-                for name, part in zip(names, parts, strict=True)
-            )
-            population[key] = population.get(key, 0.0) + value
-        total = sum(population.values())
-        answered: dict[str, int] = {}
-        for value, count in zip(data[margin], data["count"], strict=True):
-            answered[value] = answered.get(value, 0) + count
-        # A category nobody in the sample belongs to cannot be weighted up from nothing:
-        # its population is shared among the others, and the methods note says so.
-        empty[margin] = sorted(k for k in population if not answered.get(k))
-        known = {k: v for k, v in population.items() if answered.get(k)}
-        known_total = sum(known.values())
-        share = answered.get(PREFER_NOT_TO_SAY, 0) / total_respondents
-        targets = {k: total * (1 - share) * v / known_total for k, v in known.items()}
-        if share:
-            targets[PREFER_NOT_TO_SAY] = total * share
-        margins[margin] = targets
-    return margins, empty
-
-
-def value_labels(questionnaire: Questionnaire) -> dict[str, dict[str, str]]:
-    """Words for every category a report can show."""
-    labels: dict[str, dict[str, str]] = {}
-    for name in BREAKDOWNS:
-        variable = demographic(name)
-        question = (
-            questionnaire.dimension_question(variable.dimension) if variable.dimension else None
-        )
-        options = {o.value: o.label.get() for o in question.options} if question else {}
-        if variable.grouped:
-            options = dict(variable.group_labels)
-        if name == "borough":
-            options.update(BOROUGH_NAMES)
-        if name == "language":
-            options = {lang.code: english_name(lang.code) for lang in questionnaire.languages}
-        options[PREFER_NOT_TO_SAY] = "Prefer not to say"
-        options["All"] = "All of London"
-        labels[name] = options
-    return labels
-
-
-def _diagnostics(summary: Summary) -> dict:
+def _diagnostics(summary: Summary, data: dict, gate: Gate) -> dict:
+    """What the weighting page shows, through the gate: the spread of the weights as
+    percentiles over respondents (a largest weight would show a small cell's size), and
+    design effects only for boroughs of at least the threshold."""
     raking = summary.raking
     if raking is None:
         return {}
-    deff = raking.kish_deff_by("borough") if "borough" in raking.categories else {}
+    per_respondent = raking.cell_factor[raking.cell_of]
+    counts = np.asarray(data["count"], dtype=float)
+    order = np.argsort(per_respondent)
+    cumulative = np.cumsum(counts[order]) / counts.sum()
+    low = float(per_respondent[order][np.searchsorted(cumulative, 0.05)])
+    high = float(per_respondent[order][np.searchsorted(cumulative, 0.95)])
+    deff = {}
+    if "borough" in raking.categories:
+        sizes: dict[str, float] = {}
+        for borough, count in zip(data["borough"], data["count"], strict=True):
+            sizes[borough] = sizes.get(borough, 0) + count
+        deff = {
+            code: value
+            for code, value in raking.kish_deff_by("borough").items()
+            if sizes.get(code, 0) >= gate.threshold
+        }
     return {
         "iterations": raking.iterations,
         "max_margin_error": raking.max_margin_error,
-        "weight_min": raking.weight_min,
-        "weight_max": raking.weight_max,
+        "weight_p5": low,
+        "weight_p95": high,
         "kish_deff": raking.kish_deff,
         "deff_by_borough": deff,
         "rescaled": raking.rescaled,

@@ -7,9 +7,11 @@ from flask import Blueprint, Response, current_app, g, render_template, request
 from analysis.intervals import DESIGN_METHODS, SRS_METHODS
 from survey import charts, clock
 from survey.extensions import db
+from survey.publication import gate_for
 from survey.services import exports
 from survey.services import reporting as reporting_service
 from survey.services.audit import record_event
+from survey.services.periods import PERIOD, period_choices
 from survey.services.population import current_figures
 from survey.services.questionnaires import latest_version, questionnaire_for
 
@@ -39,7 +41,7 @@ def _request_from_args(questionnaire, versions):
     ids = {v.id for v in versions}
     chosen = tuple(int(v) for v in args.getlist("version") if v.isdigit() and int(v) in ids)
     period = args.get("period", "all")
-    if not reporting_service.PERIOD.match(period):
+    if not PERIOD.match(period):
         period = "all"
     return reporting_service.ReportRequest(
         indicator=indicator if indicator in indicators else "",
@@ -68,7 +70,7 @@ def _report():
             questionnaire,
             choice,
             figures=current_figures(db.session),
-            threshold=current_app.config["SUPPRESSION_THRESHOLD"],
+            gate=gate_for(current_app.config),
         )
     except reporting_service.NoResponses as error:
         return questionnaire, choice, None, NoData(str(error))
@@ -106,7 +108,7 @@ def report():
         versions=reporting_service.available_versions(
             db.session, current_app.config["QUESTIONNAIRE_ID"]
         ),
-        periods=reporting_service.period_choices(clock.today()),
+        periods=period_choices(clock.today()),
         breakdowns=reporting_service.BREAKDOWNS,
         levels=LEVELS,
         methods=DESIGN_METHODS if (choice is None or choice.weighted) else SRS_METHODS,

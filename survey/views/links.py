@@ -19,7 +19,7 @@ from flask import (
 from survey import clock
 from survey.extensions import db
 from survey.geography import BOROUGH_NAMES
-from survey.privacy import display_count
+from survey.publication import gate_for
 from survey.services import links as link_service
 from survey.services.audit import record_event
 from survey.staff_forms import NO_BOROUGH, ConfirmForm, LinkForm
@@ -47,12 +47,12 @@ def index():
     """List the officer's links with their completed responses."""
     links = link_service.links_for(db.session, g.current_staff)
     counts = link_service.completed_responses(db.session, [link.id for link in links])
-    threshold = current_app.config["SUPPRESSION_THRESHOLD"]
+    gate = gate_for(current_app.config)
     today = clock.today()
     return render_template(
         "links/index.html",
         links=links,
-        counts={i: display_count(c, threshold) for i, c in counts.items()},
+        counts={i: gate.count(*c) for i, c in counts.items()},
         states={link.id: link_service.link_state(link, today).value for link in links},
     )
 
@@ -97,13 +97,15 @@ def new():
 def detail(link_id: int):
     """Show one link: its address, QR code, settings and completed responses."""
     link = _own_link(link_id)
-    count = link_service.completed_responses(db.session, [link.id])[link.id]
+    count = gate_for(current_app.config).count(
+        *link_service.completed_responses(db.session, [link.id])[link.id]
+    )
     return render_template(
         "links/detail.html",
         link=link,
         url=resident_url(link.code),
         form=ConfirmForm(),
-        count=display_count(count, current_app.config["SUPPRESSION_THRESHOLD"]),
+        count=count,
         state=link_service.link_state(link, clock.today()).value,
         borough=BOROUGH_NAMES.get(link.distribution_borough or "", "Not one borough"),
         channel=link_service.CHANNELS.get(link.channel, link.channel),

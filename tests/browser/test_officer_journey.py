@@ -55,12 +55,11 @@ def test_officer_link_to_resident_response_to_count_and_coverage(browser, live_s
     page.goto(live_server + "/staff/links")
     row = page.locator("tbody tr", has_text="Library coffee morning")
     assert row.locator("td").nth(3).inner_text() == "fewer than 10"
-    # `make run` loads synthetic demo responses, so Hackney's count is shown and rises by one:
-    # the resident said they live there.
-    assert (
-        int(_hackney_count(page, live_server).replace(",", ""))
-        == int(coverage_before.replace(",", "")) + 1
-    )
+    # `make run` loads synthetic demo responses, so Hackney's count is shown, and one more
+    # resident there moves it by nothing or by one step of 5: counts are perturbed (ONS's
+    # 10-5 table rounds to 5).
+    after = int(_hackney_count(page, live_server).replace(",", ""))
+    assert after - int(coverage_before.replace(",", "")) in (0, 5)
     officer.close()
 
 

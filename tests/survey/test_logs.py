@@ -109,10 +109,10 @@ def test_the_gunicorn_access_log_escapes_a_forged_path(tmp_path):
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
                         sock.sendall(f"GET {FORGED_PATH} HTTP/1.0\r\n\r\n".encode())
                         assert sock.recv(100).startswith(b"HTTP/1.")
-                    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
                         sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")  # gunicorn names the sender
                         sock.recv(100)
                     break

@@ -6,6 +6,7 @@ import dataclasses
 
 from survey.demo import load_synthetic_responses
 from survey.extensions import db
+from survey.publication import gate_for
 from survey.services import exports
 from survey.services.population import current_figures
 from survey.services.questionnaires import latest_version, questionnaire_for
@@ -52,7 +53,7 @@ def test_report_notes_state_the_threshold_and_the_adjustment_used(app, demo):
             questionnaire,
             ReportRequest(indicator="aware", by=("borough",), weighted=False),
             figures=current_figures(db.session),
-            threshold=15,
+            gate=gate_for({"SUPPRESSION_THRESHOLD": 15}),
         )
     notes = {row.note for row in exports.report_rows(report)}
     assert any(note.startswith("Fewer than 15 responses") for note in notes)

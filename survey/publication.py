@@ -1,0 +1,119 @@
+"""The one gate every count passes through before a person sees it.
+
+Pages, downloads, notes and diagnostics never show a true count. They show a `Count` made
+here: counts under the threshold are hidden ("fewer than 10"), and the rest are perturbed
+by the cell-key method (`analysis.perturbation`) with the configured perturbation table,
+ONS's published 10-5 table by default. A cell's key comes from its respondents' record
+keys, so the same respondents always publish as the same count wherever they appear, and
+subtracting one published figure from another gives noise, not people.
+
+The rules that decide which groups of a table may be shown at all (small groups, the
+groups that protect them, filtered tables whose complement is small, a small rest of
+London) are `analysis.disclosure`'s; reports apply them through `analysis.summarise`, and
+tables of counts (coverage) through `Gate.table`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from analysis.disclosure import complementary_suppression, withheld_for_complements
+from analysis.perturbation import TEN_FIVE, PerturbationTable, load_ptable
+
+FEWER_THAN = "fewer than {threshold}"
+NOT_SHOWN = "not shown"
+
+
+@dataclass(frozen=True)
+class Count:
+    """A count as published: a perturbed number, or hidden (and why)."""
+
+    value: int | None
+    threshold: int
+    small: bool = True  # when hidden: small itself, or hidden to protect another
+
+    @property
+    def shown(self) -> bool:
+        return self.value is not None
+
+    def __str__(self) -> str:
+        if self.value is not None:
+            return f"{self.value:,}"
+        return FEWER_THAN.format(threshold=self.threshold) if self.small else NOT_SHOWN
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def as_json(self) -> int | str:
+        """A number when shown, otherwise the words: what downloads carry."""
+        return self.value if self.value is not None else str(self)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Publishes counts with a threshold and a perturbation table."""
+
+    threshold: int
+    ptable: PerturbationTable
+
+    def count(self, true: int, key_sum: int) -> Count:
+        """The published form of `true` respondents whose record keys add up to `key_sum`."""
+        true = int(true)
+        if true < self.threshold:
+            return Count(None, self.threshold)
+        value = int(self.ptable.perturb(true, int(key_sum)))
+        return Count(value if value >= self.threshold else None, self.threshold)
+
+    def table(
+        self,
+        labels: Sequence[str],
+        trues: Sequence[int],
+        key_sums: Sequence[int],
+        *,
+        hide_first: Sequence[str] = (),
+        complements: Sequence[Mapping[tuple, float]] = (),
+    ) -> tuple[list[Count], Count]:
+        """Publish the parts of one breakdown and their total (keys summed over the parts).
+
+        Parts under the threshold are hidden, and parts whose same group outside a filter
+        is small; then more parts, `hide_first` labels first, until the hidden ones can
+        neither be worked out one by one nor add up to a small number."""
+        n = np.array([*trues, sum(trues)], dtype=float)
+        small = np.append((n[:-1] >= 1) & (n[:-1] < self.threshold), False)
+        outside = withheld_for_complements(
+            [(label,) for label in [*labels, "All"]], complements, min_cell=self.threshold
+        )
+        priority = np.array([0 if label in hide_first else 1 for label in labels] + [1])
+        extra = complementary_suppression(
+            small | outside,
+            n,
+            [list(range(len(n)))],
+            min_cell=self.threshold,
+            priority=priority,
+        )
+        parts = []
+        for index, (true, key) in enumerate(zip(trues, key_sums, strict=True)):
+            if small[index] or (outside[index] and true < self.threshold):
+                parts.append(Count(None, self.threshold))
+            elif outside[index] or extra[index]:
+                parts.append(Count(None, self.threshold, small=False))
+            else:
+                parts.append(self.count(true, key))
+        total = (
+            Count(None, self.threshold, small=False)
+            if outside[-1] or extra[-1]
+            else self.count(int(n[-1]), sum(key_sums))
+        )
+        return parts, total
+
+
+def gate_for(config: Mapping[str, Any]) -> Gate:
+    """The gate the app's settings describe (threshold and perturbation table)."""
+    return Gate(
+        threshold=config["SUPPRESSION_THRESHOLD"],
+        ptable=load_ptable(config.get("PERTURBATION_TABLE") or TEN_FIVE),
+    )

@@ -1,0 +1,478 @@
+"""A motivated intruder against the live app: eight ways of combining what the platform
+publishes to single someone out. On random data with rare respondents planted, none may
+recover a count of 1 to k-1, or a respondent's answer, with certainty.
+
+The intruder sees only what staff see: pages and downloads. It knows the publication
+rules, which are public, including the perturbation table: a published count tells it
+only the set of true counts that publish as that number.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from dataclasses import dataclass
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import bindparam, insert, select, update
+
+from survey import clock
+from survey.demo import load_synthetic_responses
+from survey.extensions import db
+from survey.models import Answer, Link, Response, random_response_id
+from survey.services.questionnaires import latest_version, load_questionnaire, questionnaire_for
+from tests.conftest import PROJECT, empty_tables
+from tests.resident import COMPLETE_ANSWERS, page
+from tests.staff import create_staff, sign_in
+
+K = 10  # the threshold the app runs with in the tests
+EXTRACT_K = 5
+PAGES_OF_DATA = settings(
+    max_examples=3,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # a success is shown as found
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+DATA = {"size": st.integers(min_value=1500, max_value=2500), "seed": st.integers(0, 10_000)}
+# Early in the last month of a quarter: that month has few responses yet, as in life.
+TODAY = dt.date(2026, 12, 2)
+
+
+# --- the data: random responses, and rare respondents planted among them -------------------
+
+
+def build(app, runner, size: int, seed: int) -> dict:
+    """Fresh data, over the six months to today: a second questionnaire version answered
+    by one resident; two residents answering in Polish and Urdu among English ones, both
+    aware of Prevent; a Sikh resident today; one resident outside London; one yesterday."""
+    with app.app_context():
+        db.session.remove()
+        empty_tables(db.engine)
+    assert runner.invoke(args=["demo", "--synthetic-responses", "0"]).exit_code == 0
+    today = clock.today()
+    with app.app_context():
+        main = latest_version(db.session, "prevent-awareness")
+        questionnaire = questionnaire_for(main)
+        load_synthetic_responses(db.session, questionnaire, main.id, size, seed=seed)
+        # Half of them five months earlier: eleven months of responses, all in months on offer.
+        earlier = [
+            {"b_id": rid, "day": day - dt.timedelta(days=150)}
+            for rid, day in db.session.execute(select(Response.id, Response.submitted_on))
+            if rid[0] in "01234567"
+        ]
+        responses = Response.__table__
+        db.session.execute(
+            update(responses)
+            .where(responses.c.id == bindparam("b_id"))
+            .values(submitted_on=bindparam("day")),
+            earlier,
+        )
+        data = yaml.safe_load((PROJECT / "questionnaires" / "prevent-awareness.yaml").read_text())
+        data["version"] += 1
+        load_questionnaire(db.session, yaml.safe_dump(data), filename="newer.yaml")
+        newer = latest_version(db.session, "prevent-awareness")
+        link = db.session.query(Link).filter_by(code="demo").one()
+        rare = {
+            "newer version": (newer.id, "en", today, {"borough": "E09000021"}),
+            "Polish": (main.id, "pl", today, {"heard_of_prevent": "yes"}),
+            "Urdu": (main.id, "ur", today, {"heard_of_prevent": "yes"}),
+            "Sikh": (main.id, "en", today, {"religion": "sikh"}),
+            "outside London": (main.id, "en", today, {"borough": "outside_london"}),
+            "yesterday": (main.id, "en", today - dt.timedelta(days=1), {}),
+        }
+        for version_id, language, day, answers in rare.values():
+            _plant(version_id, link.id, language, day, {**COMPLETE_ANSWERS, **answers})
+        db.session.commit()
+        return {"main": main.id, "newer": newer.id}
+
+
+def _plant(version_id: int, link_id: int, language: str, day: dt.date, answers: dict) -> None:
+    response_id = random_response_id()
+    db.session.execute(
+        insert(Response),
+        {
+            "id": response_id,
+            "questionnaire_version_id": version_id,
+            "link_id": link_id,
+            "language": language,
+            "submitted_on": day,
+        },
+    )
+    rows = []
+    for question, value in answers.items():
+        for one in value if isinstance(value, list) else [value]:
+            if one and question != "anything_else":
+                rows.append({"response_id": response_id, "question_id": question, "value": one})
+    db.session.execute(insert(Answer), rows)
+
+
+@pytest.fixture
+def frozen(monkeypatch):
+    monkeypatch.setattr(clock, "today", lambda: TODAY)
+    return TODAY
+
+
+@pytest.fixture
+def staff(app, demo, frozen):
+    clients = {}
+    for role in ("officer", "analyst", "admin"):
+        create_staff(app, f"intruder-{role}@example.org", role)
+        client = app.test_client()
+        sign_in(client, f"intruder-{role}@example.org")
+        clients[role] = client
+    return clients
+
+
+def refresh_staff(app, staff) -> None:
+    """The data was rebuilt: the accounts are new, so sign in again."""
+    for role, client in staff.items():
+        create_staff(app, f"intruder-{role}@example.org", role)
+        sign_in(client, f"intruder-{role}@example.org")
+
+
+# --- what the intruder knows about a published count -----------------------------------
+
+
+def possible(published, metadata: dict | None = None) -> tuple[int, int] | None:
+    """The true counts a published count could stand for, as (lowest, highest), or None
+    when nothing was published. Perturbed counts are inverted with the public table."""
+    if published is None or published == "":
+        return None
+    value = int(str(published).replace(",", ""))
+    if metadata and metadata.get("count_perturbation"):
+        from analysis.perturbation import true_counts_for
+
+        counts = true_counts_for(value)
+        return min(counts), max(counts)
+    return value, value
+
+
+# How many derivations from published numbers the attacks tried: an attack that found
+# nothing to subtract proves nothing.
+TRIED = {"derivations": 0}
+
+
+def exact_small(bounds: tuple[int, int] | None) -> bool:
+    TRIED["derivations"] += 1
+    return bounds is not None and bounds[0] == bounds[1] and 1 <= bounds[0] <= K - 1
+
+
+def minus(a: tuple[int, int], *others: tuple[int, int]) -> tuple[int, int]:
+    low, high = a
+    for other_low, other_high in others:
+        low, high = low - other_high, high - other_low
+    return max(low, 0), high
+
+
+@dataclass
+class Table:
+    metadata: dict
+    rows: dict  # labels -> row
+
+
+def table(client, **choices) -> Table | None:
+    """A JSON download, or None when the app refuses to publish it."""
+    query = "&".join(
+        f"{k}={v}"
+        for k, values in choices.items()
+        for v in (values if isinstance(values, list) else [values])
+    )
+    response = client.get(f"/staff/analysis/download.json?{query}")
+    if response.status_code != 200:
+        return None
+    document = json.loads(response.data)
+    rows = {}
+    for row in document["rows"]:
+        codes = tuple(v for k, v in row.items() if k.endswith("_code"))
+        rows[codes] = row
+    return Table(document["metadata"], rows)
+
+
+def row_bounds(t: Table, labels) -> tuple[int, int] | None:
+    row = t.rows.get(labels)
+    return None if row is None else possible(row["n"], t.metadata)
+
+
+BREAKDOWNS = ["borough", "age_band", "sex", "ethnic_group", "religion", "disability", "language"]
+
+
+# --- the attacks ------------------------------------------------------------------------
+
+
+def attack_version_against_all_versions(client, ids) -> list[str]:
+    found = []
+    for weighted in ("no", "yes"):
+        for by in BREAKDOWNS:
+            everything = table(client, indicator="aware", by=by, weighted=weighted)
+            others = table(client, indicator="aware", by=by, weighted=weighted, version=ids["main"])
+            if everything is None or others is None:
+                continue
+            for labels in everything.rows:
+                a, b = row_bounds(everything, labels), row_bounds(others, labels)
+                if a is not None and b is not None and exact_small(minus(a, b)):
+                    found.append(f"{by}={labels} ({weighted}): {minus(a, b)}")
+    return found
+
+
+def _period_key(day: dt.date, kind: str) -> str:
+    return f"{day:%Y-%m}" if kind == "month" else f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def _months_of_quarter(quarter: str) -> list[str]:
+    year, number = int(quarter[:4]), int(quarter[-1])
+    return [f"{year}-{3 * number - 2 + i:02d}" for i in range(3)]
+
+
+def attack_quarter_minus_its_months(client, ids) -> list[str]:
+    """Every quarter on offer, less the other months of it on offer, gives one month."""
+    soup = page(client.get("/staff/analysis"))
+    offered = [o["value"] for o in soup.select("#period option")]
+    found = []
+    for quarter in (p for p in offered if "-Q" in p):
+        months = [m for m in _months_of_quarter(quarter) if m in offered]
+        for weighted in ("no", "yes"):
+            for by in ("religion", "borough", "sex", "language"):
+                whole = table(client, indicator="aware", by=by, weighted=weighted, period=quarter)
+                parts = {
+                    m: table(client, indicator="aware", by=by, weighted=weighted, period=m)
+                    for m in months
+                }
+                if whole is None:
+                    continue
+                for month in months:
+                    others = [t for m, t in parts.items() if m != month]
+                    if None in others:
+                        continue
+                    for labels in whole.rows:
+                        bounds = [row_bounds(t, labels) for t in (whole, *others)]
+                        if None not in bounds and exact_small(minus(*bounds)):
+                            found.append(f"{quarter} less other months: {month} {by}={labels}")
+    return found
+
+
+def coverage(client, period: str) -> dict[tuple[str, str], tuple[int, int] | None]:
+    """Every count on the coverage page, by (table, category), as bounds."""
+    soup = page(client.get(f"/staff/coverage?period={period}"))
+    perturbed = "perturbed" in soup.get_text(" ", strip=True)
+    counts = {}
+    for caption_table in soup.select("table"):
+        title = caption_table.select_one("caption").get_text(" ", strip=True).split(" (")[0]
+        for row in caption_table.select("tbody tr"):
+            label = row.select_one("th").get_text(strip=True)
+            shown = row.select("td")[0].get_text(strip=True)
+            counts[(title, label)] = (
+                possible(shown, {"count_perturbation": perturbed}) if shown[:1].isdigit() else None
+            )
+    return counts
+
+
+def _days(period: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last day a coverage period covers."""
+    if period == "all":
+        return dt.date(2000, 1, 1), today
+    if period == "30-days":
+        return today - dt.timedelta(days=29), today
+    if re.fullmatch(r"\d{4}-Q[1-4]", period):
+        first = dt.date(int(period[:4]), 3 * int(period[-1]) - 2, 1)
+        last = (first + dt.timedelta(days=95)).replace(day=1) - dt.timedelta(days=1)
+        return first, last
+    if re.fullmatch(r"\d{4}", period):
+        return dt.date(int(period), 1, 1), dt.date(int(period), 12, 31)
+    first = dt.date(int(period[:4]), int(period[5:7]), 1)
+    return first, (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+
+def attack_rolling_windows_on_coverage(client, ids) -> list[str]:
+    """Every period on offer less every period on offer inside it, and the widest less a
+    window less the months inside it that the window does not cover."""
+    soup = page(client.get("/staff/coverage"))
+    periods = [o["value"] for o in soup.select("#period option")]
+    today = clock.today()
+    span = {p: _days(p, today) for p in periods}
+    shown = {p: coverage(client, p) for p in periods}
+    found = []
+    for wide in periods:
+        for narrow in periods:
+            (a, b), (c, d) = span[wide], span[narrow]
+            if wide == narrow or not (a <= c and d <= b):
+                continue
+            # The months inside the wide period and before the narrow one.
+            earlier = [
+                p
+                for p in periods
+                if re.fullmatch(r"\d{4}-\d{2}", p) and a <= span[p][0] and span[p][1] < c
+            ]
+            for key, bounds in shown[wide].items():
+                other = shown[narrow].get(key)
+                if bounds is None or other is None:
+                    continue
+                if exact_small(minus(bounds, other)):
+                    found.append(f"{wide} less {narrow}: {key} = {minus(bounds, other)}")
+                parts = [shown[m].get(key) for m in earlier]
+                if earlier and None not in parts and exact_small(minus(bounds, other, *parts)):
+                    found.append(f"{wide} less {narrow} less earlier months: {key}")
+    return found
+
+
+def attack_hidden_cells_that_add_up(client, ids) -> list[str]:
+    found = []
+    for weighted in ("no", "yes"):
+        for by in BREAKDOWNS:
+            t = table(client, indicator="aware", by=by, weighted=weighted)
+            if t is None:
+                continue
+            total = row_bounds(t, ("All",))
+            parts = [row_bounds(t, labels) for labels in t.rows if labels != ("All",)]
+            shown = [p for p in parts if p is not None]
+            hidden = len(parts) - len(shown)
+            if total is not None and hidden and exact_small(minus(total, *shown)):
+                found.append(f"{by} ({weighted}): hidden cells add up to {minus(total, *shown)}")
+    return found
+
+
+def attack_comparison_with_the_rest(client, ids) -> list[str]:
+    found = []
+    for weighted in ("no", "yes"):
+        for by in BREAKDOWNS:
+            t = table(client, indicator="aware", by=by, weighted=weighted)
+            if t is None:
+                continue
+            total = row_bounds(t, ("All",))
+            for labels, row in t.rows.items():
+                group = row_bounds(t, labels)
+                if labels == ("All",) or row["difference_points"] is None or total is None:
+                    continue
+                rest = minus(total, group)
+                TRIED["derivations"] += 1
+                rest_share = row["estimate_percent"] - row["difference_points"]
+                certain = abs(rest_share) < 1e-6 or abs(rest_share - 100) < 1e-6
+                if rest[1] <= K - 1 and rest[1] >= 1 and certain:
+                    found.append(
+                        f"{by}={labels} ({weighted}): the rest of {rest} all said the same"
+                    )
+    return found
+
+
+def attack_across_pages(client, officer, ids) -> list[str]:
+    """Boroughs the analysis hides but coverage shows, filled in from coverage: the total
+    less everything known leaves the rest, alone or together."""
+    counts = coverage(officer, "all")
+    found = []
+    for weighted in ("no", "yes"):
+        t = table(client, indicator="aware", by="borough", weighted=weighted)
+        if t is None:
+            continue
+        total = row_bounds(t, ("All",))
+        known, unknown = [], []
+        for labels, row in t.rows.items():
+            if labels == ("All",):
+                continue
+            bounds = row_bounds(t, labels) or counts.get(("Borough", row["Borough"]))
+            (known if bounds is not None else unknown).append(bounds or row["Borough"])
+        # With nothing unknown, what is left is the boroughs nobody answered from.
+        if total is not None and exact_small(minus(total, *known)):
+            found.append(
+                f"{', '.join(unknown) or 'the rest'} ({weighted}) = {minus(total, *known)}"
+            )
+    return found
+
+
+def attack_counts_outside_the_tables(client, ids) -> list[str]:
+    found = []
+    for weighted in ("no", "yes"):
+        for extra in ({}, {"version": ids["main"]}):
+            t = table(client, indicator="aware", by="borough", weighted=weighted, **extra)
+            if t is None:
+                continue
+            for key in ("outside_london_left_out", "borough_from_link_left_out", "respondents"):
+                TRIED["derivations"] += 1
+                value = t.metadata.get(key)
+                if isinstance(value, int) and 1 <= value <= K - 1:
+                    found.append(f"metadata {key} = {value}")
+            note = json.loads(
+                client.get(
+                    f"/staff/analysis/download.json?indicator=aware&by=borough&weighted={weighted}"
+                ).data
+            )["methods_note"]
+            for number in re.findall(r"\b(\d+) responses? (?:from|came)", note):
+                if 1 <= int(number) <= K - 1:
+                    found.append(f"methods note: {number} responses")
+    soup = page(client.get("/staff/analysis/weighting?indicator=aware&by=borough"))
+    table_ = soup.select_one("table")
+    small = {"City of London"}  # planted data: the smallest borough
+    for row in table_.select("tbody tr") if table_ else []:
+        name = row.select_one("th").get_text(strip=True)
+        value = row.select_one("td").get_text(strip=True)
+        if name in small and value not in ("", "—"):
+            found.append(f"weighting page: design effect for {name} = {value}")
+    return found
+
+
+def attack_microdata(admin) -> list[str]:
+    body = admin.get("/staff/admin/microdata.csv").data.decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    if not rows:
+        return []
+    known = [
+        c
+        for c in rows[0]
+        if c
+        in (
+            "borough",
+            "age_band",
+            "sex",
+            "ethnicity",
+            "ethnic_group",
+            "religion",
+            "disability",
+            "language",
+            "submitted_month",
+            "submitted_quarter",
+            "channel",
+            "questionnaire_version",
+        )
+    ]
+    sizes: dict[tuple, int] = {}
+    for row in rows:
+        key = tuple(row[c] for c in known)
+        sizes[key] = sizes.get(key, 0) + 1
+    TRIED["derivations"] += len(sizes)
+    unique = sum(1 for size in sizes.values() if size < EXTRACT_K)
+    return (
+        [f"{unique} combinations of {known} shared by fewer than {EXTRACT_K} rows"]
+        if unique
+        else []
+    )
+
+
+ATTACKS = {
+    "version against all versions": lambda s, ids: attack_version_against_all_versions(
+        s["analyst"], ids
+    ),
+    "quarter minus its months": lambda s, ids: attack_quarter_minus_its_months(s["analyst"], ids),
+    "rolling windows on coverage": lambda s, ids: attack_rolling_windows_on_coverage(
+        s["officer"], ids
+    ),
+    "hidden cells that add up": lambda s, ids: attack_hidden_cells_that_add_up(s["analyst"], ids),
+    "comparison with the rest": lambda s, ids: attack_comparison_with_the_rest(s["analyst"], ids),
+    "across pages": lambda s, ids: attack_across_pages(s["analyst"], s["officer"], ids),
+    "counts outside the tables": lambda s, ids: attack_counts_outside_the_tables(s["analyst"], ids),
+}
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+@PAGES_OF_DATA
+@given(**DATA)
+def test_no_attack_singles_anyone_out(app, runner, staff, attack, size, seed):
+    ids = build(app, runner, size, seed)
+    refresh_staff(app, staff)
+    TRIED["derivations"] = 0
+    found = ATTACKS[attack](staff, ids)
+    assert not found, f"{attack}: " + "; ".join(found[:10])
+    assert TRIED["derivations"] > 0, f"{attack}: nothing published to try"
