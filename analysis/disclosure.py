@@ -53,15 +53,18 @@ def complementary_suppression(
     min_cell: int = 10,
     numerators: np.ndarray | None = None,
     priority: np.ndarray | None = None,
+    lone: bool = True,
 ) -> np.ndarray:
     """Suppress more cells until nothing hidden can be worked out by subtraction.
 
     Each constraint lists the cells of one sum, its parts first and their total last (the
     groups of a breakdown and its "All" row; a row or column of a two-way table and its
-    margin). Within a constraint whose total is shown, the hidden parts must not be a
-    single non-empty cell, and their respondents must add up to 0 or at least `min_cell`,
-    as must their `numerators` and complements (n - numerator) when given: otherwise
-    "total minus the shown parts" gives a small count away. A hidden total needs a second
+    margin). Within a constraint whose total is shown, the hidden parts' respondents must
+    add up to 0 or at least `min_cell`, as must their `numerators` and complements
+    (n - numerator) when given, and with `lone` they must not be a single non-empty cell:
+    otherwise "total minus the shown parts" gives a small count away. Where the shown
+    counts are perturbed and the estimates weighted, the sum alone is at risk, so callers
+    pass `lone=False` and no numerators: that hides far less. A hidden total needs a second
     hidden cell beside it. More cells are hidden until every constraint holds: lowest
     `priority` first (a "prefer not to say" group, say), then the smallest.
 
@@ -87,7 +90,7 @@ def complementary_suppression(
         for constraint in constraints:
             members = np.asarray(constraint, dtype=int)
             parts, total = members[:-1], members[-1]
-            if not _exposed(hidden, parts, total, sizes, x, min_cell):
+            if not _exposed(hidden, parts, total, sizes, x, min_cell, lone):
                 continue
             # An empty group adds nothing to a hidden sum: hiding it protects nobody.
             candidates = parts[~hidden[parts] & (sizes[parts] > 0)]
@@ -102,7 +105,7 @@ def complementary_suppression(
     return hidden & ~primary
 
 
-def _exposed(hidden, parts, total, sizes, x, min_cell) -> bool:
+def _exposed(hidden, parts, total, sizes, x, min_cell, lone) -> bool:
     """Say whether the hidden cells of one constraint can be worked out from the rest."""
     hidden_parts = parts[hidden[parts]]
     if hidden[total]:
@@ -110,7 +113,7 @@ def _exposed(hidden, parts, total, sizes, x, min_cell) -> bool:
     if hidden_parts.size == 0:
         return False
     n = sizes[hidden_parts].sum()
-    if hidden_parts.size == 1 and n > 0:
+    if lone and hidden_parts.size == 1 and n > 0:
         return True
     sums = [n]
     if x is not None:

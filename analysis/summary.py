@@ -305,7 +305,13 @@ def summarise(
     else:
         rows, constraints, family = _two_way(context, records.groups[0], records.groups[1], by)
     rows = _disclose(
-        rows, constraints, min_cell, isinstance(indicator, Proportion), complements, hide_first
+        rows,
+        constraints,
+        min_cell,
+        isinstance(indicator, Proportion),
+        complements,
+        hide_first,
+        exact=not context.weighted,
     )
     rows = _withhold_small_rest(rows, min_cell)
     rows = _adjust(rows, adjust, compare)
@@ -810,7 +816,10 @@ def _comparison(context: _Context, estimates: DomainEstimates, index: int) -> di
 # --- publication ----------------------------------------------------------------------
 
 
-def _disclose(rows, constraints, min_cell: int, proportion: bool, complements, hide_first):
+def _disclose(rows, constraints, min_cell, proportion, complements, hide_first, *, exact):
+    """Flag what may be shown. Unweighted (`exact`), a percentage and its interval give the
+    group's exact count and numerator away, so a lone hidden cell, and numerators that add
+    up small, are protected too; weighted, only small sums of respondents need to be."""
     n = np.array([r.n or 0 for r in rows], dtype=float)
     x = np.array([r.numerator or 0 for r in rows], dtype=float) if proportion else None
     small = primary_suppression(n, x, min_cell=min_cell)
@@ -819,7 +828,13 @@ def _disclose(rows, constraints, min_cell: int, proportion: bool, complements, h
     first = set(hide_first)
     priority = np.array([0 if first & set(r.labels) else 1 for r in rows])
     secondary = complementary_suppression(
-        primary, n, constraints, min_cell=min_cell, numerators=x, priority=priority
+        primary,
+        n,
+        constraints,
+        min_cell=min_cell,
+        numerators=x if exact else None,
+        priority=priority,
+        lone=exact,
     )
     out = []
     for row, is_small, is_outside, linked in zip(rows, small, outside, secondary, strict=True):

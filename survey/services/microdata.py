@@ -1,16 +1,22 @@
-"""The admin-only anonymised microdata extract: one row per response, k-anonymous.
+"""The admin-only anonymised microdata extract: one row per response, k-anonymous on every
+variable that could be known about a person.
 
-No response id, no day (the month only), no link name, no free text. On borough, age band,
-sex, ethnic group, religion and disability, every combination is shared by at least k
-responses: values are replaced by "suppressed" where needed, and the extract reports how
-many were.
+As statistical offices make one (sdcMicro's approach): the quasi-identifiers are the
+demographic register's, the language answered in, and the quarter the response was sent
+(channel and questionnaire version too, when the admin asks for them). Global recoding
+comes first: ethnic groups to the five 2021 Census groups, rare religions to "other
+religion", months to quarters. Then local suppression guided by importance: in each
+combination shared by fewer than k rows, the least important variable is suppressed
+first, so borough goes last. No response id, no day, no link name, no free text and no
+survey weight (a raked weight would reveal the cell it came from). The codebook reports
+the information lost.
 
 The extract streams, so a million responses fit in a small, fixed amount of memory. It is
 built in two passes over the responses in id order (ids are random, so the order says
 nothing about arrival):
 
-1. `plan` reads only the six demographic answers, as small integer codes, and decides which
-   values to suppress and which responses to leave out.
+1. `plan` reads only the quasi-identifiers, as small integer codes, recodes them and
+   decides which values to suppress and which responses to leave out.
 2. `stream_csv` reads every answer, one response per row straight from the database, and
    writes CSV lines as it goes, applying the plan. A response submitted between the two
    passes is not in the plan, so it is left out of this extract.
@@ -28,17 +34,35 @@ import numpy as np
 from sqlalchemy import Select, func, literal, select
 from sqlalchemy.orm import Session
 
+from analysis.anonymity import k_anonymise
+from survey.demographics import DEMOGRAPHICS
+from survey.geography import PREFER_NOT_TO_SAY
 from survey.models import Answer, Link, QuestionnaireVersion, Response
 from survey.questionnaire import Questionnaire
 from survey.questionnaire.schema import TEXT_TYPES
 from survey.services.exports import neutralise
 
-QUASI_IDENTIFIERS = ("borough", "age_band", "sex", "ethnicity", "religion", "disability")
 SUPPRESSED = "suppressed"
 BATCH = 5_000  # rows fetched from the database at a time
-SLICE = 1 << 16  # rows matched against the small classes at a time
 NOT_ANSWERED = 0  # code of a blank value in the plan
 SUPPRESSED_CODE = -1
+RARE_SHARE = 0.02  # religions held by fewer than 2% of responses are grouped together
+OTHER_RELIGION = "other_religion"
+# Variables about the response, and how much analysts need them (higher: kept longer).
+RESPONSE_IMPORTANCE = {"submitted_quarter": 6, "channel": 1, "questionnaire_version": 1}
+QUASI_IDENTIFIERS = tuple(d.name for d in DEMOGRAPHICS if d.quasi_identifier) + (
+    "submitted_quarter",
+    "channel",
+    "questionnaire_version",
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the admin asked the extract to carry beyond the standard columns."""
+
+    channel: bool = False
+    version: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,31 +74,64 @@ class Column:
     option: str | None = None  # set for one option of a multiple-choice question
 
 
+@dataclass
+class Identifier:
+    """A quasi-identifier: where its values come from, and the values its codes stand for."""
+
+    name: str
+    importance: int
+    question_id: str | None = None  # None: read from the response itself
+    values: list[str] | None = None  # code - 1 -> value written, after recoding
+
+    def __post_init__(self) -> None:
+        self.values = self.values or []
+
+
 @dataclass(frozen=True)
 class Plan:
     """What the extract holds and what disclosure control it needs."""
 
     columns: list[str]
-    identifiers: list[str]  # the quasi-identifiers the questionnaire asks, in column order
+    identifiers: list[Identifier]  # in the order of `codes`' columns
     ids: array  # the first 8 bytes of each response's id, as a number, in id order
-    codes: np.ndarray  # (responses, identifiers) demographic codes after suppression
+    codes: np.ndarray  # (responses, identifiers) codes after recoding and suppression
     kept: np.ndarray  # (responses,) False for a response left out entirely
     suppressed: dict[str, int]  # values replaced, per quasi-identifier
     dropped: int  # responses left out because even full suppression left them too few
     k: int
+    options: Options
+    recoded: dict[str, str]  # global recodes, in words, per variable
 
     @property
     def rows(self) -> int:
         return int(self.kept.sum())
 
+    def loss(self) -> dict[str, float]:
+        """Share of rows whose value was suppressed, per quasi-identifier."""
+        total = max(len(self.kept), 1)
+        return {name: count / total for name, count in self.suppressed.items()}
+
+
+def answer_identifiers(questionnaire: Questionnaire) -> dict[str, Identifier]:
+    """The demographic register's quasi-identifiers the questionnaire asks, by question id."""
+    found = {}
+    for variable in DEMOGRAPHICS:
+        if not variable.quasi_identifier or variable.dimension is None:
+            continue
+        question = questionnaire.dimension_question(variable.dimension)
+        if question is not None:
+            found[question.id] = Identifier(variable.name, variable.importance, question.id)
+    return found
+
 
 def _answer_columns(questionnaire: Questionnaire) -> list[Column]:
+    identifiers = answer_identifiers(questionnaire)
     columns = []
     for question in questionnaire.questions:
         if not question.answerable or question.type in TEXT_TYPES:
             continue
-        if question.dimension in QUASI_IDENTIFIERS:
-            columns.append(Column(question.dimension, question.id))
+        if question.id in identifiers:
+            columns.append(Column(identifiers[question.id].name, question.id))
         elif question.type == "multiple_choice":
             columns.extend(
                 Column(f"{question.id}__{o.value}", question.id, o.value)
@@ -85,9 +142,20 @@ def _answer_columns(questionnaire: Questionnaire) -> list[Column]:
     return columns
 
 
+def response_columns(options: Options) -> list[str]:
+    return [
+        *(["questionnaire_version"] if options.version else []),
+        "submitted_quarter",
+        *(["channel"] if options.channel else []),
+        "language",
+        "synthetic",
+    ]
+
+
 def _answers_by_response(question_ids: list[str] | None = None) -> Select:
-    """One row per response, in id order: id, version, day, link, and its answers in one
-    string "q=v;q=v;..." (values and ids hold neither separator; the loader checks).
+    """One row per response, in id order: id, version, day, link, whether the link set the
+    borough, language, and its answers in one string "q=v;q=v;..." (values and ids hold
+    neither separator; the loader checks).
 
     Every questionnaire's responses come back, to be filtered by the caller: without a
     filter the database reads the responses in id order from the primary key's index and
@@ -104,6 +172,7 @@ def _answers_by_response(question_ids: list[str] | None = None) -> Select:
         Response.submitted_on,
         Response.link_id,
         Response.borough_from_link,
+        Response.language,
     )
     if question_ids is None:
         pairs = select(gathered).where(Answer.response_id == Response.id).scalar_subquery()
@@ -131,100 +200,126 @@ def _versions(session: Session, questionnaire: Questionnaire) -> dict[int, int]:
     )
 
 
-def plan(session: Session, questionnaire: Questionnaire, *, k: int = 5) -> Plan:
-    """Read the demographic answers of every response and decide the suppression."""
+def _quarter(day) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def plan(
+    session: Session, questionnaire: Questionnaire, *, k: int = 5, options: Options = Options()
+) -> Plan:
+    """Read the quasi-identifiers of every response, recode them and decide the suppression."""
     answer_columns = _answer_columns(questionnaire)
-    identifiers = [c for c in answer_columns if c.name in QUASI_IDENTIFIERS]
+    by_question = answer_identifiers(questionnaire)
+    identifiers = [
+        *(by_question[c.question_id] for c in answer_columns if c.question_id in by_question),
+        Identifier("language", _importance("language")),
+        Identifier("submitted_quarter", RESPONSE_IMPORTANCE["submitted_quarter"]),
+        *([Identifier("channel", RESPONSE_IMPORTANCE["channel"])] if options.channel else []),
+        *(
+            [Identifier("questionnaire_version", RESPONSE_IMPORTANCE["questionnaire_version"])]
+            if options.version
+            else []
+        ),
+    ]
+    position = {ident.question_id: i for i, ident in enumerate(identifiers) if ident.question_id}
+    at = {ident.name: i for i, ident in enumerate(identifiers)}
     versions = _versions(session, questionnaire)
-    ids = array("Q")  # 8 bytes a response: enough to tell one random id from another
-    position = {c.question_id: i for i, c in enumerate(identifiers)}
+    channels = dict(session.execute(select(Link.id, Link.channel)).all())
     lookups: list[dict[str, int]] = [{} for _ in identifiers]  # value -> code, per column
     coded: dict[str, tuple[int, int]] = {}  # "question=value" -> (column, code)
-    flat = array("h")  # 2 bytes a value: a million responses take 12 MB
+    ids = array("Q")  # 8 bytes a response: enough to tell one random id from another
+    flat = array("h")  # 2 bytes a value: a million responses take 16 MB
     blank = [NOT_ANSWERED] * len(identifiers)
-    borough_at = next((i for i, c in enumerate(identifiers) if c.name == "borough"), None)
+
+    def code(column: int, value: str) -> int:
+        lookup = lookups[column]
+        return lookup.setdefault(value, len(lookup) + 1)
+
+    borough_at = at.get("borough")
     query = _answers_by_response(list(position)).execution_options(yield_per=BATCH)
-    for response_id, version_id, _day, _link, from_link, pairs in session.execute(query):
+    for response_id, version_id, day, link_id, from_link, language, pairs in session.execute(query):
         if version_id not in versions:
             continue
         ids.append(int(response_id[:16], 16))
-        row_codes = blank.copy()
+        row = blank.copy()
         for pair in pairs.split(";") if pairs else ():
             found = coded.get(pair)
             if found is None:
                 question_id, value = pair.split("=", 1)
-                lookup = lookups[position[question_id]]
-                code = lookup.setdefault(value, len(lookup) + 1)
-                found = coded[pair] = (position[question_id], code)
-            row_codes[found[0]] = found[1]
+                column = position[question_id]
+                found = coded[pair] = (column, code(column, value))
+            row[found[0]] = found[1]
         if from_link and borough_at is not None:
-            row_codes[borough_at] = NOT_ANSWERED  # the link's borough, not the resident's
-        flat.extend(row_codes)
+            row[borough_at] = NOT_ANSWERED  # the link's borough, not the resident's
+        row[at["language"]] = code(at["language"], language)
+        row[at["submitted_quarter"]] = code(at["submitted_quarter"], _quarter(day))
+        if options.channel:
+            row[at["channel"]] = code(at["channel"], channels[link_id])
+        if options.version:
+            row[at["questionnaire_version"]] = code(
+                at["questionnaire_version"], str(versions[version_id])
+            )
+        flat.extend(row)
     codes = np.frombuffer(flat, dtype=np.int16).reshape(-1, len(identifiers))  # no copy
-    kept, suppressed, dropped = _k_anonymise(codes, [c.name for c in identifiers], k)
+    recoded = _recode(questionnaire, identifiers, lookups, codes)
+    kept, suppressed_by_column, dropped = k_anonymise(
+        codes, [i.importance for i in identifiers], k, missing=SUPPRESSED_CODE
+    )
+    suppressed = {i.name: n for i, n in zip(identifiers, suppressed_by_column, strict=True)}
     return Plan(
-        columns=["questionnaire_version", "submitted_month", "channel"]
-        + [c.name for c in answer_columns],
-        identifiers=[c.name for c in identifiers],
+        columns=response_columns(options) + [c.name for c in answer_columns],
+        identifiers=identifiers,
         ids=ids,
         codes=codes,
         kept=kept,
         suppressed=suppressed,
         dropped=dropped,
         k=k,
+        options=options,
+        recoded=recoded,
     )
 
 
-def _k_anonymise(
-    codes: np.ndarray, names: list[str], k: int
-) -> tuple[np.ndarray, dict[str, int], int]:
-    """Suppress values, most varied identifier first, until every combination has k rows.
-
-    Works in place on `codes`; returns which rows are kept, the values suppressed per
-    identifier, and how many rows had to be left out.
-    """
-    suppressed = dict.fromkeys(names, 0)
-    kept = np.ones(len(codes), dtype=bool)
-    if not names or not len(codes):
-        return kept, suppressed, 0
-    varied = [len(np.unique(codes[:, i])) for i in range(len(names))]
-    for index in sorted(range(len(names)), key=lambda i: -varied[i]):
-        small = _small_classes(codes, k)
-        if not small.any():
-            break
-        column = codes[:, index]
-        changed = small & (column != SUPPRESSED_CODE)
-        suppressed[names[index]] += int(changed.sum())
-        column[changed] = SUPPRESSED_CODE
-    kept = ~_small_classes(codes, k)
-    return kept, suppressed, int((~kept).sum())
+def _importance(name: str) -> int:
+    return next(d.importance for d in DEMOGRAPHICS if d.name == name)
 
 
-def _small_classes(codes: np.ndarray, k: int) -> np.ndarray:
-    """True for each row whose combination of codes is shared by fewer than k rows."""
-    bases = codes.max(axis=0).astype(np.int64) + 2  # codes run from -1 to the maximum
-    combinations = float(np.prod(bases.astype(float)))
-    if combinations >= 2.0**62:
-        _, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
-        return counts[inverse.ravel()] < k
-    # One number per row, built in place to keep memory small (4 bytes a row when it fits).
-    keys = np.zeros(len(codes), dtype=np.int32 if combinations < 2.0**31 else np.int64)
-    for column, base in zip(codes.T, bases, strict=True):
-        keys *= base
-        keys += column
-        keys += 1
-    values, counts = np.unique(keys, return_counts=True)
-    small = values[counts < k]
-    found = np.zeros(len(codes), dtype=bool)
-    if not len(small):
-        return found
-    # A lookup table over the small keys' range (up to 4 MB) is quicker than sorting the
-    # rows again. A slice of rows at a time keeps isin's working copies small: over the
-    # whole million they would take 20 MB.
-    kind = "table" if small.max() - small.min() < 2**22 else "sort"
-    for start in range(0, len(keys), SLICE):
-        found[start : start + SLICE] = np.isin(keys[start : start + SLICE], small, kind=kind)
-    return found
+def _recode(questionnaire, identifiers, lookups, codes) -> dict[str, str]:
+    """Global recoding, in place: detailed ethnic groups to their five groups, religions
+    held by fewer than RARE_SHARE of the responses to "other religion". Sets each
+    identifier's values (code - 1 -> value) and returns the recodes in words."""
+    words = {}
+    total = max(len(codes), 1)
+    for column, identifier in enumerate(identifiers):
+        raw = sorted(lookups[column], key=lookups[column].get)  # code - 1 -> raw value
+        target = list(raw)
+        variable = next((d for d in DEMOGRAPHICS if d.name == identifier.name), None)
+        if variable is not None and variable.grouped:
+            question = questionnaire.dimension_question(variable.dimension)
+            groups = {o.value: o.group or o.value for o in question.options}
+            target = [groups.get(value, value) for value in raw]
+            words[identifier.name] = "detailed answers grouped: " + ", ".join(sorted(set(target)))
+        if identifier.name == "religion":
+            counts = np.bincount(codes[:, column].clip(0), minlength=len(raw) + 1)[1:]
+            rare = [
+                value
+                for value, count in zip(raw, counts, strict=True)
+                if count / total < RARE_SHARE and value not in (PREFER_NOT_TO_SAY, OTHER_RELIGION)
+            ]
+            target = [OTHER_RELIGION if value in rare else value for value in raw]
+            if rare:
+                words[identifier.name] = (
+                    f"religions held by fewer than {RARE_SHARE:.0%} of responses shown as "
+                    f"{OTHER_RELIGION}: " + ", ".join(sorted(rare))
+                )
+        if identifier.name == "submitted_quarter":
+            words[identifier.name] = "the month sent, coarsened to its quarter"
+        values = sorted(set(target))
+        identifier.values = values
+        new_code = np.array([0, *(values.index(v) + 1 for v in target)], dtype=np.int16)
+        column_codes = codes[:, column]
+        codes[:, column] = np.where(column_codes > 0, new_code[column_codes.clip(0)], column_codes)
+    return words
 
 
 class _Cells(dict):
@@ -232,18 +327,21 @@ class _Cells(dict):
 
     `cells[pair]` is (column, text, option columns): a multiple-choice option writes "1" in
     its own column and "0" in the question's other blank ones; column -1 means no column
-    (an answer the extract leaves out). Answers come from a small set (options and numbers
-    in range), so each is worked out on first sight and remembered: a million responses
-    hold about twenty million answers, but only a few hundred different ones."""
+    (an answer the extract leaves out, or a quasi-identifier, which the plan writes).
+    Answers come from a small set (options and numbers in range), so each is worked out on
+    first sight and remembered: a million responses hold about twenty million answers, but
+    only a few hundred different ones."""
 
     LIMIT = 100_000  # answers remembered at most
 
-    def __init__(self, columns: list[Column], first: int) -> None:
+    def __init__(self, columns: list[Column], first: int, planned: set[str]) -> None:
         super().__init__()
         self.single: dict[str, int] = {}  # question -> its column
         self.options: dict[str, tuple[int, ...]] = {}  # question -> its options' columns
         self.chosen: dict[str, int] = {}  # "question=option" -> that option's column
         for at, c in enumerate(columns, start=first):
+            if c.question_id in planned:
+                continue
             if c.option is None:
                 self.single[c.question_id] = at
             else:
@@ -267,29 +365,27 @@ def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) ->
     """Yield the extract as UTF-8 CSV, a batch of lines at a time."""
     answer_columns = _answer_columns(questionnaire)
     versions = {key: str(number) for key, number in _versions(session, questionnaire).items()}
-    first = 3  # version, month and channel come before the answers
-    cells = _Cells(answer_columns, first)
-    identifier_at = [
-        first + next(i for i, c in enumerate(answer_columns) if c.name == name)
-        for name in extract.identifiers
+    first = len(response_columns(extract.options))
+    planned = {i.question_id for i in extract.identifiers if i.question_id}
+    cells = _Cells(answer_columns, first, planned)
+    heading = {name: i for i, name in enumerate(extract.columns)}
+    # Each quasi-identifier's column in the CSV and its values (code 0: blank).
+    written = [
+        (heading[i.name], ["", *(neutralise(v) for v in i.values)]) for i in extract.identifiers
     ]
-    borough_at = next(
-        (first + i for i, c in enumerate(answer_columns) if c.name == "borough"), None
-    )
-    suppressed = (extract.codes == SUPPRESSED_CODE).any(axis=1).tobytes()
+    synthetic_at = heading["synthetic"]
     kept = extract.kept.tobytes()  # indexing bytes is much quicker than a numpy array
-    width = first + len(answer_columns)
+    width = len(extract.columns)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([neutralise(c) for c in extract.columns])
-    channels = {
-        link_id: neutralise(channel)
-        for link_id, channel in session.execute(select(Link.id, Link.channel))
+    synthetic = {
+        link_id: "yes" if made_up else "no"
+        for link_id, made_up in session.execute(select(Link.id, Link.synthetic))
     }
-    months: dict[object, str] = {}
     query = _answers_by_response().execution_options(yield_per=BATCH)
     ids, index, total = extract.ids, 0, len(kept)
-    for count, (response_id, version_id, submitted_on, link_id, from_link, pairs) in enumerate(
+    for count, (response_id, version_id, _day, link_id, _from_link, _language, pairs) in enumerate(
         session.execute(query)
     ):
         if version_id not in versions:
@@ -301,12 +397,7 @@ def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) ->
             continue  # arrived after the plan was made
         if kept[index]:
             row = [""] * width
-            row[0] = versions[version_id]
-            month = months.get(submitted_on)
-            if month is None:
-                month = months[submitted_on] = f"{submitted_on:%Y-%m}"
-            row[1] = month
-            row[2] = channels[link_id]
+            row[synthetic_at] = synthetic[link_id]
             for pair in pairs.split(";") if pairs else ():
                 at, text, options = cells[pair]
                 for other in options:
@@ -314,12 +405,8 @@ def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) ->
                         row[other] = "0"
                 if at >= 0:
                     row[at] = text
-            if from_link and borough_at is not None:
-                row[borough_at] = ""  # the link's borough, not the resident's
-            if suppressed[index]:
-                for at, code in zip(identifier_at, extract.codes[index].tolist(), strict=True):
-                    if code == SUPPRESSED_CODE:
-                        row[at] = SUPPRESSED
+            for (at, values), code in zip(written, extract.codes[index].tolist(), strict=True):
+                row[at] = SUPPRESSED if code == SUPPRESSED_CODE else values[code]
             writer.writerow(row)
         index += 1
         if count % 1_000 == 999:
@@ -327,82 +414,3 @@ def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) ->
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue().encode("utf-8")
-
-
-def codebook_csv(questionnaire: Questionnaire, result: Plan) -> bytes:
-    """What each column means and what each value stands for."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["column", "question", "value", "meaning"])
-    fixed = {
-        "questionnaire_version": "Version of the questionnaire answered",
-        "submitted_month": "Month the response was sent (YYYY-MM)",
-        "channel": "How the survey link was distributed",
-    }
-    for column, meaning in fixed.items():
-        writer.writerow([column, meaning, "", ""])
-    for question in questionnaire.questions:
-        if not question.answerable or question.type in TEXT_TYPES:
-            continue
-        column = question.dimension if question.dimension in QUASI_IDENTIFIERS else question.id
-        if question.type == "multiple_choice":
-            for option in question.all_options:
-                writer.writerow(
-                    [
-                        neutralise(f"{question.id}__{option.value}"),
-                        neutralise(question.text.get()),
-                        "1 / 0 / blank",
-                        neutralise(f"chose '{option.label.get()}' / did not / not asked"),
-                    ]
-                )
-            continue
-        if question.type == "number":
-            writer.writerow(
-                [
-                    column,
-                    neutralise(question.text.get()),
-                    f"{question.minimum}-{question.maximum}",
-                    "whole number",
-                ]
-            )
-            continue
-        for option in question.all_options:
-            writer.writerow(
-                [
-                    column,
-                    neutralise(question.text.get()),
-                    option.value,
-                    neutralise(option.label.get()),
-                ]
-            )
-        if question.dimension == "borough":
-            writer.writerow(
-                [
-                    column,
-                    "",
-                    "blank",
-                    "not known: the response came through a link that recorded the borough "
-                    "where it was used instead of asking where the resident lives",
-                ]
-            )
-        if question.dimension in QUASI_IDENTIFIERS:
-            writer.writerow(
-                [
-                    column,
-                    "",
-                    SUPPRESSED,
-                    f"withheld so that at least {result.k} responses share each "
-                    "combination of borough, age band, sex, ethnic group, religion "
-                    "and disability",
-                ]
-            )
-    writer.writerow(
-        [
-            "(all)",
-            "",
-            "",
-            f"{result.dropped} responses left out entirely; "
-            + ", ".join(f"{n} {name} values suppressed" for name, n in result.suppressed.items()),
-        ]
-    )
-    return buffer.getvalue().encode("utf-8")

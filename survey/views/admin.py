@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -19,7 +20,7 @@ from flask import (
 
 from survey.extensions import db
 from survey.models import StaffUser
-from survey.services import microdata
+from survey.services import codebook, microdata
 from survey.services import staff as staff_service
 from survey.services.audit import ACTIONS, AuditFilter, audit_page, record_event
 from survey.services.population import (
@@ -198,32 +199,43 @@ def population():
     ), status
 
 
+def _options() -> microdata.Options:
+    """Channel and version go in the extract only when the admin asks (each is one more
+    variable someone could know about a person, so more is suppressed)."""
+    return microdata.Options(
+        channel=request.args.get("channel") == "yes", version=request.args.get("version") == "yes"
+    )
+
+
 def _plan():
     version = latest_version(db.session, current_app.config["QUESTIONNAIRE_ID"])
     if version is None:
         abort(404)
     questionnaire = questionnaire_for(version)
     return questionnaire, microdata.plan(
-        db.session, questionnaire, k=current_app.config["MICRODATA_K"]
+        db.session, questionnaire, k=current_app.config["MICRODATA_K"], options=_options()
     )
 
 
 @bp.get("/microdata")
 def microdata_page():
-    """Explain the anonymised microdata extract and offer it."""
+    """Explain the anonymised microdata extract, its information loss, and offer it."""
     _questionnaire, plan = _plan()
-    return render_template("admin/microdata.html", result=plan)
+    query = urlencode({k: "yes" for k, v in vars(plan.options).items() if v})
+    return render_template("admin/microdata.html", result=plan, query=query)
 
 
 @bp.get("/microdata.csv")
 def microdata_csv():
     """Stream the k-anonymous extract (admins only; recorded in the audit log)."""
     questionnaire, plan = _plan()
+    extra = [name for name, wanted in vars(plan.options).items() if wanted]
     record_event(
         db.session,
         "download",
         actor=g.current_staff,
-        detail=f"microdata extract: {plan.rows} rows, k={plan.k}",
+        detail=f"microdata extract: {plan.rows} rows, k={plan.k}"
+        + (f", with {' and '.join(extra)}" if extra else ""),
     )
     db.session.commit()
     lines = stream_with_context(microdata.stream_csv(db.session, questionnaire, plan))
@@ -236,7 +248,7 @@ def codebook_csv():
     questionnaire, plan = _plan()
     record_event(db.session, "download", actor=g.current_staff, detail="microdata codebook")
     db.session.commit()
-    return _attachment(microdata.codebook_csv(questionnaire, plan), "prevent-codebook.csv")
+    return _attachment(codebook.codebook_csv(questionnaire, plan), "prevent-codebook.csv")
 
 
 def _attachment(body, filename: str) -> Response:

@@ -345,9 +345,35 @@ def test_no_published_count_is_small_and_no_suppressed_cell_is_recoverable(
             assert row.n >= k
             for part in (row.numerator, row.n - row.numerator):
                 assert part == 0 and row.n >= 3 * k or part >= k
+    truth = _true_counts(data, by)
     for constraint in _constraints(table, by):
-        hidden = [r for r in constraint if not r.published]
-        assert len(hidden) != 1, [r.labels for r in constraint]
+        *parts, total = constraint
+        if not total.published:
+            assert any(not r.published for r in parts), [r.labels for r in constraint]
+            continue
+        hidden = [truth.get(r.labels, (0, 0)) for r in parts if not r.published]
+        n, x = sum(h[0] for h in hidden), sum(h[1] for h in hidden)
+        assert not 1 <= n <= k - 1, [r.labels for r in constraint]
+        if not weighted:  # exact percentages: a lone cell and small numerators are at risk
+            assert not (len(hidden) == 1 and n > 0), [r.labels for r in constraint]
+            assert not 1 <= x <= k - 1 and not 1 <= n - x <= k - 1
+
+
+def _true_counts(data, by) -> dict[tuple, tuple[int, int]]:
+    """(respondents, positives) for every row label of the table, counted directly."""
+    counts: dict[tuple, list[int]] = {}
+    for i in range(len(data["y"])):
+        key = tuple(data[b][i] for b in by)
+        cells = (
+            [key, ("All",)]
+            if len(by) == 1
+            else [key, (key[0], "All"), ("All", key[1]), ("All", "All")]
+        )
+        for cell in cells:
+            totals = counts.setdefault(cell, [0, 0])
+            totals[0] += 1
+            totals[1] += data["y"][i] == "yes"
+    return {cell: (n, x) for cell, (n, x) in counts.items()}
 
 
 def _constraints(table, by):

@@ -415,40 +415,32 @@ def attack_counts_outside_the_tables(client, ids) -> list[str]:
 
 
 def attack_microdata(admin) -> list[str]:
-    body = admin.get("/staff/admin/microdata.csv").data.decode()
-    rows = list(csv.DictReader(io.StringIO(body)))
-    if not rows:
-        return []
-    known = [
-        c
-        for c in rows[0]
-        if c
-        in (
-            "borough",
-            "age_band",
-            "sex",
-            "ethnicity",
-            "ethnic_group",
-            "religion",
-            "disability",
-            "language",
-            "submitted_month",
-            "submitted_quarter",
-            "channel",
-            "questionnaire_version",
-        )
-    ]
-    sizes: dict[tuple, int] = {}
-    for row in rows:
-        key = tuple(row[c] for c in known)
-        sizes[key] = sizes.get(key, 0) + 1
-    TRIED["derivations"] += len(sizes)
-    unique = sum(1 for size in sizes.values() if size < EXTRACT_K)
-    return (
-        [f"{unique} combinations of {known} shared by fewer than {EXTRACT_K} rows"]
-        if unique
-        else []
-    )
+    """Rows of the extract unique on everything someone could know about a person."""
+    found = []
+    for query in ("", "?channel=yes&version=yes"):
+        body = admin.get(f"/staff/admin/microdata.csv{query}").data.decode()
+        rows = list(csv.DictReader(io.StringIO(body)))
+        if not rows:
+            continue
+        known = [
+            c
+            for c in rows[0]
+            if c
+            in (
+                "borough", "age_band", "sex", "ethnicity", "ethnic_group", "religion",
+                "disability", "language", "submitted_month", "submitted_quarter", "channel",
+                "questionnaire_version",
+            )
+        ]  # fmt: skip
+        sizes: dict[tuple, int] = {}
+        for row in rows:
+            key = tuple(row[c] for c in known)
+            sizes[key] = sizes.get(key, 0) + 1
+        TRIED["derivations"] += len(sizes)
+        unique = sum(1 for size in sizes.values() if size < EXTRACT_K)
+        if unique:
+            found.append(f"{unique} combinations of {known} shared by fewer than {EXTRACT_K}")
+    return found
 
 
 ATTACKS = {
@@ -463,6 +455,7 @@ ATTACKS = {
     "comparison with the rest": lambda s, ids: attack_comparison_with_the_rest(s["analyst"], ids),
     "across pages": lambda s, ids: attack_across_pages(s["analyst"], s["officer"], ids),
     "counts outside the tables": lambda s, ids: attack_counts_outside_the_tables(s["analyst"], ids),
+    "microdata": lambda s, ids: attack_microdata(s["admin"]),
 }
 
 

@@ -1,0 +1,179 @@
+"""Every count that leaves for a person goes through the publication gate, and the same
+respondents are the same count wherever they appear.
+
+The gate test runs the app with a canary perturbation table that adds 1,000 to every
+count: any count of responses on any page or in any download below 1,000 did not go
+through the gate."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.resident import page
+from tests.routes import get_endpoints, path_for, staff_clients
+
+CANARY = 1000
+# Not pages a person reads, or the admin-only extract whose rows are the records.
+NOT_COUNTED = {
+    "static",
+    "health.healthz",
+    "links.qr_png",
+    "links.qr_svg",
+    "admin.microdata_csv",
+    "admin.codebook_csv",
+    "admin.microdata_page",
+    "admin.audit",  # records staff downloads, with what they downloaded
+}
+QUERIES = [
+    "indicator=aware&by=borough&weighted=yes",
+    "indicator=aware&by=language&weighted=no",
+    "indicator=confident_helps&by=sex&by2=age_band&weighted=yes",
+    "indicator=trusts_fair&by=religion&weighted=yes&period={quarter}",
+    "indicator=knows_help&by=ethnic_group&weighted=no",
+]
+
+
+@pytest.fixture
+def canary_app(make_app, app, demo, tmp_path):
+    path = tmp_path / "canary.csv"
+    lines = ["pcv,ckey,pvalue"] + [f"{p},{k},{CANARY}" for p in range(1, 751) for k in range(256)]
+    path.write_text("\n".join(lines))
+    canary = make_app(PERTURBATION_TABLE=str(path))
+    clients, ids = staff_clients(canary, synthetic_responses=600)
+    return canary, clients, ids
+
+
+def counted(value) -> bool:
+    """A count that went through the canary gate, or one hidden in words."""
+    if value in (None, ""):
+        return True
+    if isinstance(value, str):
+        if not value[:1].isdigit():
+            return True  # "fewer than 10", "not shown"
+        value = int(value.replace(",", ""))
+    return value >= CANARY
+
+
+def response_columns(soup) -> list[str]:
+    """Every cell under a heading about responses, in every table of the page."""
+    cells = []
+    for table in soup.select("table"):
+        headings = [th.get_text(" ", strip=True).lower() for th in table.select("thead th")]
+        columns = [i for i, h in enumerate(headings) if h in ("responses", "completed responses")]
+        for row in table.select("tbody tr"):
+            values = row.select("th, td")
+            cells += [values[i].get_text(strip=True) for i in columns if i < len(values)]
+    return cells
+
+
+def counts_in_words(text: str, threshold: int) -> list[str]:
+    """Numbers written as counts of responses, other than the threshold itself."""
+    found = re.findall(r"(?<![\d.,])(\d[\d,]*)\)? (?:responses|of these responses)", text)
+    return [n for n in found if int(n.replace(",", "")) != threshold]
+
+
+def test_every_count_on_every_page_went_through_the_gate(canary_app):
+    app, clients, ids = canary_app
+    seen = 0
+    for endpoint in get_endpoints(app):
+        if endpoint in NOT_COUNTED:
+            continue
+        path = path_for(app, endpoint, ids)
+        for role in ("admin", "analyst", "officer"):
+            response = clients[role].get(path)
+            if response.status_code != 200 or "html" not in response.content_type:
+                continue
+            soup = page(response)
+            for value in response_columns(soup) + counts_in_words(soup.get_text(" "), 10):
+                seen += 1
+                assert counted(value), (endpoint, role, value)
+    assert seen > 50
+
+
+def _quarter(app) -> str:
+    from survey import clock
+
+    today = clock.today()
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+def test_every_count_in_every_download_went_through_the_gate(canary_app):
+    app, clients, _ = canary_app
+    analyst = clients["analyst"]
+    seen = 0
+    for query in QUERIES:
+        query = query.format(quarter=_quarter(app))
+        for path in ("/staff/analysis", "/staff/analysis/weighting"):
+            soup = page(analyst.get(f"{path}?{query}"))
+            for value in response_columns(soup) + counts_in_words(soup.get_text(" "), 10):
+                seen += 1
+                assert counted(value), (path, query, value)
+        document = json.loads(analyst.get(f"/staff/analysis/download.json?{query}").data)
+        meta = document["metadata"]
+        for key in (
+            "respondents",
+            "outside_london_left_out",
+            "borough_from_link_left_out",
+            "synthetic_demo_responses",
+        ):
+            seen += 1
+            assert counted(meta[key]), (query, key, meta[key])
+        for value in counts_in_words(document["methods_note"], 10):
+            seen += 1
+            assert counted(value), (query, value)
+        rows = document["rows"]
+        for row in rows:
+            seen += 1
+            assert counted(row["n"]), (query, row)
+            if "weighted=no" in query:
+                assert counted(row["effective_n"]), (query, row)
+        body = analyst.get(f"/staff/analysis/download.csv?{query}").data.decode()
+        lines = list(csv.reader(io.StringIO(body)))
+        table = lines[lines.index([]) + 1 :]
+        n_at = table[0].index("n")
+        assert all(counted(line[n_at]) for line in table[1:])
+        book = load_workbook(io.BytesIO(analyst.get(f"/staff/analysis/download.xlsx?{query}").data))
+        sheet = list(book["Estimates"].iter_rows(values_only=True))
+        assert all(counted(values[n_at]) for values in sheet[1:])
+    assert seen > 100
+
+
+def test_the_same_respondents_are_the_same_count_on_every_page_and_file(app, demo):
+    clients, ids = staff_clients(app, synthetic_responses=900)
+    analyst, officer = clients["analyst"], clients["officer"]
+    # Unweighted, "has heard of Prevent" counts everyone who answered it: all of them.
+    document = json.loads(
+        analyst.get("/staff/analysis/download.json?indicator=aware&by=sex&weighted=no").data
+    )
+    by_sex = {row["sex_code"]: row["n"] for row in document["rows"]}
+    coverage = {
+        row.th.get_text(strip=True): row.select("td")[0].get_text(strip=True)
+        for table in page(officer.get("/staff/coverage")).select("table")
+        if table.caption.get_text().startswith("Sex")
+        for row in table.select("tbody tr")
+    }
+    assert f"{by_sex['female']:,}" == coverage["Female"]
+    assert f"{by_sex['male']:,}" == coverage["Male"]
+    page_rows = {
+        tr.th.get_text(strip=True): tr.select("td")[0].get_text(strip=True)
+        for tr in page(analyst.get("/staff/analysis?indicator=aware&by=sex&weighted=no")).select(
+            "#estimates tbody tr"
+        )
+    }
+    assert page_rows["Female"] == coverage["Female"]
+    two_way = json.loads(
+        analyst.get(
+            "/staff/analysis/download.json?indicator=aware&by=sex&by2=age_band&weighted=no"
+        ).data
+    )
+    margins = {
+        row["sex_code"]: row["n"] for row in two_way["rows"] if row["age_band_code"] == "All"
+    }
+    # The same people whichever table counts them: a row margin of a two-way table.
+    assert margins["female"] == by_sex["female"]
