@@ -102,6 +102,16 @@ def complementary_suppression(
             pick = min(candidates, key=lambda i: (order[i], sizes[i], i))
             hidden[pick] = True
             changed = True
+    # Hiding one cell at a time can leave an earlier choice unneeded: show again, largest
+    # first, every cell whose showing keeps every constraint safe.
+    for cell in sorted(np.flatnonzero(hidden & ~primary), key=lambda i: (-sizes[i], -i)):
+        hidden[cell] = False
+        if any(
+            _exposed(hidden, np.asarray(c[:-1], dtype=int), c[-1], sizes, x, min_cell, lone)
+            for c in constraints
+            if cell in c
+        ):
+            hidden[cell] = True
     return hidden & ~primary
 
 

@@ -33,6 +33,8 @@ def test_it_says_what_each_role_sees_with_the_settings_in_force(app, make_app):
     assert "fewer than 8 people share" in roles["Administrators"]
     assert "Staff see totals only" not in words
     assert "Camden Community Safety runs this survey" in words
+    assert "the same group of people always shows as the same number" in words
+    assert "under 15 they are not shown at all" in words
     assert soup.select_one('main a[href="mailto:privacy@camden.example.org"]')
 
 
