@@ -17,8 +17,10 @@ def k_anonymise(
 
     `codes` holds one small integer per row and quasi-identifier (0 or more; `missing` for
     a suppressed value, which counts as a value of its own). Wherever a row's combination
-    is shared by fewer than k rows, its least important column is suppressed first, then
-    the next, until none is small; rows still too few are left out. Works in place.
+    is shared by fewer than k rows, its least important column is suppressed first, then the
+    next, until none is small. A column whose suppression merges no rows (one the small
+    rows all share, say) is left alone unless nothing else works. Rows still too few are
+    left out. Works in place.
 
     Returns which rows are kept, the values suppressed per column, and how many rows were
     left out.
@@ -39,7 +41,22 @@ def k_anonymise(
     if not codes.shape[1] or not len(codes):
         return kept, suppressed, 0
     order = sorted(range(codes.shape[1]), key=lambda i: (importance[i], i))
+    skipped = []
     for index in order:
+        small = small_classes(codes, k)
+        if not small.any():
+            break
+        column = codes[:, index]
+        changed = small & (column != missing)
+        before = column[changed]
+        column[changed] = missing
+        if small_classes(codes, k).sum() >= small.sum():
+            # Nothing merged (a column the small rows all share, say): pure loss, undone.
+            column[changed] = before
+            skipped.append(index)
+            continue
+        suppressed[index] += int(changed.sum())
+    for index in skipped:  # only if the more important columns could not do it
         small = small_classes(codes, k)
         if not small.any():
             break
