@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 JS_STAMP := node_modules/.installed
 CSS := survey/static/css/main.css
+MANIFEST := survey/static/manifest.json
 DATABASE_STAMP := instance/.migrated
 CATALOGUES := $(wildcard survey/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
@@ -19,21 +20,21 @@ export FLASK_APP := survey
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: $(PY_STAMP) $(CSS) $(COMPILED) ## Set everything up and serve the platform on http://127.0.0.1:5000
+run: $(PY_STAMP) $(MANIFEST) $(COMPILED) ## Set everything up and serve the platform on http://127.0.0.1:5000
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo --base-url http://$(HOST):$(PORT)
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C to stop)"
 	SURVEY_BIND=$(HOST):$(PORT) $(BIN)/python -m survey.devserver
 
-serve: $(PY_STAMP) $(CSS) $(COMPILED) ## Serve with gunicorn (SQLite, or PostgreSQL when SURVEY_DATABASE_URL is set) on 127.0.0.1:8000
+serve: $(PY_STAMP) $(MANIFEST) $(COMPILED) ## Serve with gunicorn (SQLite, or PostgreSQL when SURVEY_DATABASE_URL is set) on 127.0.0.1:8000
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo --base-url http://127.0.0.1:8000
 	SURVEY_BIND=127.0.0.1:8000 $(BIN)/gunicorn -c gunicorn.conf.py survey.wsgi:app
 
-test: $(PY_STAMP) $(CSS) $(COMPILED) ## Set everything up and run the test suite (SQLite; PostgreSQL with TEST_DATABASE_URL)
+test: $(PY_STAMP) $(MANIFEST) $(COMPILED) ## Set everything up and run the test suite (SQLite; PostgreSQL with TEST_DATABASE_URL)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-test-all: $(PY_STAMP) $(CSS) $(COMPILED) ## Run every test, slow suites included
+test-all: $(PY_STAMP) $(MANIFEST) $(COMPILED) ## Run every test, slow suites included
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 audit: $(PY_STAMP) ## Check the locked dependencies for known vulnerabilities (pip-audit)
@@ -47,7 +48,7 @@ format: $(PY_STAMP) ## Format the code with ruff
 	$(BIN)/ruff format survey analysis tests $(wildcard bench)
 	$(BIN)/ruff check --fix survey analysis tests $(wildcard bench)
 
-assets: $(CSS) ## Build the front-end assets into survey/static
+assets: $(MANIFEST) ## Build the front-end assets into survey/static
 
 messages: $(PY_STAMP) ## Gather the interface strings and add new ones to each language's catalogue
 	$(BIN)/pybabel extract -F babel.cfg -k ui -k ui_plural:1,2 -k N_ --sort-by-file --project prevent-survey -o survey/translations/messages.pot .
@@ -72,6 +73,10 @@ $(CSS): $(JS_STAMP) $(wildcard assets/scss/*.scss assets/js/* assets/images/*)
 	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js survey/static/js/
 	cp assets/js/app.mjs survey/static/js/
 	cp assets/images/* survey/static/images/
+
+# Content-hashed copies (cached for a year), pre-compressed, and the manifest pages read.
+$(MANIFEST): $(CSS) $(PY_STAMP)
+	$(BIN)/python -m survey.assets survey/static
 
 clean: ## Remove the virtual environment, built assets and the local database
 	rm -rf $(VENV) node_modules survey/static instance

@@ -38,6 +38,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     _register_error_handlers(app)
     _register_commands(app)
     _register_headers(app)
+    _register_assets(app)
     return app
 
 
@@ -122,6 +123,14 @@ def _register_commands(app: Flask) -> None:
     from survey import cli
 
     cli.register(app)
+
+
+def _register_assets(app: Flask) -> None:
+    from survey import assets
+    from survey.views import pages, respond
+
+    assets.init_app(app)
+    assets.init_compression(app, [respond.bp, pages.bp])
 
 
 def _register_headers(app: Flask) -> None:
