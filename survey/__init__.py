@@ -54,9 +54,12 @@ def _register_templates(app: Flask) -> None:
 
     @app.context_processor
     def service_names() -> dict[str, Any]:
+        from survey import i18n
+
+        service, organisation = app.config["SERVICE_NAME"], app.config["ORGANISATION_NAME"]
         return {
-            "service_name": app.config["SERVICE_NAME"],
-            "organisation_name": app.config["ORGANISATION_NAME"],
+            "service_name": i18n.ui(service),
+            "organisation_name": i18n.ui(organisation),
             "software_version": __version__,
         }
 

@@ -15,6 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from survey.questionnaire.answers import N_
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "SURVEY_"
@@ -62,9 +65,14 @@ class Config:
     # event: 150 residents finishing within the hour on one link.
     LINK_START_LIMIT = "300 per hour"  # surveys started
     LINK_SUBMIT_LIMIT = "150 per hour"  # surveys sent
-    SERVICE_NAME = "London Prevent awareness survey"
-    ORGANISATION_NAME = "London community safety partnership"
+    # Shown translated where the interface catalogues translate them (the defaults are);
+    # otherwise in English, marked so.
+    SERVICE_NAME = N_("London Prevent awareness survey")
+    ORGANISATION_NAME = N_("London community safety partnership")
     CONTACT_EMAIL: str | None = None  # where residents write about privacy or accessibility
+    # Where "Exit this page" takes a resident, after deleting their answers: a page nobody
+    # nearby would think twice about (GOV.UK's default).
+    EXIT_URL = "https://www.bbc.co.uk/weather"
     # Translation statuses offered to residents (from the questionnaire file's `languages`).
     # Production offers only translations a fluent speaker has reviewed; set
     # LANGUAGE_STATUSES=reviewed,unreviewed to offer drafts too. English is always offered.
@@ -165,6 +173,13 @@ def _ptable(value: str) -> str:
     return value
 
 
+def _web_address(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise ValueError("a web address starting https://")
+    return value
+
+
 def language_statuses(value: str) -> tuple[str, ...]:
     """Read LANGUAGE_STATUSES, e.g. "reviewed,unreviewed"; empty offers English only."""
     statuses = tuple(part.strip() for part in value.split(",") if part.strip())
@@ -262,6 +277,12 @@ SETTINGS: tuple[Setting, ...] = (
         "where residents write about privacy or accessibility (privacy notice, "
         "accessibility statement)",
         _email,
+    ),
+    Setting(
+        "EXIT_URL",
+        'where "Exit this page" leaves for, after deleting the resident\'s answers '
+        "(default `https://www.bbc.co.uk/weather`)",
+        _web_address,
     ),
     Setting(
         "LANGUAGE_STATUSES",

@@ -44,6 +44,7 @@ TOP_KEYS = {
     "languages",
     "introduction",
     "minutes",
+    "exit_this_page",
     "questions",
     "indicators",
 }
@@ -177,6 +178,9 @@ def _build(check: _Checker, data: dict) -> Questionnaire | None:
     if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 60:
         check.fail("minutes", f"{minutes!r} must be a whole number of minutes from 1 to 60")
         minutes = 5
+    exit_this_page = data.get("exit_this_page", False)
+    if not isinstance(exit_this_page, bool):
+        check.fail("exit_this_page", f"{exit_this_page!r} must be true or false")
 
     raw_questions = data.get("questions")
     if not isinstance(raw_questions, list) or not raw_questions:
@@ -205,6 +209,7 @@ def _build(check: _Checker, data: dict) -> Questionnaire | None:
         questions=tuple(questions),
         indicators=tuple(indicators),
         minutes=minutes,
+        exit_this_page=exit_this_page is True,
     )
 
 

@@ -132,6 +132,9 @@ class Questionnaire:
     questions: tuple[Question, ...]
     indicators: tuple[Indicator, ...] = ()
     minutes: int = 5
+    # Show GOV.UK's "Exit this page" on every resident page: for topics a resident may not
+    # want someone nearby to see them answering.
+    exit_this_page: bool = False
     _by_id: dict[str, Question] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

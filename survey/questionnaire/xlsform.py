@@ -77,6 +77,7 @@ SURVEY_COLUMNS = {
 CHOICES_COLUMNS = {"list_name", "name", "label", "hint", "role", "group"}
 SETTINGS_COLUMNS = {
     "form_id", "form_title", "version", "default_language", "minutes", "introduction",
+    "exit_this_page",
 }  # fmt: skip
 TRANSLATABLE = {"label", "hint", "required_message", "form_title", "introduction"}
 TRUE = {"yes", "true", "true()", "1"}
@@ -338,6 +339,7 @@ class _Importer:
             "id": settings.get("form_id"),
             "version": settings.get("version"),
             "minutes": settings.get("minutes", 5),
+            "exit_this_page": settings.get("exit_this_page", False),
             # A translation nobody has said was reviewed is offered as unreviewed.
             "languages": [
                 {"code": code, **statuses.get(code, {"status": _default_status(code)})}
@@ -376,6 +378,12 @@ class _Importer:
                 self.fail(row.where("minutes"), "must be a whole number of minutes")
             else:
                 found["minutes"] = int(minutes)
+        exit_this_page = row.cells.get("exit_this_page", "").strip().lower()
+        if exit_this_page:
+            if exit_this_page not in TRUE | FALSE:
+                self.fail(row.where("exit_this_page"), "must be yes or no")
+            else:
+                found["exit_this_page"] = exit_this_page in TRUE
         for column in ("form_title", "introduction"):
             text = self._text(row, column)
             if text:
@@ -828,10 +836,13 @@ def export_xlsform(questionnaire: Questionnaire) -> bytes:
                 + [role, option.group or ""]
             )
     settings = book.create_sheet("settings")
-    settings.append(headings("form_id", "version", "form_title", "introduction", "minutes"))
+    settings.append(
+        headings("form_id", "version", "form_title", "introduction", "minutes") + ["exit_this_page"]
+    )
     settings.append(
         [questionnaire.id, questionnaire.version, *texts(questionnaire.title)]
         + [*texts(questionnaire.introduction), questionnaire.minutes]
+        + ["yes" if questionnaire.exit_this_page else "no"]
     )
     statuses = book.create_sheet("languages")
     statuses.append(["code", "status", "note"])

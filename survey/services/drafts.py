@@ -94,6 +94,16 @@ def record_answer(
     session.flush()
 
 
+def discard_draft(session: Session, token: str | None) -> bool:
+    """Delete the resident's draft now (they chose to leave or to clear their answers).
+
+    Returns whether there was one."""
+    if not token:
+        return False
+    result = session.execute(delete(Draft).where(Draft.token_hash == token_hash(token)))
+    return bool(result.rowcount)
+
+
 def purge_expired(session: Session, *, spent_token_days: int) -> tuple[int, int]:
     """Delete expired drafts and old spent submission tokens; return how many of each."""
     drafts = session.execute(delete(Draft).where(Draft.expires_at <= clock.now()))

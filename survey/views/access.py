@@ -25,6 +25,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "pages.home",
         "pages.privacy",
         "pages.accessibility",
+        "pages.leave",
         "health.healthz",
         "auth.sign_in",
         "bench_hello",

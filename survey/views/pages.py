@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, redirect, render_template, request, session
 
+from survey.extensions import db
+from survey.services import drafts as draft_service
 from survey.services.links import CODE_PATTERN
 
 bp = Blueprint("pages", __name__)
@@ -27,3 +29,19 @@ def privacy():
 def accessibility():
     """The accessibility statement: how accessible the service is and how it was tested."""
     return render_template("pages/accessibility.html")
+
+
+@bp.get("/leave")
+def leave():
+    """ "Exit this page": delete the resident's answers and session, then go somewhere
+    nobody nearby would notice. A plain link (it must work without JavaScript), so a GET;
+    it only ever removes what the browser itself holds."""
+    from survey.views.respond import DRAFT_KEY
+
+    draft_service.discard_draft(db.session, session.get(DRAFT_KEY))
+    db.session.commit()
+    session.clear()
+    response = redirect(current_app.config["EXIT_URL"], 303)
+    # Also empty this site's cache in the browser (and, in Chromium, its back-forward cache).
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -10,6 +11,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -18,6 +20,7 @@ from flask import (
 )
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
@@ -99,6 +102,7 @@ def _journey(code: str) -> Journey:
         draft.language if draft else None,
     )
     i18n.use_language(language)
+    g.exit_this_page = questionnaire.exit_this_page
     journey = Journey(link, version_id, questionnaire, draft, language)
     _last_questionnaire[code] = journey.questionnaire
     return journey
@@ -133,7 +137,12 @@ def start(code: str):
         and journey.draft is None
         and (request.cookies.get(completed_cookie(journey.link.questionnaire_id)) == "1")
     )
-    return render_template("respond/start.html", **_start_page(journey), already_completed=already)
+    return render_template(
+        "respond/start.html",
+        **_start_page(journey),
+        already_completed=already,
+        cleared=request.args.get("cleared") == "1" and journey.draft is None,
+    )
 
 
 def _start_page(journey: Journey) -> dict[str, Any]:
@@ -151,6 +160,19 @@ def _per_link_key() -> str:
     # in the rate-limit store, for the length of the window; never stored.
     link_id = find_link_id(db.session, (request.view_args or {}).get("code", ""))
     return f"{get_remote_address()}:link-{link_id}"
+
+
+@bp.post("/<code>/clear")
+def clear(code: str):
+    """Delete the resident's answers ("Clear my answers"), so the next person using this
+    phone cannot read them, and show the start page again."""
+    journey = _journey(code)
+    draft_service.discard_draft(db.session, session.get(DRAFT_KEY))
+    db.session.commit()
+    session.clear()
+    return redirect(
+        url_for("respond.start", code=code, lang=journey.language, cleared=1), SEE_OTHER
+    )
 
 
 @bp.post("/<code>/start")
@@ -357,7 +379,27 @@ def confirmation(code: str):
         if state is not LinkState.OPEN:
             raise LinkClosed(not_yet_open=state is LinkState.NOT_YET_OPEN)
         return redirect(url_for("respond.start", code=code), SEE_OTHER)
+    # The resident is done: end the session, so nothing of theirs stays with this browser.
+    session.clear()
+    version = latest_version(db.session, link.questionnaire_id)
+    questionnaire = questionnaire_for(version) if version is not None else None
+    g.exit_this_page = questionnaire is not None and questionnaire.exit_this_page
     return render_template("respond/confirmation.html", link=link)
+
+
+# The numbers the confirmation page gives, as they are written in every language's text.
+PHONE_NUMBERS = re.compile(r"(?<!\d)(0800 789 321|101|999)(?!\d)")
+
+
+@bp.app_template_filter("phone_links")
+def phone_links(text: Markup) -> Markup:
+    """Make the help numbers in a sentence tappable `tel:` links."""
+    escaped = str(escape(text))  # a no-op on the escaped Markup pages pass
+    linked = PHONE_NUMBERS.sub(
+        lambda m: f'<a class="govuk-link" href="tel:{m[1].replace(" ", "")}">{m[1]}</a>',
+        escaped,
+    )
+    return Markup(linked)  # noqa: S704 - escaped text, plus links made of the fixed numbers
 
 
 @bp.errorhandler(CSRFError)

@@ -75,6 +75,8 @@ def serve(folder: Path, prepare: list[list[str]] = ()):
         FLASK_APP="survey",
         SURVEY_BIND=f"127.0.0.1:{port}",
         SURVEY_WEB_WORKERS="2",
+        # "Exit this page" leaves for a neutral site: here another origin on this machine.
+        SURVEY_EXIT_URL=f"http://localhost:{port}/",
     )
     flask = [sys.executable, "-m", "flask"]
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=PROJECT, check=True, capture_output=True)

@@ -18,6 +18,7 @@ NARROW = {"width": 320, "height": 640}
 NOT_PAGES = {
     "static",
     "health.healthz",
+    "pages.leave",  # a redirect to the neutral site (tests/browser/test_shared_phone.py)
     "links.qr_png",
     "links.qr_svg",
     "analyst.download",

@@ -83,11 +83,12 @@ def test_whole_survey_with_keyboard_alone_at_320_pixels(browser, live_server):
         answer_current_question(page)
     assert "/check-answers" in page.url
     assert no_horizontal_scroll(page)
+    cookies = context.cookies()
+    assert [c["name"] for c in cookies] == ["survey_session"]
+    assert all(c["expires"] == -1 for c in cookies)  # a session cookie, gone with the browser
     tab_to(page, "#submit-button")
     press_enter_and_wait(page)
     assert page.locator(".govuk-panel__title").inner_text() == "Your answers have been sent"
     assert requests and all(url.startswith(live_server) for url in requests)
-    cookies = context.cookies()
-    assert [c["name"] for c in cookies] == ["survey_session"]
-    assert all(c["expires"] == -1 for c in cookies)  # a session cookie, gone with the browser
+    assert context.cookies() == []  # the confirmation ended the session
     context.close()

@@ -62,7 +62,7 @@ PAGES = [
 
 
 def hostile_questionnaire(folder: Path) -> Path:
-    """The real questionnaire as version 2, with every payload in every text an author
+    """The real questionnaire as a new version, with every payload in every text an author
     writes: title, introduction, question texts, hints, error messages, option and
     indicator labels."""
     data = yaml.safe_load((PROJECT / "questionnaires" / "prevent-awareness.yaml").read_text())

@@ -145,6 +145,7 @@ def test_every_setting_is_read_from_its_prefixed_variable(
         ("SURVEY_DRAFT_TTL", "٣٦٠٠", "whole number"),
         ("SURVEY_LINK_SUBMIT_LIMIT", "lots", "rate limits such as"),
         ("SURVEY_LANGUAGE_STATUSES", "draft", "'reviewed' and 'unreviewed'"),
+        ("SURVEY_EXIT_URL", "javascript:alert(1)", "a web address starting https://"),
         ("SURVEY_SUPRESSION_THRESHOLD", "10", "Did you mean SURVEY_SUPPRESSION_THRESHOLD"),
     ],
 )

@@ -41,7 +41,8 @@ def problems(text: str) -> list[str]:
 
 def test_prevent_awareness_questionnaire_loads_with_its_indicators_and_dimensions():
     questionnaire = load_file(QUESTIONNAIRES / "prevent-awareness.yaml")
-    assert (questionnaire.id, questionnaire.version) == ("prevent-awareness", 2)
+    assert (questionnaire.id, questionnaire.version) == ("prevent-awareness", 3)
+    assert questionnaire.exit_this_page
     assert {i.id for i in questionnaire.indicators} >= {
         "aware",
         "confident_helps",

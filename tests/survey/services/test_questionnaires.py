@@ -21,7 +21,7 @@ def write(folder: Path, text: str) -> Path:
 def test_loading_the_same_version_twice_is_a_no_op(runner, tmp_path, db_session):
     folder = write(tmp_path / "q", SOURCE.read_text())
     assert (
-        "loaded: prevent-awareness version 2"
+        "loaded: prevent-awareness version 3"
         in runner.invoke(args=["questionnaires", "load", str(folder)]).output
     )
     second = runner.invoke(args=["questionnaires", "load", str(folder)])
@@ -55,7 +55,7 @@ def test_a_new_version_is_served_to_new_residents_and_recorded(
     folder = write(
         tmp_path / "q",
         SOURCE.read_text()
-        .replace("version: 2", "version: 3")
+        .replace("version: 3", "version: 4")
         .replace(
             "Before today, had you heard of Prevent?", "Had you heard of Prevent before today?"
         ),
@@ -71,7 +71,7 @@ def test_a_new_version_is_served_to_new_residents_and_recorded(
         db_session.get(QuestionnaireVersion, r.questionnaire_version_id).version
         for r in db_session.scalars(select(Response))
     )
-    assert versions == [2, 3]
+    assert versions == [3, 4]
 
 
 def test_a_resident_mid_way_keeps_the_version_they_started(runner, tmp_path, resident):
@@ -80,7 +80,7 @@ def test_a_resident_mid_way_keeps_the_version_they_started(runner, tmp_path, res
     folder = write(
         tmp_path / "q",
         SOURCE.read_text()
-        .replace("version: 2", "version: 3")
+        .replace("version: 3", "version: 4")
         .replace("What do you understand Prevent does?", "What does Prevent do?"),
     )
     runner.invoke(args=["questionnaires", "load", str(folder)])

@@ -31,7 +31,8 @@ def resident_routes(app) -> list[tuple[str, str]]:
 
 
 def test_the_resident_routes_are_the_ones_this_file_walks(app):
-    assert len(resident_routes(app)) == 7  # start, begin, question x2, check, submit, done
+    # start, begin, question x2, check, submit, clear, done
+    assert len(resident_routes(app)) == 8
 
 
 @pytest.fixture
