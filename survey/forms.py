@@ -101,15 +101,18 @@ def draw_control(
     values: list[str],
     language: str,
     error: str | None,
+    *,
+    step: str = "",
 ) -> Markup:
     """Return the HTML of the question's control, with the values chosen and any error.
 
-    Kept for reuse when the version is known and every value is one of the options."""
+    Kept for reuse when the version is known and every value is one of the options; `step`
+    tells apart the pages of a question asked in two steps."""
     control = control_for(question)
     choices = {o.value for o in question.all_options}
     key = None
     if version_id is not None and question.all_options and all(v in choices for v in values):
-        key = (version_id, question.id, language, tuple(values), error)
+        key = (version_id, question.id, step, language, tuple(values), error)
         drawn = _drawn.get(key)
         if drawn is not None:
             return drawn

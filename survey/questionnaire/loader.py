@@ -25,6 +25,7 @@ from survey.questionnaire.schema import (
     Language,
     LocalText,
     Option,
+    OptionGroup,
     Question,
     Questionnaire,
     ShowIf,
@@ -64,7 +65,9 @@ QUESTION_KEYS = {
     "show_if",
     "dimension",
     "error",
+    "groups",
 }
+GROUP_KEYS = {"value", "label", "question"}
 OPTION_KEYS = {"value", "label", "hint", "group"}
 LANGUAGE_KEYS = {"code", "status", "note"}
 INDICATOR_KEYS = {"id", "label", "question", "positive", "exclude"}
@@ -372,7 +375,49 @@ def _choice_fields(check: _Checker, where: str, qtype: str, raw: dict) -> dict[s
     duplicates = sorted({v for v in values if values.count(v) > 1})
     if duplicates:
         check.fail(where, f"option values used twice: {', '.join(duplicates)}")
+    if "groups" in raw:
+        fields["groups"] = _groups(check, where, qtype, control, raw["groups"], options)
     return fields
+
+
+def _groups(
+    check: _Checker, where: str, qtype: str, control: str, raw: Any, options: list[Option]
+) -> tuple[OptionGroup, ...]:
+    """Read `groups`: the question is asked group first, then the group's options."""
+    if qtype != "single_choice" or control != "radios":
+        check.fail(where, "'groups' only applies to single choice questions shown as radios")
+        return ()
+    if not isinstance(raw, list) or len(raw) < 2:
+        check.fail(where, "'groups' needs a list of at least 2 groups")
+        return ()
+    groups: list[OptionGroup] = []
+    for number, item in enumerate(raw, start=1):
+        at = f"{where} group {number}"
+        if not isinstance(item, dict):
+            check.fail(at, "a group is a mapping with 'value', 'label' and 'question'")
+            continue
+        check.keys(at, item, GROUP_KEYS)
+        value = item.get("value")
+        if not isinstance(value, str) or not VALUE_PATTERN.match(value):
+            check.fail(at, f"group value {value!r} must be a short code")
+            continue
+        label = check.text(f"{at} ({value}) label", item.get("label"))
+        question = check.text(f"{at} ({value}) question", item.get("question"))
+        if label is not None and question is not None:
+            groups.append(OptionGroup(value, label, question))
+    values = [g.value for g in groups]
+    for value in sorted({v for v in values if values.count(v) > 1}):
+        check.fail(where, f"group {value!r} is listed twice")
+    for value in sorted(set(values) & {o.value for o in options}):
+        check.fail(where, f"{value!r} is both a group and an option: the first step needs both")
+    used = {o.group for o in options if o.group is not None}
+    for option in options:
+        if option.group is not None and option.group not in values:
+            check.fail(where, f"option {option.value!r} is in group {option.group!r}, not listed")
+    for value in values:
+        if value not in used:
+            check.fail(where, f"group {value!r} has no options")
+    return tuple(groups)
 
 
 def _number_fields(check: _Checker, where: str, raw: dict) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 DEFAULT_LANGUAGE = "en"
 # A translation's status. "source" is the language the questionnaire was written in;
@@ -62,6 +62,17 @@ class Option:
 
 
 @dataclass(frozen=True)
+class OptionGroup:
+    """A heading over some of a long single choice's options. A question with groups is
+    asked in two steps, as GOV.UK asks for ethnic group: first the group, then `question`
+    with that group's options. The stored answer is the option, as if asked in one step."""
+
+    value: str
+    label: LocalText
+    question: LocalText
+
+
+@dataclass(frozen=True)
 class Condition:
     """True when the earlier question was answered with one of these values."""
 
@@ -92,6 +103,7 @@ class Question:
     show_if: ShowIf | None = None
     dimension: str | None = None
     error: LocalText | None = None  # what to say when a required answer is missing
+    groups: tuple[OptionGroup, ...] = ()  # single choice asked group first, then option
 
     @property
     def answerable(self) -> bool:
@@ -109,6 +121,38 @@ class Question:
 
     def option(self, value: str) -> Option | None:
         return next((o for o in self.all_options if o.value == value), None)
+
+    def group(self, value: str | None) -> OptionGroup | None:
+        return next((g for g in self.groups if g.value == value), None)
+
+    def group_step(self) -> Question:
+        """The first of two steps: each group as one choice, and the options in no group
+        (such as "Prefer not to say"), which answer the question at once."""
+        choices = tuple(Option(value=g.value, label=g.label) for g in self.groups)
+        ungrouped = tuple(o for o in self.options if o.group is None)
+        return replace(self, options=choices + ungrouped, groups=())
+
+    def option_step(self, group: OptionGroup) -> Question:
+        """The second step: the group's own question and options, each option's label
+        without the group's name in front ("Asian or Asian British: Indian" is "Indian")."""
+        options = tuple(
+            replace(o, label=_without_prefix(o.label, group.label))
+            for o in self.options
+            if o.group == group.value
+        )
+        return replace(self, text=group.question, hint=None, error=None, options=options, groups=())
+
+
+def _without_prefix(label: LocalText, prefix: LocalText) -> LocalText:
+    prefixes = dict(prefix.translations)
+    shortened = []
+    for language, text in label.translations:
+        start = f"{prefixes[language]}:" if language in prefixes else None
+        if start and text.startswith(start) and text[len(start) :].strip():
+            rest = text[len(start) :].strip()
+            text = rest[:1].upper() + rest[1:]
+        shortened.append((language, text))
+    return LocalText(tuple(shortened))
 
 
 @dataclass(frozen=True)

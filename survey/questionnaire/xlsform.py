@@ -7,7 +7,8 @@ back as a workbook the importer reads again unchanged.
 
 The platform's own ideas travel in extra columns that ODK ignores: `dimension` on the
 survey sheet, `role` (none or dont_know), `group` and `hint` on the choices sheet,
-`minutes` and `introduction` in settings, and `languages` and `indicators` sheets.
+`minutes`, `introduction` and `exit_this_page` in settings, and `languages`,
+`option_groups` and `indicators` sheets.
 
 Workbooks come from outside, so they are read defensively: size limits before opening,
 zip entries checked, openpyxl in read-only mode, and formulas refused rather than run.
@@ -79,7 +80,9 @@ SETTINGS_COLUMNS = {
     "form_id", "form_title", "version", "default_language", "minutes", "introduction",
     "exit_this_page",
 }  # fmt: skip
-TRANSLATABLE = {"label", "hint", "required_message", "form_title", "introduction"}
+TRANSLATABLE = {
+    "label", "hint", "required_message", "form_title", "introduction", "group_question",
+}  # fmt: skip
 TRUE = {"yes", "true", "true()", "1"}
 FALSE = {"", "no", "false", "false()", "0"}
 
@@ -335,6 +338,7 @@ class _Importer:
         statuses = self._statuses()
         choices = self._choices()
         questions = self._survey(choices)
+        self._option_groups()
         document: dict[str, Any] = {
             "id": settings.get("form_id"),
             "version": settings.get("version"),
@@ -720,6 +724,24 @@ class _Importer:
                 listed.append((name, merged[name]))
         return {mode: [{"question": name, "in": sorted(values)} for name, values in listed]}
 
+    # option groups ----------------------------------------------------------------------
+
+    def _option_groups(self) -> None:
+        """The `option_groups` sheet: a single choice asked group first (ethnic group)."""
+        for row in self.sheets.get("option_groups", []):
+            self._known_columns(row, {"question", "name", "label", "group_question"})
+            question = self.questions.get(row.cells.get("question", ""))
+            if question is None or question.get("type") != "single_choice":
+                self.fail(row.where("question"), "must name a select_one question")
+                continue
+            question.setdefault("groups", []).append(
+                {
+                    "value": row.cells.get("name", ""),
+                    "label": self._text(row, "label"),
+                    "question": self._text(row, "group_question"),
+                }
+            )
+
     # indicators -------------------------------------------------------------------------
 
     def _indicators(self) -> list[dict]:
@@ -848,6 +870,15 @@ def export_xlsform(questionnaire: Questionnaire) -> bytes:
     statuses.append(["code", "status", "note"])
     for language in questionnaire.languages:
         statuses.append([language.code, language.status, language.note or ""])
+    grouped = [question for question in questionnaire.questions if question.groups]
+    if grouped:
+        groups = book.create_sheet("option_groups")
+        groups.append(headings("question", "name", "label", "group_question"))
+        for question in grouped:
+            for group in question.groups:
+                groups.append(
+                    [question.id, group.value, *texts(group.label), *texts(group.question)]
+                )
     if questionnaire.indicators:
         indicators = book.create_sheet("indicators")
         indicators.append(headings("id", "label", "question", "positive", "exclude"))

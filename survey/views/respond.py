@@ -39,6 +39,7 @@ from survey.questionnaire.flow import (
     pages,
     previous_question,
 )
+from survey.questionnaire.schema import OptionGroup
 from survey.services import drafts as draft_service
 from survey.services.links import LinkState, find_link, find_link_id, link_state
 from survey.services.questionnaires import (
@@ -208,13 +209,15 @@ def question(code: str, question_id: str):
     if current is None or not can_visit(questionnaire, answers, question_id):
         return _to_question(code, first_unanswered(questionnaire, answers))
     changing = request.args.get("change") == "1"
+    step = Step.of(current, request.args.get(GROUP_PARAMETER))
+    if step is None:  # a group the question does not have: its first step
+        return _to_question(code, current, **({"change": 1} if changing else {}))
 
     if request.method == "GET":
-        return _render_question(
-            journey, current, _stored_values(answers.get(current.id)), changing=changing
-        )
+        values = step.values(answers.get(current.id))
+        return _render_question(journey, current, values, changing=changing)
     try:
-        raw = read_answer(current, request.form)
+        raw = read_answer(step.shown, request.form)
     except UnreadableForm:
         return _render_question(
             journey,
@@ -227,11 +230,14 @@ def question(code: str, question_id: str):
             status=400,
         )
     try:
-        value = clean_answer(current, raw, journey.language)
+        value = step.clean(raw, journey.language)
     except AnswerError as error:
         return _render_question(
             journey, current, raw, changing=changing, error=i18n.answer_error(error)
         )
+    if step.is_group_choice(value):
+        args = {GROUP_PARAMETER: value, **({"change": 1} if changing else {})}
+        return _to_question(code, current, **args)
     draft_service.record_answer(
         db.session,
         journey.draft,
@@ -247,6 +253,65 @@ def question(code: str, question_id: str):
     if changing:
         return _to_question(code, first_unanswered(questionnaire, answers))
     return _to_question(code, next_question(questionnaire, answers, current.id))
+
+
+GROUP_PARAMETER = "group"  # the second step of a question asked group first
+
+
+@dataclass(frozen=True)
+class Step:
+    """Which page of a question the resident is on. Most questions are one page; one with
+    option groups (ethnic group) is two: the group, then that group's options."""
+
+    question: Question
+    shown: Question  # what this page asks
+    group: OptionGroup | None = None
+
+    @classmethod
+    def of(cls, question: Question, group_value: str | None) -> Step | None:
+        if not question.groups:
+            return cls(question, question)
+        if group_value is None:
+            return cls(question, question.group_step())
+        group = question.group(group_value)
+        return None if group is None else cls(question, question.option_step(group), group)
+
+    @property
+    def key(self) -> str:
+        """Tells the pages of one question apart, for the drawn controls' cache."""
+        if not self.question.groups:
+            return ""
+        return self.group.value if self.group else "groups"
+
+    def values(self, stored: Any) -> list[str]:
+        """The stored answer as this page shows it: its group on the first page."""
+        values = _stored_values(stored)
+        if not self.question.groups or not values:
+            return values
+        option = self.question.option(values[0])
+        group = option.group if option is not None else None
+        if self.group is None:
+            return [group] if group else values
+        return values if group == self.group.value else []
+
+    def clean(self, raw: list[str], language: str) -> Any:
+        try:
+            return clean_answer(self.shown, raw, language)
+        except AnswerError:
+            # An option of the whole question, as a one-page form sends it (a page opened
+            # before the question had groups), is a complete answer too.
+            option = self.question.option(raw[0]) if len(raw) == 1 else None
+            if self.group is None and option is not None and option.group is not None:
+                return clean_answer(self.question, raw, language)
+            raise
+
+    def is_group_choice(self, value: Any) -> bool:
+        return self.group is None and self.question.group(value) is not None
+
+
+def _step_of_request(question: Question) -> Step:
+    """The page of the question this request is on (its first, for an unknown group)."""
+    return Step.of(question, request.args.get(GROUP_PARAMETER)) or Step.of(question, None)
 
 
 def _stored_values(value: Any) -> list[str]:
@@ -265,8 +330,16 @@ def _render_question(
     status: int | None = None,
 ):
     questionnaire, answers, code = journey.questionnaire, journey.answers, journey.link.code
+    step = _step_of_request(current)
     previous = previous_question(questionnaire, answers, current.id)
-    if changing:
+    if step.group is not None:  # the second page goes back to the first
+        back = url_for(
+            "respond.question",
+            code=code,
+            question_id=current.id,
+            **({"change": 1} if changing else {}),
+        )
+    elif changing:
         back = url_for("respond.check_answers", code=code)
     elif previous is not None:
         back = url_for("respond.question", code=code, question_id=previous.id)
@@ -275,14 +348,15 @@ def _render_question(
     html = render_template(
         "respond/question.html",
         journey=journey,
-        question=current,
+        question=step.shown,
         control_html=draw_control(
             current_app.jinja_env,
             journey.version_id,
-            current,
+            step.shown,
             values,
             journey.language,
             error,
+            step=step.key,
         ),
         error=error,
         back_url=back,
@@ -417,7 +491,7 @@ def page_expired(error: CSRFError):
         current = journey.questionnaire.question(request.view_args["question_id"])
         if current is not None and can_visit(journey.questionnaire, journey.answers, current.id):
             try:
-                raw = read_answer(current, request.form)
+                raw = read_answer(_step_of_request(current).shown, request.form)
             except UnreadableForm:
                 raw = []
             return _render_question(journey, current, raw, changing=False, error=message)
@@ -447,8 +521,9 @@ def answer_not_saved(error: OperationalError):
     current = questionnaire.question(args.get("question_id", "")) if questionnaire else None
     if request.endpoint != "respond.question" or request.method != "POST" or current is None:
         return render_template("errors/database.html"), 503
+    shown = _step_of_request(current).shown
     try:
-        raw = read_answer(current, request.form)
+        raw = read_answer(shown, request.form)
     except UnreadableForm:
         raw = []
     language = i18n.current_language()
@@ -462,8 +537,8 @@ def answer_not_saved(error: OperationalError):
     html = render_template(
         "respond/question.html",
         journey=stand_in,
-        question=current,
-        control_html=draw_control(current_app.jinja_env, None, current, raw, language, not_saved),
+        question=shown,
+        control_html=draw_control(current_app.jinja_env, None, shown, raw, language, not_saved),
         changing=False,
         back_url=url_for("respond.start", code=args["code"]),
         error=not_saved,

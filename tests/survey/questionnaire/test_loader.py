@@ -210,3 +210,57 @@ def test_multiple_choice_may_have_an_exclusive_none_option_and_scale_a_dont_know
 
 def test_invalid_yaml_is_reported_not_raised_as_a_traceback():
     assert "not valid YAML" in problems("id: [unclosed")[0]
+
+
+GROUPED = MINIMAL.replace(
+    """      - {value: red, label: {en: Red}}
+      - {value: blue, label: {en: Blue}}""",
+    """      - {value: red, group: warm, label: {en: "Warm: Red"}}
+      - {value: orange, group: warm, label: {en: "Warm: Orange"}}
+      - {value: blue, group: cool, label: {en: "Cool: Blue"}}
+      - {value: none, label: {en: "Prefer not to say"}}
+    groups:
+      - {value: warm, label: {en: Warm}, question: {en: "Which warm colour?"}}
+      - {value: cool, label: {en: Cool}, question: {en: "Which cool colour?"}}""",
+)
+
+
+def test_a_question_with_groups_is_asked_group_first_then_option():
+    question = parse(GROUPED).question("colour")
+    first = question.group_step()
+    assert [(o.value, o.label.get()) for o in first.options] == [
+        ("warm", "Warm"),
+        ("cool", "Cool"),
+        ("none", "Prefer not to say"),
+    ]
+    second = question.option_step(question.group("warm"))
+    assert second.text.get() == "Which warm colour?"
+    assert [(o.value, o.label.get()) for o in second.options] == [
+        ("red", "Red"),
+        ("orange", "Orange"),
+    ]
+    assert question.allowed_values == {"red", "orange", "blue", "none"}  # stored as before
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("type: single_choice", "type: multiple_choice"), "'groups' only applies to single"),
+        (("group: cool", "group: cold"), "option 'blue' is in group 'cold', not listed"),
+        (("{value: cool, label", "{value: red, label"), "'red' is both a group and an option"),
+        (('question: {en: "Which cool colour?"}', "lable: {en: x}"), "unknown key 'lable'"),
+        (("value: warm, label", "value: cool, label"), "group 'cool' is listed twice"),
+    ],
+)
+def test_broken_groups_are_refused_with_a_clear_problem(change, expected):
+    old, new = change
+    found = problems(GROUPED.replace(old, new, 1))
+    assert any(expected in problem for problem in found), found
+
+
+def test_exit_this_page_is_off_unless_asked_for_and_must_be_true_or_false():
+    assert parse(MINIMAL).exit_this_page is False
+    assert parse("exit_this_page: true\n" + MINIMAL).exit_this_page is True
+    assert problems("exit_this_page: sometimes\n" + MINIMAL) == [
+        "exit_this_page: 'sometimes' must be true or false"
+    ]

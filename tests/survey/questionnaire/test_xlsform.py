@@ -50,6 +50,7 @@ def test_the_real_questionnaire_survives_a_round_trip():
     assert again.questions == questionnaire.questions
     assert again.languages == questionnaire.languages
     assert again.indicators == questionnaire.indicators
+    assert again.exit_this_page and again.question("ethnicity").groups  # the extra ideas too
 
 
 def test_the_exported_workbook_reads_as_an_ordinary_xlsform():
@@ -374,3 +375,13 @@ def test_a_form_formatted_down_to_the_last_row_of_excel_imports():
     data = _formatted_down_to(1_048_576, rows=True)
     assert len(data) < 5 * 1024 * 1024
     assert import_xlsform(data) == import_xlsform(workbook(COMMUNITY_SAFETY))
+
+
+def test_option_groups_must_belong_to_a_select_one_question():
+    book = load_workbook(io.BytesIO(export_xlsform(load_file(REAL))))
+    book["option_groups"]["A2"] = "heard_where"  # a select_multiple
+    output = io.BytesIO()
+    book.save(output)
+    assert refusal(output.getvalue()) == [
+        "sheet 'option_groups', row 2, column 'question': must name a select_one question"
+    ]
