@@ -145,7 +145,16 @@ class Summary:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        base = (*self.by, *FIGURES, "method", "confidence_level", "reliability", "disclosure")
+        base = (
+            *self.by,
+            *FIGURES,
+            "method",
+            "confidence_level",
+            "reliability",
+            "reliability_reasons",
+            "interval_note",
+            "disclosure",
+        )
         return base + COMPARISON if self.compare else base
 
     def to_records(self) -> list[dict]:
@@ -155,6 +164,7 @@ class Summary:
             record = dict(zip(self.by, row.labels, strict=True))
             for name in self.columns[len(self.by) :]:
                 record[name] = getattr(row, name)
+            record["reliability_reasons"] = "; ".join(row.reliability_reasons) or None
             records.append(record)
         return records
 

@@ -1,8 +1,10 @@
 """What an analyst sees and downloads: the table, its metadata and a methods note.
 
-The page and every download are built from `report_rows`, so they show the same rows,
-with the same disclosure control. Every string cell in a spreadsheet is neutralised so it
-cannot run as a formula.
+The page and every download are built from the same report rows, so they show the same
+groups with the same disclosure control. Downloads speak `python -m analysis`'s vocabulary
+(analysis/columns.py): a tidy CSV with CSV on the Web metadata beside it, XLSX and JSON,
+registered in FORMATS. Every string cell in a spreadsheet is neutralised so it cannot run
+as a formula.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import math
 from dataclasses import dataclass
 
+from analysis.columns import COLUMNS, Column, reason_words
 from survey import __version__
 from survey.services.reporting import BREAKDOWNS, Report
 
@@ -65,19 +68,20 @@ class Row:
     difference_low: float | None
     difference_high: float | None
     p_adjusted: float | None
-    comparison: str
+    comparison: str  # "higher", "lower", "no clear difference", or "" (not compared)
     disclosure: str
     reliability: str
     note: str
 
 
 def comparison_words(row, level: float) -> str:
-    """Plain words for a group's difference from the rest of London, no league tables."""
+    """A short word for a group's difference from the rest of London, no league tables:
+    the page's key says what it means."""
     if row.p_adjusted is None or row.diff is None:
         return ""
     if row.p_adjusted >= 1 - level:
-        return "Not statistically different from the rest of London"
-    return "Higher than the rest of London" if row.diff > 0 else "Lower than the rest of London"
+        return "no clear difference"
+    return "higher" if row.diff > 0 else "lower"
 
 
 def _percent(value):
@@ -101,6 +105,9 @@ def report_rows(report: Report) -> list[Row]:
                     threshold=report.threshold
                 ),
                 RELIABILITY_WORDS.get(row.reliability, row.reliability),
+                reason_words((*row.reliability_reasons, row.interval_note)).capitalize()
+                if row.published
+                else "",
             )
             if w
         ]
@@ -127,53 +134,6 @@ def report_rows(report: Report) -> list[Row]:
             )
         )
     return rows
-
-
-COLUMNS = (
-    "n",
-    "estimate_percent",
-    "ci_low_percent",
-    "ci_high_percent",
-    "effective_n",
-    "difference_points",
-    "difference_ci_low",
-    "difference_ci_high",
-    "p_adjusted",
-    "comparison",
-    "disclosure",
-    "reliability",
-    "note",
-)
-
-
-def table_header(report: Report) -> list[str]:
-    by = report.request.by
-    return [*(BREAKDOWNS[b] for b in by), *(f"{b}_code" for b in by), *COLUMNS]
-
-
-def table_values(report: Report) -> list[list]:
-    values = []
-    for row in report_rows(report):
-        values.append(
-            [
-                *row.labels,
-                *row.codes,
-                row.n,
-                row.estimate,
-                row.ci_low,
-                row.ci_high,
-                row.n_eff,
-                row.difference,
-                row.difference_low,
-                row.difference_high,
-                row.p_adjusted,
-                row.comparison,
-                row.disclosure,
-                row.reliability,
-                row.note,
-            ]
-        )
-    return values
 
 
 def metadata(report: Report) -> dict:
@@ -221,7 +181,7 @@ def metadata(report: Report) -> dict:
 def methods_note(report: Report) -> str:
     """The methods, in plain English."""
     summary = report.summary
-    level = round(summary.confidence_level * 100, 1)
+    level = f"{summary.confidence_level * 100:g}"
     versions = ", ".join(str(number) for _, number in report.versions)
     parts = [
         f"These figures estimate the share of London residents for the indicator "
@@ -229,7 +189,7 @@ def methods_note(report: Report) -> str:
         f"{report.respondents} responses "
         f"to the {report.questionnaire.title.get()} (version {versions}), {report.period_label}.",
         "Answers of "
-        + ", ".join(f"'{v}'" for v in sorted(report.indicator.exclude))
+        + ", ".join(f"'{label}'" for label in excluded_answers(report))
         + " are left out of the denominator."
         if report.indicator.exclude
         else "Every answer to the question counts in the denominator.",
@@ -264,7 +224,7 @@ def methods_note(report: Report) -> str:
             "number' says how many unweighted responses would give the same precision."
         )
         parts.append(
-            f"Intervals are {level}% Korn-Graubard intervals"
+            f"Intervals are {level}% Korn-Graubard intervals."
             if summary.method == "korn_graubard"
             else f"Intervals are {level}% intervals ({summary.method})."
         )
@@ -300,6 +260,16 @@ def methods_note(report: Report) -> str:
     return "\n\n".join(parts)
 
 
+def excluded_answers(report: Report) -> list[str]:
+    """The answers left out of the indicator's denominator, as residents read them."""
+    question = report.questionnaire.question(report.indicator.question)
+    labels = []
+    for value in sorted(report.indicator.exclude):
+        option = question.option(value) if question is not None else None
+        labels.append(option.label.get() if option is not None else value)
+    return labels
+
+
 def _empty_note(report: Report) -> str:
     empty = {m: c for m, c in report.diagnostics.get("empty_categories", {}).items() if c}
     if not empty:
@@ -332,48 +302,233 @@ def _flat(value) -> str:
     return "" if value is None else str(value)
 
 
+# Downloads -----------------------------------------------------------------------------
+#
+# One vocabulary with `python -m analysis` (analysis/columns.py): the same names, units
+# (fractions from 0 to 1) and definitions. Each breakdown gives two columns: its code,
+# named as the breakdown (`borough`, as the command line names a data column), and its
+# label (`borough_label`).
+
+FIGURE_COLUMNS = (
+    "n",
+    "numerator",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "n_eff",
+    "deff_weighting",
+    "deff",
+    "method",
+    "confidence_level",
+    "reliability",
+    "reliability_reasons",
+    "interval_note",
+    "disclosure",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "p_value",
+    "p_adjusted",
+    "comparison",
+)
+
+
+def download_columns(report: Report) -> list[Column]:
+    """The download's columns, in order: each breakdown's code and label, then figures."""
+    columns = []
+    for name in report.request.by:
+        title = BREAKDOWNS[name]
+        columns.append(
+            Column(
+                name,
+                f"{title} (code)",
+                "string",
+                f"{title}: the answer's stored code; 'All' on the row for everyone",
+            )
+        )
+        columns.append(
+            Column(f"{name}_label", title, "string", f"{title}: the group's name, in words.")
+        )
+    return columns + [COLUMNS[name] for name in FIGURE_COLUMNS]
+
+
+def download_records(report: Report) -> list[dict]:
+    """The rows the page shows, in the download vocabulary; hidden figures are None."""
+    records = []
+    shown = {row.codes: row for row in report_rows(report)}
+    for row in report.summary.rows:
+        page_row = shown[row.labels]
+        record: dict = {}
+        for name, code, label in zip(report.request.by, row.labels, page_row.labels, strict=True):
+            record[name] = code
+            record[f"{name}_label"] = label
+        published = row.estimate is not None
+        record.update(
+            n=page_row.n,
+            # Unweighted, the numerator is a count of people: it would undo the count's
+            # perturbation, so only the weighted (not a count) one is published.
+            numerator=row.numerator if report.margins and published else None,
+            estimate=_finite(row.estimate),
+            se=_finite(row.se),
+            ci_low=_finite(row.ci_low),
+            ci_high=_finite(row.ci_high),
+            df=None,  # responses less one: a count of people (see NOT_A_COUNT)
+            n_eff=page_row.n_eff,
+            deff_weighting=_finite(row.deff_weighting),
+            deff=_finite(row.deff),
+            method=row.method if published else None,
+            confidence_level=report.summary.confidence_level,
+            reliability=row.reliability,
+            # Why a published group is flagged; a hidden group's reasons would describe it.
+            reliability_reasons=("; ".join(row.reliability_reasons) or None)
+            if row.published
+            else None,
+            interval_note=row.interval_note if row.published else None,
+            disclosure=row.disclosure,
+            diff=_finite(row.diff),
+            diff_ci_low=_finite(row.diff_ci_low),
+            diff_ci_high=_finite(row.diff_ci_high),
+            p_value=_finite(row.p_value),
+            p_adjusted=_finite(row.p_adjusted),
+            comparison=page_row.comparison or None,
+        )
+        records.append(record)
+    return records
+
+
+def _finite(value):
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return value
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return neutralise(value)
+    return str(value)
+
+
 def to_csv(report: Report) -> bytes:
-    """CSV (UTF-8, RFC 4180): metadata rows, the methods note, a blank row, then the table."""
+    """A tidy CSV: one header row, one row per group, nothing else (RFC 4180, UTF-8 with a
+    byte-order mark so Excel reads Polish, Bengali and Urdu labels; pandas and R drop it).
+    Its metadata is the CSV on the Web file beside it."""
+    columns = download_columns(report)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    for key, value in metadata(report).items():
-        writer.writerow([neutralise(key), neutralise(_flat(value))])
-    writer.writerow(["methods_note", neutralise(methods_note(report))])
-    writer.writerow([])
-    writer.writerow([neutralise(h) for h in table_header(report)])
-    for values in table_values(report):
-        writer.writerow(
-            [
-                ""
-                if v is None
-                else neutralise(v)
-                if isinstance(v, str)
-                else repr(v)
-                if isinstance(v, float)
-                else v
-                for v in values
-            ]
+    writer.writerow([column.name for column in columns])
+    for record in download_records(report):
+        writer.writerow([_csv_cell(record[column.name]) for column in columns])
+    return BOM + buffer.getvalue().encode("utf-8")
+
+
+BOM = b"\xef\xbb\xbf"
+NOT_A_COUNT = {
+    "df": " Not published by the platform: here it is the number of responses less one, "
+    "an exact count of people, which would undo the perturbation of `n`.",
+    "numerator": " Published for weighted tables only: unweighted, it is an exact count of "
+    "people, which would undo the perturbation of `n`.",
+}
+
+
+def to_csvw(report: Report, csv_name: str) -> bytes:
+    """CSV on the Web metadata (W3C): the columns' titles, datatypes and definitions, and
+    the table's provenance, methods and disclosure control."""
+    meta = metadata(report)
+    columns = []
+    for column in download_columns(report):
+        description = column.description + NOT_A_COUNT.get(column.name, "")
+        if column.fraction:
+            description += " A fraction from 0 to 1."
+        columns.append(
+            {
+                "name": column.name,
+                "titles": column.title,
+                "datatype": column.datatype,
+                "dc:description": description,
+                "null": "",
+            }
         )
-    return buffer.getvalue().encode("utf-8")
+    document = {
+        "@context": ["http://www.w3.org/ns/csvw", {"@language": "en"}],
+        "url": csv_name,
+        "dc:title": f"{report.indicator.label.get()} by "
+        + " and ".join(BREAKDOWNS[b].lower() for b in report.request.by),
+        "dc:description": methods_note(report),
+        "dc:created": meta["generated_at"],
+        "dc:publisher": "prevent-survey",
+        "prov:wasGeneratedBy": meta["software_version"],
+        "dialect": {"encoding": "utf-8", "header": True, "lineTerminators": ["\r\n"]},
+        "tableSchema": {
+            "columns": columns,
+            "primaryKey": list(report.request.by),
+        },
+        "notes": [{"type": "metadata", "body": meta}],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def to_zip(report: Report, csv_name: str) -> bytes:
+    """The CSV and its metadata together."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(csv_name, to_csv(report))
+        archive.writestr(f"{csv_name}-metadata.json", to_csvw(report, csv_name))
+    return buffer.getvalue()
 
 
 def to_xlsx(report: Report) -> bytes:
-    """A workbook: the estimates on one sheet, the metadata and methods note on another."""
+    """A workbook: the data sheet (header frozen, filter on, widths set, fractions shown as
+    percentages to one decimal place with the full value kept), and an About sheet with
+    the metadata, the methods note and every column's definition."""
     from openpyxl import Workbook  # loaded on first use: most workers never build one
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
 
+    columns = download_columns(report)
     book = Workbook()
     sheet = book.active
-    sheet.title = "Estimates"
-    sheet.append([neutralise(h) for h in table_header(report)])
+    sheet.title = "Data"
+    sheet.append([column.name for column in columns])
+    for record in download_records(report):
+        sheet.append([neutralise(record[column.name]) for column in columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for values in table_values(report):
-        sheet.append([neutralise(v) for v in values])
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    for index, column in enumerate(columns, start=1):
+        letter = get_column_letter(index)
+        longest = max(
+            (len(str(cell.value)) for cell in sheet[letter] if cell.value is not None), default=8
+        )
+        sheet.column_dimensions[letter].width = min(max(longest, len(column.name)) + 2, 40)
+        if column.fraction:
+            for cell in sheet[letter][1:]:
+                cell.number_format = "0.0%"
+        elif column.datatype == "double":
+            for cell in sheet[letter][1:]:
+                cell.number_format = "0.000"
     about = book.create_sheet("About")
+    about.append(["Item", "Value"])
     for key, value in metadata(report).items():
         about.append([neutralise(key), neutralise(_flat(value))])
     about.append(["methods_note", neutralise(methods_note(report))])
+    about.append([])
+    about.append(["Column", "Definition"])
+    for column in columns:
+        about.append([column.name, column.description + NOT_A_COUNT.get(column.name, "")])
+    about.column_dimensions["A"].width = 28
+    about.column_dimensions["B"].width = 100
+    for row in about.iter_rows():
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in (*sheet.iter_rows(), *about.iter_rows()):
         for cell in row:
             if isinstance(cell.value, str):
@@ -384,7 +539,40 @@ def to_xlsx(report: Report) -> bytes:
 
 
 def to_json(report: Report) -> bytes:
-    header = table_header(report)
-    rows = [dict(zip(header, values, strict=True)) for values in table_values(report)]
-    document = {"metadata": metadata(report), "methods_note": methods_note(report), "rows": rows}
+    columns = download_columns(report)
+    document = {
+        "metadata": metadata(report),
+        "methods_note": methods_note(report),
+        "columns": {c.name: c.description + NOT_A_COUNT.get(c.name, "") for c in columns},
+        "rows": download_records(report),
+    }
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Format:
+    """One way to download a table: adding a format is one entry here plus its test."""
+
+    suffix: str  # added to the file's stem
+    mimetype: str
+    build: object  # (report, csv_name) -> bytes
+    label: str
+
+
+FORMATS: dict[str, Format] = {
+    "csv": Format(".csv", "text/csv; charset=utf-8", lambda r, _n: to_csv(r), "CSV"),
+    "csvw": Format(
+        ".csv-metadata.json",
+        "application/csvm+json",
+        to_csvw,
+        "CSV metadata (CSV on the Web)",
+    ),
+    "zip": Format(".zip", "application/zip", to_zip, "CSV with its metadata (zip)"),
+    "xlsx": Format(
+        ".xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        lambda r, _n: to_xlsx(r),
+        "Excel (XLSX)",
+    ),
+    "json": Format(".json", "application/json", lambda r, _n: to_json(r), "JSON"),
+}

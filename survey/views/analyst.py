@@ -18,11 +18,6 @@ from survey.services.questionnaires import latest_version, questionnaire_for
 bp = Blueprint("analyst", __name__, url_prefix="/staff/analysis")
 
 LEVELS = {"0.9": 0.90, "0.95": 0.95, "0.99": 0.99}
-FORMATS = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "json": "application/json",
-}
 
 
 def _request_from_args(questionnaire, versions):
@@ -115,21 +110,25 @@ def report():
         dots=charts.dot_plot(rows, title) if result else None,
         tiles=charts.tile_map(rows, title) if result and choice.by == ("borough",) else None,
         methods_note=exports.methods_note(result) if result else "",
+        formats=exports.FORMATS,
+        excluded=exports.excluded_answers(result) if result else [],
         query=request.query_string.decode("ascii", "replace"),
     ), _status(error)
 
 
 @bp.get("/download.<fmt>")
 def download(fmt: str):
-    """Download exactly what the page shows, as CSV, XLSX or JSON, with its metadata."""
-    if fmt not in FORMATS:
+    """Download exactly what the page shows, in any format of exports.FORMATS."""
+    download_format = exports.FORMATS.get(fmt)
+    if download_format is None:
         return render_template("errors/http.html", title="Page not found", code=404), 404
     _questionnaire, choice, result, error = _report()
     if result is None:
         return render_template("errors/http.html", title=error, code=400), 400
-    body = {"csv": exports.to_csv, "xlsx": exports.to_xlsx, "json": exports.to_json}[fmt](result)
     by = "-".join(choice.by)
-    filename = f"prevent-{result.indicator.id}-by-{by}-{clock.today():%Y%m%d}.{fmt}"
+    stem = f"prevent-{result.indicator.id}-by-{by}-{clock.today():%Y%m%d}"
+    body = download_format.build(result, f"{stem}.csv")
+    filename = stem + download_format.suffix
     record_event(
         db.session,
         "download",
@@ -138,7 +137,7 @@ def download(fmt: str):
         f"{'weighted' if choice.weighted else 'unweighted'}",
     )
     db.session.commit()
-    response = Response(body, mimetype=FORMATS[fmt])
+    response = Response(body, mimetype=download_format.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -29,6 +29,8 @@ COLUMNS = [
     "method",
     "confidence_level",
     "reliability",
+    "reliability_reasons",
+    "interval_note",
     "disclosure",
     "diff",
     "diff_ci_low",

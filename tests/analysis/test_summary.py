@@ -263,6 +263,22 @@ def test_suppressed_rows_carry_no_figures_anywhere():
             assert all(record[k] is None for k in ("n", "numerator", "estimate", "ci_low"))
 
 
+def test_every_output_column_is_defined_once_in_the_vocabulary():
+    from analysis.columns import COLUMNS
+
+    table = summarise(synthetic(), indicator=HEARD, by="sex")
+    assert set(table.columns) - {"sex"} <= set(COLUMNS)
+
+
+def test_a_flag_or_blank_interval_carries_its_reasons():
+    # Everyone in the group answered yes: the interval is fine, the flag says why "review".
+    data = {"heard": ["yes"] * 40 + ["no"] * 60, "sex": ["f"] * 40 + ["m"] * 60}
+    table = summarise(data, indicator=Proportion("heard", ("yes",)), by="sex")
+    women = next(r for r in table.to_records() if r["sex"] == "f")
+    assert women["reliability"] == "review"
+    assert women["reliability_reasons"] == "estimate_is_0_or_100_percent"
+
+
 def test_csv_columns_come_in_the_documented_order():
     table = summarise(synthetic(), indicator=HEARD, by="sex")
     assert table.columns == (
@@ -280,6 +296,8 @@ def test_csv_columns_come_in_the_documented_order():
         "method",
         "confidence_level",
         "reliability",
+        "reliability_reasons",
+        "interval_note",
         "disclosure",
         "diff",
         "diff_ci_low",

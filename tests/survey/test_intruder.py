@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import io
 import json
+import random
 import re
 from dataclasses import dataclass
 
@@ -60,11 +61,15 @@ def build(app, runner, size: int, seed: int) -> dict:
         main = latest_version(db.session, "prevent-awareness")
         questionnaire = questionnaire_for(main)
         load_synthetic_responses(db.session, questionnaire, main.id, size, seed=seed)
-        # Half of them five months earlier: eleven months of responses, all in months on offer.
+        # Half of them spread over the five months before: every month of the last six has
+        # responses, whatever the random response ids, so every period attack has tables.
+        spread = random.Random(seed)
         earlier = [
-            {"b_id": rid, "day": day - dt.timedelta(days=150)}
-            for rid, day in db.session.execute(select(Response.id, Response.submitted_on))
-            if rid[0] in "01234567"
+            {"b_id": rid, "day": day - dt.timedelta(days=spread.randint(30, 150))}
+            for rid, day in db.session.execute(
+                select(Response.id, Response.submitted_on).order_by(Response.id)
+            )
+            if spread.random() < 0.5
         ]
         responses = Response.__table__
         db.session.execute(
@@ -189,7 +194,7 @@ def table(client, **choices) -> Table | None:
     document = json.loads(response.data)
     rows = {}
     for row in document["rows"]:
-        codes = tuple(v for k, v in row.items() if k.endswith("_code"))
+        codes = tuple(v for k, v in row.items() if f"{k}_label" in row)
         rows[codes] = row
     return Table(document["metadata"], rows)
 
@@ -347,12 +352,12 @@ def attack_comparison_with_the_rest(client, ids) -> list[str]:
             total = row_bounds(t, ("All",))
             for labels, row in t.rows.items():
                 group = row_bounds(t, labels)
-                if labels == ("All",) or row["difference_points"] is None or total is None:
+                if labels == ("All",) or row["diff"] is None or total is None:
                     continue
                 rest = minus(total, group)
                 TRIED["derivations"] += 1
-                rest_share = row["estimate_percent"] - row["difference_points"]
-                certain = abs(rest_share) < 1e-6 or abs(rest_share - 100) < 1e-6
+                rest_share = row["estimate"] - row["diff"]
+                certain = abs(rest_share) < 1e-8 or abs(rest_share - 1) < 1e-8
                 if rest[1] <= K - 1 and rest[1] >= 1 and certain:
                     found.append(
                         f"{by}={labels} ({weighted}): the rest of {rest} all said the same"
@@ -374,8 +379,8 @@ def attack_across_pages(client, officer, ids) -> list[str]:
         for labels, row in t.rows.items():
             if labels == ("All",):
                 continue
-            bounds = row_bounds(t, labels) or counts.get(("Borough", row["Borough"]))
-            (known if bounds is not None else unknown).append(bounds or row["Borough"])
+            bounds = row_bounds(t, labels) or counts.get(("Borough", row["borough_label"]))
+            (known if bounds is not None else unknown).append(bounds or row["borough_label"])
         # With nothing unknown, what is left is the boroughs nobody answered from.
         if total is not None and exact_small(minus(total, *known)):
             found.append(

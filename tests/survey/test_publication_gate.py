@@ -132,14 +132,15 @@ def test_every_count_in_every_download_went_through_the_gate(canary_app):
             seen += 1
             assert counted(row["n"]), (query, row)
             if "weighted=no" in query:
-                assert counted(row["effective_n"]), (query, row)
-        body = analyst.get(f"/staff/analysis/download.csv?{query}").data.decode()
-        lines = list(csv.reader(io.StringIO(body)))
-        table = lines[lines.index([]) + 1 :]
+                assert counted(row["n_eff"]), (query, row)
+                assert row["numerator"] is None, (query, row)  # a count of people
+            assert row["df"] is None, (query, row)  # responses less one: a count too
+        body = analyst.get(f"/staff/analysis/download.csv?{query}").data.decode("utf-8-sig")
+        table = list(csv.reader(io.StringIO(body)))
         n_at = table[0].index("n")
         assert all(counted(line[n_at]) for line in table[1:])
         book = load_workbook(io.BytesIO(analyst.get(f"/staff/analysis/download.xlsx?{query}").data))
-        sheet = list(book["Estimates"].iter_rows(values_only=True))
+        sheet = list(book["Data"].iter_rows(values_only=True))
         assert all(counted(values[n_at]) for values in sheet[1:])
     assert seen > 100
 
@@ -151,7 +152,7 @@ def test_the_same_respondents_are_the_same_count_on_every_page_and_file(app, dem
     document = json.loads(
         analyst.get("/staff/analysis/download.json?indicator=aware&by=sex&weighted=no").data
     )
-    by_sex = {row["sex_code"]: row["n"] for row in document["rows"]}
+    by_sex = {row["sex"]: row["n"] for row in document["rows"]}
     coverage = {
         row.th.get_text(strip=True): row.select("td")[0].get_text(strip=True)
         for table in page(officer.get("/staff/coverage")).select("table")
@@ -172,8 +173,6 @@ def test_the_same_respondents_are_the_same_count_on_every_page_and_file(app, dem
             "/staff/analysis/download.json?indicator=aware&by=sex&by2=age_band&weighted=no"
         ).data
     )
-    margins = {
-        row["sex_code"]: row["n"] for row in two_way["rows"] if row["age_band_code"] == "All"
-    }
+    margins = {row["sex"]: row["n"] for row in two_way["rows"] if row["age_band"] == "All"}
     # The same people whichever table counts them: a row margin of a two-way table.
     assert margins["female"] == by_sex["female"]

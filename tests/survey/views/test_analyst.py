@@ -121,20 +121,18 @@ def test_web_figures_equal_the_command_line_on_the_same_responses(
     result = subprocess.run(args, capture_output=True, text=True, check=True)
     cli = {row["borough"]: row for row in json.loads(result.stdout)["rows"]}
     assert len(web["rows"]) == len(cli)
+    # One vocabulary: every column the command line writes, the web download has too.
+    assert set(json.loads(result.stdout)["rows"][0]) <= set(web["rows"][0])
     for row in web["rows"]:
-        other = cli[row["borough_code"]]
+        other = cli[row["borough"]]
         assert row["disclosure"] == other["disclosure"]
         if row["n"] is not None:  # perturbed: the ONS 10-5 table rounds to 5
             assert row["n"] % 5 == 0 and abs(row["n"] - other["n"]) <= 2
-        for ours, theirs in (
-            ("estimate_percent", "estimate"),
-            ("ci_low_percent", "ci_low"),
-            ("ci_high_percent", "ci_high"),
-        ):
-            if other[theirs] is None:
-                assert row[ours] is None
+        for name in ("estimate", "ci_low", "ci_high", "se", "deff", "diff", "p_value"):
+            if other[name] is None:
+                assert row[name] is None
             else:
-                assert row[ours] == pytest.approx(other[theirs] * 100, rel=1e-9)
+                assert row[name] == pytest.approx(other[name], abs=1e-9), (name, row)
 
 
 def test_the_page_shows_the_table_charts_and_plain_words(analyst):
@@ -143,7 +141,14 @@ def test_the_page_shows_the_table_charts_and_plain_words(analyst):
     header = [th.get_text(strip=True) for th in soup.select("#estimates thead th")]
     assert header[:4] == ["Borough", "Responses", "Estimate", "Confidence interval"]
     text = soup.select_one("#estimates").get_text()
-    assert "Not statistically different from the rest of London" in text
+    words = {tr.select("td")[5].get_text(strip=True) for tr in soup.select("#estimates tbody tr")}
+    assert "no clear difference" in words and words <= {
+        "higher",
+        "lower",
+        "no clear difference",
+        "",
+    }
+    assert "after adjusting for the number of groups" in soup.select_one("#comparison-key").text
     assert "rank" not in text.lower()
     svgs = soup.select("svg[role=img]")
     assert len(svgs) == 2
@@ -153,6 +158,17 @@ def test_the_page_shows_the_table_charts_and_plain_words(analyst):
     assert len(tiles) == 33
     assert any(t["fill"] == "url(#hatch)" for t in tiles)  # the City of London is hidden
     assert "synthetic" in soup.select_one(".govuk-warning-text").get_text()
+
+
+def test_the_methods_note_reads_as_words(analyst):
+    note = page(analyst.get("/staff/analysis?indicator=confident_helps&by=sex&weighted=yes"))
+    text = note.select_one(".govuk-details__text").get_text()
+    assert "Answers of 'Don't know' are left out" in text
+    assert "dont_know" not in text and "95.0%" not in text
+    assert "Intervals are 95% Korn-Graubard intervals." in text
+    headline = note.select_one("h2 + p").get_text(" ", strip=True)
+    assert "leave out answers of ‘Don't know’" in headline
+    assert "“All of London” counts fewer responses" in headline
 
 
 def test_suppressed_cells_say_why_in_words(analyst):
@@ -186,21 +202,21 @@ def test_the_weighting_page_shows_the_diagnostics(analyst, db_session):
         assert (name in shown) == (sizes.get(code, 0) >= 10), name
 
 
-def csv_sections(body: bytes):
-    lines = list(csv.reader(io.StringIO(body.decode("utf-8"))))
-    blank = lines.index([])
-    return dict(lines[:blank]), lines[blank + 1], lines[blank + 2 :]
-
-
 def test_every_download_format_carries_the_same_rows_and_the_metadata(analyst, db_session):
     query = "indicator=confident_helps&by=sex&by2=age_band&weighted=yes"
     document = json.loads(analyst.get(f"/staff/analysis/download.json?{query}").data)
-    meta, header, rows = csv_sections(analyst.get(f"/staff/analysis/download.csv?{query}").data)
+    body = analyst.get(f"/staff/analysis/download.csv?{query}").data
+    assert body.startswith(b"\xef\xbb\xbf")  # so Excel reads the labels as UTF-8
+    lines = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    header, rows = lines[0], lines[1:]
+    csvw = json.loads(analyst.get(f"/staff/analysis/download.csvw?{query}").data)
+    meta = csvw["notes"][0]["body"]
     book = load_workbook(io.BytesIO(analyst.get(f"/staff/analysis/download.xlsx?{query}").data))
-    sheet = list(book["Estimates"].iter_rows(values_only=True))
-    about = dict(book["About"].iter_rows(values_only=True))
+    sheet = list(book["Data"].iter_rows(values_only=True))
+    about = {row[0]: row[1] for row in book["About"].iter_rows(values_only=True) if row}
     assert len(rows) == len(document["rows"]) == len(sheet) - 1
     assert header == list(document["rows"][0]) == list(sheet[0])
+    assert [c["name"] for c in csvw["tableSchema"]["columns"]] == header
     for name in (
         "questionnaire",
         "versions",
@@ -217,29 +233,21 @@ def test_every_download_format_carries_the_same_rows_and_the_metadata(analyst, d
         assert name in document["metadata"] and name in meta and name in about
     assert "preferred not to say" in document["methods_note"]
     assert "outside London" in document["methods_note"]
-    assert meta["methods_note"] == document["methods_note"] == about["methods_note"]
-    estimate = header.index("estimate_percent")
+    assert csvw["dc:description"] == document["methods_note"] == about["methods_note"]
+    estimate = header.index("estimate")
     for values in sheet[1:]:
         assert values[estimate] is None or isinstance(values[estimate], float)
     actions = [
         e.detail.split(":")[0]
         for e in db_session.scalars(select(AuditEvent).where(AuditEvent.action == "download"))
     ]
-    assert sorted(actions) == ["csv", "json", "xlsx"]
+    assert sorted(actions) == ["csv", "csvw", "json", "xlsx"]
 
 
 def test_suppressed_rows_carry_no_figures_in_any_download(analyst):
     query = "indicator=aware&by=borough&by2=sex&weighted=no"
     document = json.loads(analyst.get(f"/staff/analysis/download.json?{query}").data)
-    figures = (
-        "n",
-        "estimate_percent",
-        "ci_low_percent",
-        "ci_high_percent",
-        "effective_n",
-        "difference_points",
-        "p_adjusted",
-    )
+    figures = ("n", "estimate", "ci_low", "ci_high", "se", "n_eff", "diff", "p_adjusted")
     hidden = [r for r in document["rows"] if r["disclosure"] != "published"]
     assert hidden
     for row in hidden:

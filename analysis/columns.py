@@ -1,0 +1,198 @@
+"""The output vocabulary: every column an estimate table can carry, defined once.
+
+`python -m analysis` and the platform's downloads use these names, units and definitions;
+the CSV on the Web metadata and the codebook are written from them. Proportions and
+differences are fractions from 0 to 1 everywhere (a spreadsheet formats them as
+percentages), never percentages in one file and fractions in another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    title: str
+    datatype: str  # a CSV on the Web (XML Schema) datatype: string, integer, double
+    description: str
+    fraction: bool = False  # a proportion or difference from 0 to 1 (shown as a percentage)
+
+
+COLUMNS: dict[str, Column] = {
+    column.name: column
+    for column in (
+        Column(
+            "n",
+            "Responses",
+            "integer",
+            "Responses in the group that count towards the estimate (its denominator). "
+            "Published by the platform after cell-key perturbation.",
+        ),
+        Column(
+            "numerator",
+            "Weighted positive answers",
+            "double",
+            "The (weighted) number of positive answers in the group; unweighted, a count.",
+        ),
+        Column(
+            "estimate",
+            "Estimate",
+            "double",
+            "The estimated share of the group giving a positive answer, from 0 to 1 (a mean "
+            "for a numeric indicator).",
+            fraction=True,
+        ),
+        Column(
+            "se",
+            "Standard error",
+            "double",
+            "Standard error of the estimate, allowing for weighting and raking (linearisation).",
+            fraction=True,
+        ),
+        Column(
+            "ci_low",
+            "Interval lower limit",
+            "double",
+            "Lower limit of the confidence interval, at `confidence_level`, by `method`.",
+            fraction=True,
+        ),
+        Column(
+            "ci_high",
+            "Interval upper limit",
+            "double",
+            "Upper limit of the confidence interval, at `confidence_level`, by `method`.",
+            fraction=True,
+        ),
+        Column(
+            "df",
+            "Degrees of freedom",
+            "double",
+            "Degrees of freedom of the interval (design-based methods).",
+        ),
+        Column(
+            "n_eff",
+            "Effective number of responses",
+            "double",
+            "How many unweighted responses would give the same precision (Kish); "
+            "unweighted, the number of responses.",
+        ),
+        Column(
+            "deff_weighting",
+            "Design effect of weighting",
+            "double",
+            "Kish's design effect from unequal weights: 1 + the squared coefficient of "
+            "variation of the group's weights.",
+        ),
+        Column(
+            "deff",
+            "Design effect",
+            "double",
+            "The estimate's variance over the variance of a simple random sample of the same size.",
+        ),
+        Column(
+            "method",
+            "Interval method",
+            "string",
+            "How the interval was worked out: korn_graubard, logit, wilson, clopper_pearson "
+            "or wald (design-based or simple).",
+        ),
+        Column(
+            "confidence_level",
+            "Confidence level",
+            "double",
+            "The interval's confidence level, from 0 to 1 (0.95 is 95%).",
+            fraction=True,
+        ),
+        Column(
+            "reliability",
+            "Reliability",
+            "string",
+            "ok, review (treat with caution) or too_uncertain (not published), by the US "
+            "National Center for Health Statistics standard for proportions.",
+        ),
+        Column(
+            "reliability_reasons",
+            "Why",
+            "string",
+            "The reasons behind a reliability flag, separated by '; '.",
+        ),
+        Column(
+            "interval_note",
+            "Interval note",
+            "string",
+            "Why an interval is blank or was worked out another way, if it was.",
+        ),
+        Column(
+            "disclosure",
+            "Disclosure control",
+            "string",
+            "published, or why the group's figures are hidden (suppressed_small_count, "
+            "suppressed_complementary, suppressed_filter_complement, "
+            "estimate_withheld_small_rest).",
+        ),
+        Column(
+            "diff",
+            "Difference from the rest",
+            "double",
+            "The group's estimate minus the rest's (everyone not in the group), from -1 to 1.",
+            fraction=True,
+        ),
+        Column(
+            "diff_ci_low",
+            "Difference lower limit",
+            "double",
+            "Lower limit of the difference's interval, at `confidence_level`.",
+            fraction=True,
+        ),
+        Column(
+            "diff_ci_high",
+            "Difference upper limit",
+            "double",
+            "Upper limit of the difference's interval, at `confidence_level`.",
+            fraction=True,
+        ),
+        Column(
+            "p_value",
+            "p-value",
+            "double",
+            "Two-sided p-value of the difference from the rest, before adjustment.",
+        ),
+        Column(
+            "p_adjusted",
+            "Adjusted p-value",
+            "double",
+            "The p-value adjusted for the number of groups compared (`adjust`, across the "
+            "family the metadata names).",
+        ),
+        Column(
+            "comparison",
+            "Compared with the rest",
+            "string",
+            "higher, lower or no clear difference, at `confidence_level` after adjustment.",
+        ),
+    )
+}
+
+REASONS = {
+    # reliability_reasons
+    "effective_sample_under_30": "fewer than 30 effective responses",
+    "interval_undefined": "no interval could be worked out",
+    "interval_width_at_least_30_points": "the interval is 30 points wide or more",
+    "relative_width_over_130_percent": "the interval is wider than 130% of the estimate",
+    "degrees_of_freedom_under_8": "fewer than 8 degrees of freedom",
+    "estimate_is_0_or_100_percent": "everyone, or no one, in the group answered positively",
+    # interval_note
+    "empty_group": "no responses in the group",
+    "no_degrees_of_freedom": "one response, or one cluster: no degrees of freedom",
+    "zero_variance": "every answer the same: the design gives no variance",
+    "undefined_at_boundary": "the method is undefined at 0% or 100%",
+    "logit_undefined_at_boundary_used_korn_graubard": "logit is undefined at 0% or 100%: "
+    "Korn-Graubard used",
+}
+
+
+def reason_words(codes) -> str:
+    """Plain words for reason codes, '; '-separated, unknown codes kept as they are."""
+    return "; ".join(REASONS.get(code, code) for code in codes if code)

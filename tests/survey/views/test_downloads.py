@@ -1,0 +1,115 @@
+"""Downloads an analyst's tools open cleanly: a tidy CSV (pandas reads it with no options),
+CSV on the Web metadata beside it and in a zip with it, a formatted workbook, and one
+vocabulary with `python -m analysis`."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from analysis.columns import COLUMNS
+from survey.services.exports import FORMATS
+from tests.routes import staff_clients
+
+QUERY = "indicator=aware&by=borough&weighted=yes"
+
+
+@pytest.fixture
+def analyst(app, demo):
+    clients, _ids = staff_clients(app, synthetic_responses=1500)
+    return clients["analyst"]
+
+
+def get(client, fmt: str, query: str = QUERY):
+    response = client.get(f"/staff/analysis/download.{fmt}?{query}")
+    assert response.status_code == 200, (fmt, response.status_code)
+    return response
+
+
+def test_pandas_reads_the_csv_with_no_options(analyst):
+    frame = pd.read_csv(io.BytesIO(get(analyst, "csv").data))
+    document = json.loads(get(analyst, "json").data)
+    assert list(frame.columns) == list(document["rows"][0])
+    assert frame.columns[0] == "borough"  # no byte-order mark left in the first name
+    assert len(frame) == len(document["rows"])
+    assert frame["estimate"].dtype == float
+    assert frame["estimate"].dropna().between(0, 1).all()
+    assert "Tower Hamlets" in set(frame["borough_label"])
+
+
+def test_the_csvw_metadata_describes_every_column(analyst):
+    response = get(analyst, "csvw")
+    assert response.mimetype == "application/csvm+json"
+    name = response.headers["Content-Disposition"].split('filename="')[1].rstrip('"')
+    assert name.endswith(".csv-metadata.json")
+    metadata = json.loads(response.data)
+    assert metadata["url"] == name.removesuffix("-metadata.json")
+    header = pd.read_csv(io.BytesIO(get(analyst, "csv").data)).columns.tolist()
+    columns = metadata["tableSchema"]["columns"]
+    assert [c["name"] for c in columns] == header
+    for column in columns:
+        assert column["titles"] and column["datatype"] in ("string", "integer", "double")
+        assert len(column["dc:description"]) > 20, column
+    assert "Not published by the platform" in next(
+        c["dc:description"] for c in columns if c["name"] == "df"
+    )
+    assert metadata["dc:description"].startswith("These figures estimate")
+    assert metadata["notes"][0]["body"]["questionnaire"] == "prevent-awareness"
+
+
+def test_the_zip_holds_the_csv_and_its_metadata(analyst):
+    archive = zipfile.ZipFile(io.BytesIO(get(analyst, "zip").data))
+    names = sorted(archive.namelist())
+    assert len(names) == 2 and names[1] == names[0] + "-metadata.json"
+    assert json.loads(archive.read(names[1]))["url"] == names[0]
+    assert archive.read(names[0]) == get(analyst, "csv").data
+
+
+def test_the_workbook_is_ready_to_read(analyst):
+    book = load_workbook(io.BytesIO(get(analyst, "xlsx").data))
+    data = book["Data"]
+    assert data.freeze_panes == "A2"
+    assert data.auto_filter.ref == data.dimensions
+    header = [cell.value for cell in data[1]]
+    column = header.index("estimate") + 1
+    estimate = next(
+        data.cell(row=r, column=column)
+        for r in range(2, data.max_row + 1)
+        if data.cell(row=r, column=column).value is not None
+    )
+    assert isinstance(estimate.value, float) and 0 < estimate.value < 1  # the full value
+    assert estimate.number_format == "0.0%"  # shown as a percentage
+    assert data.column_dimensions["B"].width > 10
+    about = {row[0]: row[1] for row in book["About"].iter_rows(values_only=True) if row[0]}
+    assert about["estimate"] == COLUMNS["estimate"].description
+    assert about["methods_note"].startswith("These figures estimate")
+
+
+def test_every_format_is_offered_on_the_page(analyst):
+    page = analyst.get(f"/staff/analysis?{QUERY}").get_data(as_text=True)
+    for key, download_format in FORMATS.items():
+        assert f"/staff/analysis/download.{key}?" in page
+        assert download_format.label in page
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_each_format_is_named_and_typed(analyst, fmt):
+    response = get(analyst, fmt)
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="prevent-aware-by-borough-')
+    assert disposition.endswith(f'{FORMATS[fmt].suffix}"')
+    assert response.mimetype == FORMATS[fmt].mimetype.split(";")[0]
+
+
+def test_every_flag_says_why(analyst):
+    query = "indicator=aware&by=borough&by2=sex&weighted=no"
+    rows = json.loads(get(analyst, "json", query).data)["rows"]
+    flagged = [r for r in rows if r["reliability"] != "ok" and r["disclosure"] == "published"]
+    assert flagged, "the demo data has no flagged group to check"
+    for row in flagged:
+        assert row["reliability_reasons"], row
