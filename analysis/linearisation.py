@@ -176,6 +176,8 @@ def _variance(pieces: _Linear, projection: Projection | None, n_total: float) ->
             + np.einsum("kg,kg->g", beta, projection.xtw2x @ beta)
         )
         sum_z = -(projection.xtw @ beta)
+    if n_total <= 1:  # one response: no degrees of freedom, no variance to estimate
+        return np.full_like(sum_z2, np.nan, dtype=float)
     variance = n_total / (n_total - 1) * (sum_z2 - sum_z * sum_z / n_total)
     return np.maximum(variance, 0.0)
 

@@ -240,3 +240,32 @@ def test_the_module_runs_as_a_program_without_a_traceback(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+def test_one_response_gives_a_table_not_a_traceback(tmp_path, capsys):
+    one = tmp_path / "one.csv"
+    one.write_text("\ufeffg,y\na,yes\n", encoding="utf-8")  # with Excel's byte-order mark
+    status, out, err = run(
+        ["summarise", one, "--indicator", "y", "--positive", "yes", "--by", "g"], capsys
+    )
+    assert status == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [row["g"] for row in rows] == ["a", "All"]
+    assert rows[0]["disclosure"] != "published"  # one response is never shown
+
+
+def test_only_the_columns_asked_for_are_read(tmp_path, capsys):
+    data = tmp_path / "wide.csv"
+    rows = ["g,y,notes"] + [
+        f'{"ab"[i % 2]},{"yes" if i % 3 else "no"},"free, text"' for i in range(60)
+    ]
+    data.write_text("\n".join(rows) + "\n")
+    status, out, err = run(
+        ["summarise", data, "--indicator", "y", "--positive", "yes", "--by", "g"], capsys
+    )
+    assert status == 0, err
+    assert "notes" not in out.splitlines()[0]
+    status, _, err = run(
+        ["summarise", data, "--indicator", "y", "--positive", "yes", "--by", "missing"], capsys
+    )
+    assert status == 2 and "no column 'missing'" in err
