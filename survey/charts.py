@@ -48,8 +48,20 @@ TILES = {
 }
 TILE = 56  # pixels per tile
 GAP = 4
-PALETTE = ("#d2e2f1", "#9fc3e6", "#5694ca", "#1d70b8", "#003078")  # light to dark
-DARK_TEXT = 2  # bins from this one on get white text
+# Colour says only what the comparison with the rest of London says: a difference the
+# survey can detect, or none. Shades of the estimate would suggest differences that are
+# not there (a 23-point spread where no borough differs significantly).
+COMPARISON_FILL = {
+    "higher": ("#1d70b8", True),  # (fill, white text)
+    "lower": ("#f47738", False),
+    "no clear difference": ("#f3f2f1", False),
+    "": ("#f3f2f1", False),  # not compared (no comparison asked for)
+}
+LEGEND = (
+    ("#1d70b8", "Higher than the rest of London"),
+    ("#f47738", "Lower than the rest of London"),
+    ("#f3f2f1", "No clear difference"),
+)
 
 
 @dataclass(frozen=True)
@@ -73,11 +85,42 @@ class DotPlot:
     plot_width: int
     london_x: float | None
     ticks: list[tuple[float, str]]
+    overall_label: str = "London"
 
 
-def dot_plot(rows: list[Row], title: str) -> DotPlot | None:
-    """Groups sorted by estimate, each with its interval, and the London line."""
-    shown = [r for r in rows if not r.is_overall and r.estimate is not None]
+def dot_plots(rows: list[Row], title: str) -> list[DotPlot]:
+    """One chart for one breakdown; for two, small multiples: a panel for each group of the
+    second breakdown, the first breakdown's groups down each, with that group's total."""
+    if not rows or len(rows[0].labels) == 1:
+        chart = dot_plot(rows, title)
+        return [chart] if chart else []
+    panels = []
+    for across in dict.fromkeys(r.labels[1] for r in rows if r.codes[1] != "All"):
+        members = [r for r in rows if r.labels[1] == across]
+        within = [r for r in members if r.codes[0] != "All"]
+        total = next((r for r in members if r.codes[0] == "All"), None)
+        chart = dot_plot(
+            [*within, *([total] if total else [])],
+            f"{title}: {across}",
+            label=lambda r: r.labels[0],
+            overall=total,
+            overall_label=f"All {across}",
+        )
+        if chart:
+            panels.append(chart)
+    return panels
+
+
+def dot_plot(
+    rows: list[Row],
+    title: str,
+    *,
+    label=lambda r: " / ".join(r.labels),
+    overall: Row | None = None,
+    overall_label: str = "London",
+) -> DotPlot | None:
+    """Groups sorted by estimate, each with its interval, and the line for everyone."""
+    shown = [r for r in rows if r is not overall and not r.is_overall and r.estimate is not None]
     if not shown:
         return None
     shown.sort(key=lambda r: r.estimate)
@@ -87,25 +130,27 @@ def dot_plot(rows: list[Row], title: str) -> DotPlot | None:
     def x(percent: float) -> float:
         return left + plot_width * percent / 100
 
-    overall = next((r for r in rows if r.is_overall and r.estimate is not None), None)
+    if overall is None:
+        overall = next((r for r in rows if r.is_overall), None)
+    if overall is not None and overall.estimate is None:
+        overall = None
     dots = [
         Dot(
-            " / ".join(r.labels),
+            label(r),
             30 + step * i,
             x(r.estimate),
             x(r.ci_low),
             x(r.ci_high),
-            f"{' / '.join(r.labels)}: {r.estimate:.1f}% ({r.ci_low:.1f}% to {r.ci_high:.1f}%)",
+            f"{label(r)}: {r.estimate:.1f}% ({r.ci_low:.1f}% to {r.ci_high:.1f}%)",
         )
         for i, r in enumerate(shown)
     ]
     description = (
-        f"{len(shown)} groups from {shown[0].estimate:.0f}% "
-        f"({' / '.join(shown[0].labels)}) to {shown[-1].estimate:.0f}% "
-        f"({' / '.join(shown[-1].labels)})"
+        f"{len(shown)} groups from {shown[0].estimate:.0f}% ({label(shown[0])}) to "
+        f"{shown[-1].estimate:.0f}% ({label(shown[-1])})"
     )
     if overall is not None:
-        description += f"; London overall {overall.estimate:.1f}%"
+        description += f"; {overall_label} {overall.estimate:.1f}%"
     return DotPlot(
         title,
         description + ". The table below gives every figure.",
@@ -116,6 +161,7 @@ def dot_plot(rows: list[Row], title: str) -> DotPlot | None:
         plot_width,
         x(overall.estimate) if overall else None,
         [(x(p), f"{p}%") for p in range(0, 101, 20)],
+        overall_label,
     )
 
 
@@ -128,6 +174,7 @@ class Tile:
     fill: str | None  # None: hatched (suppressed or too uncertain)
     dark: bool
     text: str
+    value: str = ""  # the estimate, written on the tile
 
 
 @dataclass(frozen=True)
@@ -138,36 +185,47 @@ class TileMap:
     legend: list[tuple[str, str]]
     width: int
     height: int
+    confidence: str = "95%"
 
 
-def tile_map(rows: list[Row], title: str) -> TileMap | None:
-    """One equal square per local authority, coloured by estimate, hatched if not shown."""
+def tile_map(rows: list[Row], title: str, level: float) -> TileMap | None:
+    """One equal square per local authority, coloured by its comparison with the rest of
+    London (higher, lower, no clear difference), its estimate written on it; hatched if not
+    shown."""
     by_code = {r.codes[0]: r for r in rows if not r.is_overall and len(r.codes) == 1}
     if not any(code in TILES for code in by_code):
         return None
-    values = [r.estimate for c, r in by_code.items() if c in TILES and r.estimate is not None]
-    low, high = (min(values), max(values)) if values else (0.0, 100.0)
-    span = max(high - low, 1e-9)
-    edges = [low + span * i / len(PALETTE) for i in range(len(PALETTE) + 1)]
     tiles = []
+    counts = {"higher": 0, "lower": 0}
     for code, (column, row_number, short) in TILES.items():
         row = by_code.get(code)
         name = row.labels[0] if row else code
         if row is None or row.estimate is None:
-            fill, dark = None, False
+            fill, dark, value = None, False, ""
             text = f"{name}: not shown ({row.note.lower() if row and row.note else 'no responses'})"
         else:
-            band = min(int((row.estimate - low) / span * len(PALETTE)), len(PALETTE) - 1)
-            fill, dark = PALETTE[band], band >= DARK_TEXT
-            text = f"{name}: {row.estimate:.1f}%"
+            fill, dark = COMPARISON_FILL.get(row.comparison, COMPARISON_FILL[""])
+            value = f"{row.estimate:.0f}%"
+            compared = f", {row.comparison}" if row.comparison else ""
+            text = f"{name}: {row.estimate:.1f}%{compared}"
+            if row.comparison in counts:
+                counts[row.comparison] += 1
         tiles.append(
-            Tile(column * (TILE + GAP), row_number * (TILE + GAP), short, name, fill, dark, text)
-        )
-    legend = [(PALETTE[i], f"{edges[i]:.0f}% to {edges[i + 1]:.0f}%") for i in range(len(PALETTE))]
+            Tile(
+                column * (TILE + GAP), row_number * (TILE + GAP), short, name, fill, dark, text,
+                value,
+            )
+        )  # fmt: skip
     shown = sum(1 for t in tiles if t.fill)
+    confidence = f"{level * 100:g}%"
     description = (
-        f"{shown} of 33 areas shown, from {low:.0f}% to {high:.0f}%; hatched areas "
-        "are not shown to protect small groups or because the estimate is too "
-        "uncertain. The table below gives every figure."
+        f"{shown} of 33 areas shown. At {confidence} confidence, after adjusting for the "
+        f"number of areas compared, {counts['higher']} are higher and {counts['lower']} "
+        "lower than the rest of London; the others show no clear difference. Hatched areas "
+        "are not shown to protect small groups or because the estimate is too uncertain. "
+        "The table below gives every figure."
     )
-    return TileMap(title, description, tiles, legend, 8 * (TILE + GAP), 7 * (TILE + GAP))
+    legend = [(colour, label) for colour, label in LEGEND]
+    return TileMap(
+        title, description, tiles, legend, 8 * (TILE + GAP), 7 * (TILE + GAP), confidence
+    )

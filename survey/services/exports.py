@@ -74,6 +74,28 @@ class Row:
     note: str
 
 
+@dataclass(frozen=True)
+class Crosstab:
+    """A two-way table: the first breakdown down the side, the second across, with the
+    "All" row and column as totals."""
+
+    row_labels: list[str]
+    column_labels: list[str]
+    cells: dict[tuple[str, str], Row]
+
+
+def crosstab(rows: list[Row]) -> Crosstab | None:
+    if not rows or len(rows[0].labels) != 2:
+        return None
+
+    def key(row: Row, position: int) -> str:
+        return "All" if row.codes[position] == "All" else row.labels[position]
+
+    down = list(dict.fromkeys(r.labels[0] for r in rows if r.codes[0] != "All"))
+    across = list(dict.fromkeys(r.labels[1] for r in rows if r.codes[1] != "All"))
+    return Crosstab([*down, "All"], [*across, "All"], {(key(r, 0), key(r, 1)): r for r in rows})
+
+
 def comparison_words(row, level: float) -> str:
     """A short word for a group's difference from the rest of London, no league tables:
     the page's key says what it means."""
@@ -94,10 +116,13 @@ def report_rows(report: Report) -> list[Row]:
     """The rows the page shows and every download carries."""
     rows = []
     for row in report.summary.rows:
-        labels = tuple(
-            report.labels[b].get(code, code)
-            for b, code in zip(report.request.by, row.labels, strict=True)
-        )
+        labels = []
+        for position, (name, code) in enumerate(zip(report.request.by, row.labels, strict=True)):
+            if code != "All":
+                labels.append(report.labels[name].get(code, code))
+            else:  # "All of London" names London only; within a two-way table, "All"
+                labels.append("All of London" if row.is_overall and position == 0 else "All")
+        labels = tuple(labels)
         notes = [
             w
             for w in (

@@ -107,10 +107,13 @@ def report():
         breakdowns=reporting_service.BREAKDOWNS,
         levels=LEVELS,
         methods=DESIGN_METHODS if (choice is None or choice.weighted) else SRS_METHODS,
-        dots=charts.dot_plot(rows, title) if result else None,
-        tiles=charts.tile_map(rows, title) if result and choice.by == ("borough",) else None,
+        dots=charts.dot_plots(rows, title) if result else [],
+        tiles=charts.tile_map(rows, title, result.summary.confidence_level)
+        if result and choice.by == ("borough",)
+        else None,
         methods_note=exports.methods_note(result) if result else "",
         formats=exports.FORMATS,
+        crosstab=exports.crosstab(rows) if result and len(choice.by) == 2 else None,
         excluded=exports.excluded_answers(result) if result else [],
         query=request.query_string.decode("ascii", "replace"),
     ), _status(error)

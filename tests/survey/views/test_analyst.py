@@ -160,6 +160,28 @@ def test_the_page_shows_the_table_charts_and_plain_words(analyst):
     assert "synthetic" in soup.select_one(".govuk-warning-text").get_text()
 
 
+def test_the_map_colours_boroughs_only_by_a_difference_the_survey_can_detect(analyst):
+    soup = page(analyst.get("/staff/analysis?indicator=aware&by=borough&weighted=yes"))
+    rows = {
+        tr.th.get_text(strip=True): tr.select("td")[5].get_text(strip=True)
+        for tr in soup.select("#estimates tbody tr")
+    }
+    fills = {"higher": "#1d70b8", "lower": "#f47738", "no clear difference": "#f3f2f1"}
+    tiles = soup.select("svg.app-chart--map g")
+    assert len(tiles) == 33
+    for tile in tiles:
+        name = tile.title.get_text().split(":")[0]
+        fill = tile.rect["fill"]
+        if fill == "url(#hatch)":
+            continue
+        assert fill == fills[rows[name]], (name, rows[name], fill)
+        assert tile.select("text")[1].get_text().endswith("%")  # the estimate, as text
+    legend = soup.select_one("svg.app-chart--map").find_parent("figure").get_text(" ")
+    assert "at 95% confidence" in legend
+    assert "Higher than the rest of London" in legend and "No clear difference" in legend
+    assert " to " not in legend.split("Each area")[1]  # no overlapping band edges
+
+
 def test_the_methods_note_reads_as_words(analyst):
     note = page(analyst.get("/staff/analysis?indicator=confident_helps&by=sex&weighted=yes"))
     text = note.select_one(".govuk-details__text").get_text()

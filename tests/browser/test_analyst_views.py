@@ -1,0 +1,50 @@
+"""The analyst's views in Chromium: a two-way breakdown is a crosstab with totals and small
+multiples whose labels all fit; the borough map says what its colours mean."""
+
+from __future__ import annotations
+
+from tests.browser.audit import problems_on
+from tests.browser.test_accessibility import sign_in
+
+# Every text in every chart, in its own chart's coordinates: none may start left of the
+# chart or end right of it (a clipped label reads "gston upon Thames").
+CLIPPED = """() => [...document.querySelectorAll('svg.app-chart text')].filter(t => {
+  const box = t.getBBox();
+  const view = t.ownerSVGElement.viewBox.baseVal;
+  return box.x < view.x - 0.5 || box.x + box.width > view.x + view.width + 0.5;
+}).map(t => t.textContent)"""
+
+
+def test_two_breakdowns_show_a_crosstab_and_small_multiples(browser, live_server):
+    context = browser.new_context(viewport={"width": 1024, "height": 800})
+    page = context.new_page()
+    sign_in(page, live_server, live_server.credentials["analyst"])
+    page.goto(live_server + "/staff/analysis?indicator=aware&by=borough&by2=sex")
+    table = page.locator("#crosstab")
+    header = table.locator("thead th").all_inner_texts()
+    assert header[-1] == "All" and "Female" in header and "Male" in header
+    rows = table.locator("tbody th").all_inner_texts()
+    assert len(rows) >= 34 and rows[-1] == "All"  # 33 areas (and prefer not to say), total
+    assert "Kingston upon Thames" in rows
+    panels = page.locator("svg.app-chart:not(.app-chart--map)")
+    assert panels.count() >= 2  # one per sex shown
+    assert page.evaluate(CLIPPED) == []
+    # "All of London" names London alone: the overall row, not women or men in all areas.
+    assert page.locator("#estimates th:text-is('All of London')").count() == 1
+    problems = problems_on(page, "two-way analysis")
+    page.set_viewport_size({"width": 320, "height": 640})
+    problems += problems_on(page, "two-way analysis at 320 px")
+    context.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_the_map_states_what_its_colours_compare(browser, live_server):
+    context = browser.new_context(viewport={"width": 1024, "height": 800})
+    page = context.new_page()
+    sign_in(page, live_server, live_server.credentials["analyst"])
+    page.goto(live_server + "/staff/analysis?indicator=aware&by=borough")
+    figure = page.locator("figure:has(svg.app-chart--map)")
+    caption = figure.locator("figcaption").inner_text()
+    assert "95% confidence" in caption and "No clear difference" in caption
+    assert page.evaluate(CLIPPED) == []
+    context.close()
