@@ -273,8 +273,52 @@ def build_report(
         threshold=gate.threshold,
         complements=len(complements),
         generated_at=clock.now(),
-        diagnostics={**_diagnostics(summary, data, gate), "empty_categories": empty},
+        diagnostics={
+            **_diagnostics(summary, data, gate),
+            "empty_categories": empty,
+            "margin_shares": _margin_shares(margins, data, gate) if margins else [],
+        },
     )
+
+
+@dataclass(frozen=True)
+class MarginShare:
+    """One category of a raking margin: its share of the population (the target) and of
+    the responses before weighting, from counts published through the gate."""
+
+    variable: str
+    category: str
+    target: float
+    sample: float | None  # None: the category's count is hidden
+
+    @property
+    def factor(self) -> float | None:
+        """How much weighting scales this category up (over 1) or down."""
+        return None if not self.sample else self.target / self.sample
+
+
+def _margin_shares(margins: dict, data: dict, gate: Gate) -> list[MarginShare]:
+    shares = []
+    for variable, targets in margins.items():
+        counts: dict[str, int] = {}
+        keys: dict[str, int] = {}
+        for index, count in enumerate(data["count"]):
+            category = str(data[variable][index])
+            counts[category] = counts.get(category, 0) + int(count)
+            keys[category] = keys.get(category, 0) + int(data["keys"][index])
+        categories = list(targets)
+        published, total = gate.table(
+            categories,
+            [counts.get(c, 0) for c in categories],
+            [keys.get(c, 0) for c in categories],
+        )
+        population = sum(targets.values())
+        for category, count in zip(categories, published, strict=True):
+            sample = (
+                count.value / total.value if count.shown and total.shown and total.value else None
+            )
+            shares.append(MarginShare(variable, category, targets[category] / population, sample))
+    return shares
 
 
 def _pair(left_out) -> tuple[int, int]:

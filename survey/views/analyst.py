@@ -6,6 +6,7 @@ from flask import Blueprint, Response, current_app, g, render_template, request
 
 from analysis.intervals import DESIGN_METHODS, SRS_METHODS
 from survey import charts, clock
+from survey.demographics import RAKING_MARGINS, margin_name
 from survey.extensions import db
 from survey.publication import gate_for
 from survey.services import exports
@@ -149,9 +150,23 @@ def download(fmt: str):
 def weighting():
     """Show how the weights were made: iterations, margin errors, weight range, deff."""
     questionnaire, choice, result, error = _report()
+    names_of = {margin_name(names): names for names in RAKING_MARGINS}
+
+    def category_label(variable: str, category: str) -> str:
+        names = names_of.get(variable, (variable,))
+        parts = category.split("*")
+        if len(parts) != len(names):  # "prefer not to say" on any part: one category
+            names, parts = names[:1], [category]
+        return ", ".join(
+            result.labels.get(name, {}).get(part, part)
+            for name, part in zip(names, parts, strict=True)
+        )
+
     return render_template(
         "analyst/weighting.html",
         report=result,
         error=error,
         labels=result.labels["borough"] if result else {},
+        category_label=category_label,
+        query=request.query_string.decode("ascii", "replace"),
     ), _status(error)

@@ -213,7 +213,8 @@ def test_the_weighting_page_shows_the_diagnostics(analyst, db_session):
         "Largest remaining margin error",
         "Weights of the middle 90% of respondents",
     ]
-    shown = {row.th.get_text(strip=True) for row in soup.select("table tbody tr")}
+    deff_table = next(t for t in soup.select("table") if "Design effect" in t.caption.get_text())
+    shown = {row.th.get_text(strip=True) for row in deff_table.select("tbody tr")}
     assert len(shown) >= 25 and "City of London" not in shown  # only boroughs of 10 or more
     sizes = {}
     for given in microdata(db_session):
@@ -222,6 +223,27 @@ def test_the_weighting_page_shows_the_diagnostics(analyst, db_session):
 
     for code, name in BOROUGH_NAMES.items():
         assert (name in shown) == (sizes.get(code, 0) >= 10), name
+
+
+def test_the_weighting_page_compares_each_margin_with_the_responses(analyst):
+    query = "indicator=aware&by=borough"
+    soup = page(analyst.get(f"/staff/analysis/weighting?{query}"))
+    assert soup.select_one(".govuk-back-link")["href"] == f"/staff/analysis?{query}"
+    captions = [t.caption.get_text(" ", strip=True) for t in soup.select("table")]
+    for margin in ("Borough", "Age band and sex", "Ethnic group"):
+        assert any(c.startswith(f"{margin}: share of the population") for c in captions), captions
+    ages = next(t for t in soup.select("table") if t.caption.get_text().startswith("Age band"))
+    rows = {
+        tr.th.get_text(strip=True): [td.get_text(strip=True) for td in tr.select("td")]
+        for tr in ages.select("tbody tr")
+    }
+    assert "25 to 34, Female" in rows
+    targets = [float(cells[0].rstrip("%")) for cells in rows.values()]
+    assert abs(sum(targets) - 100) < 0.5
+    for target, sample, factor in rows.values():
+        if sample != "not shown":  # a published share, and the scaling it needs
+            expected = float(target.rstrip("%")) / float(sample.rstrip("%"))
+            assert abs(float(factor) - expected) < 0.05 * expected
 
 
 def test_every_download_format_carries_the_same_rows_and_the_metadata(analyst, db_session):
