@@ -56,7 +56,7 @@ def _safe(line, hidden: set, truth: dict) -> bool:
 def test_a_group_hidden_to_protect_another_is_hidden_only_where_it_must_be(demo_data, by):
     report = _report(demo_data, by, K)
     with demo_data.app_context():
-        truth = true_counts(db.session, [f"{b}_code" for b in by], "aware")
+        truth = true_counts(db.session, list(by), "aware")
     hidden = {r.labels for r in report.summary.rows if not r.published}
     protecting = [r for r in report.summary.rows if r.disclosure == "suppressed_complementary"]
     lines = _lines(report.summary.rows)
