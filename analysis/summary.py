@@ -48,6 +48,16 @@ FIGURES = (
     "deff",
 )
 COMPARISON = ("diff", "diff_ci_low", "diff_ci_high", "p_value", "p_adjusted")
+# Every row's columns after its groups, in order; COMPARISON follows when groups are compared.
+ROW_COLUMNS = (
+    *FIGURES,
+    "method",
+    "confidence_level",
+    "reliability",
+    "reliability_reasons",
+    "interval_note",
+    "disclosure",
+)
 
 
 @dataclass(frozen=True)
@@ -145,16 +155,7 @@ class Summary:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        base = (
-            *self.by,
-            *FIGURES,
-            "method",
-            "confidence_level",
-            "reliability",
-            "reliability_reasons",
-            "interval_note",
-            "disclosure",
-        )
+        base = (*self.by, *ROW_COLUMNS)
         return base + COMPARISON if self.compare else base
 
     def to_records(self) -> list[dict]:
@@ -164,6 +165,7 @@ class Summary:
             record = dict(zip(self.by, row.labels, strict=True))
             for name in self.columns[len(self.by) :]:
                 record[name] = getattr(row, name)
+            # A flag's reason codes as one cell, as every output carries them.
             record["reliability_reasons"] = "; ".join(row.reliability_reasons) or None
             records.append(record)
         return records

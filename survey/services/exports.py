@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 from analysis.columns import COLUMNS, Column, reason_words
+from analysis.summary import COMPARISON, ROW_COLUMNS
 from survey import __version__
 from survey.services.reporting import BREAKDOWNS, Report
 
@@ -334,30 +335,8 @@ def _flat(value) -> str:
 # named as the breakdown (`borough`, as the command line names a data column), and its
 # label (`borough_label`).
 
-FIGURE_COLUMNS = (
-    "n",
-    "numerator",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "df",
-    "n_eff",
-    "deff_weighting",
-    "deff",
-    "method",
-    "confidence_level",
-    "reliability",
-    "reliability_reasons",
-    "interval_note",
-    "disclosure",
-    "diff",
-    "diff_ci_low",
-    "diff_ci_high",
-    "p_value",
-    "p_adjusted",
-    "comparison",
-)
+# The command line's columns, in its order, then the page's comparison word.
+FIGURE_COLUMNS = (*ROW_COLUMNS, *COMPARISON, "comparison")
 
 
 def download_columns(report: Report) -> list[Column]:

@@ -3,6 +3,8 @@ multiples whose labels all fit; the borough map says what its colours mean."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.browser.audit import problems_on
 from tests.browser.test_accessibility import sign_in
 
@@ -15,10 +17,18 @@ CLIPPED = """() => [...document.querySelectorAll('svg.app-chart text')].filter(t
 }).map(t => t.textContent)"""
 
 
-def test_two_breakdowns_show_a_crosstab_and_small_multiples(browser, live_server):
+@pytest.fixture
+def analyst_page(browser, live_server):
+    """A signed-in analyst's page on a desktop-sized screen."""
     context = browser.new_context(viewport={"width": 1024, "height": 800})
     page = context.new_page()
     sign_in(page, live_server, live_server.credentials["analyst"])
+    yield page
+    context.close()
+
+
+def test_two_breakdowns_show_a_crosstab_and_small_multiples(analyst_page, live_server):
+    page = analyst_page
     page.goto(live_server + "/staff/analysis?indicator=aware&by=borough&by2=sex")
     table = page.locator("#crosstab")
     header = table.locator("thead th").all_inner_texts()
@@ -34,17 +44,13 @@ def test_two_breakdowns_show_a_crosstab_and_small_multiples(browser, live_server
     problems = problems_on(page, "two-way analysis")
     page.set_viewport_size({"width": 320, "height": 640})
     problems += problems_on(page, "two-way analysis at 320 px")
-    context.close()
     assert not problems, "\n".join(problems)
 
 
-def test_the_map_states_what_its_colours_compare(browser, live_server):
-    context = browser.new_context(viewport={"width": 1024, "height": 800})
-    page = context.new_page()
-    sign_in(page, live_server, live_server.credentials["analyst"])
+def test_the_map_states_what_its_colours_compare(analyst_page, live_server):
+    page = analyst_page
     page.goto(live_server + "/staff/analysis?indicator=aware&by=borough")
     figure = page.locator("figure:has(svg.app-chart--map)")
     caption = figure.locator("figcaption").inner_text()
     assert "95% confidence" in caption and "No clear difference" in caption
     assert page.evaluate(CLIPPED) == []
-    context.close()
