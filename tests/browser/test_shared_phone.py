@@ -115,6 +115,7 @@ def test_clear_my_answers_then_back_shows_nothing(context, live_server):
     with page.expect_navigation():
         page.click("#clear-button")
     assert "Your answers have been deleted" in page.inner_text(".govuk-notification-banner")
+    assert not audit(page, "start page after clearing")
     page.go_back()
     shows_nothing_of_the_resident(page)
 
