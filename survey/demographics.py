@@ -18,6 +18,17 @@ ETHNIC_GROUPS = {
     "white": "White",
     "other": "Other ethnic group",
 }
+# Their codes in SPSS and Stata files: stable, and the tens digit of the detailed options'
+# codes in the questionnaire (Asian or Asian British: Indian is 13). An answer in no group
+# keeps its own value and code: only "Prefer not to say".
+ETHNIC_GROUP_CODES = {
+    "asian": 1,
+    "black": 2,
+    "mixed": 3,
+    "white": 4,
+    "other": 5,
+    "prefer_not_to_say": 99,
+}
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,8 @@ class Demographic:
     dimension: str | None  # the questionnaire dimension it comes from; None: the response
     grouped: bool = False  # report by the options' groups, not the options
     group_labels: dict[str, str] = field(default_factory=dict)
+    # Codes of the groups, and of the answers in no group: stable, as options' codes are.
+    group_codes: dict[str, int] = field(default_factory=dict)
     population: bool = False  # population figures are uploaded for its dimension
     coverage: bool = False  # shown on the coverage page
     quasi_identifier: bool = True  # could be known about a person: k-anonymity counts it
@@ -52,6 +65,7 @@ DEMOGRAPHICS: tuple[Demographic, ...] = (
         "ethnicity",
         grouped=True,
         group_labels=ETHNIC_GROUPS,
+        group_codes=ETHNIC_GROUP_CODES,
         population=True,
         coverage=True,
         importance=3,

@@ -7,12 +7,13 @@ in a file is reported at once so an author can fix them in one pass.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from survey.demographics import DIMENSIONS
+from survey.demographics import DEMOGRAPHICS, DIMENSIONS
 from survey.geography import BOROUGH_CODES, OUTSIDE_LONDON, PREFER_NOT_TO_SAY
 from survey.questionnaire.schema import (
     CHOICE_TYPES,
@@ -68,7 +69,8 @@ QUESTION_KEYS = {
     "groups",
 }
 GROUP_KEYS = {"value", "label", "question"}
-OPTION_KEYS = {"value", "label", "hint", "group"}
+OPTION_KEYS = {"value", "label", "hint", "group", "code"}
+MAX_CODE = 9999  # option codes are 1-9999: small integers for SPSS and Stata value labels
 LANGUAGE_KEYS = {"code", "status", "note"}
 INDICATOR_KEYS = {"id", "label", "question", "positive", "exclude"}
 
@@ -139,9 +141,15 @@ class _Checker:
         if group is not None and not (isinstance(group, str) and VALUE_PATTERN.match(group)):
             self.fail(where, f"option group {group!r} must be a short code")
             group = None
+        code = data.get("code")
+        if code is not None and (
+            not isinstance(code, int) or isinstance(code, bool) or not 1 <= code <= MAX_CODE
+        ):
+            self.fail(where, f"option code {code!r} must be a whole number from 1 to {MAX_CODE}")
+            code = None
         if label is None:
             return None
-        return Option(value=value, label=label, hint=hint, group=group)
+        return Option(value=value, label=label, hint=hint, group=group, code=code)
 
 
 def parse_questionnaire(source: str, *, filename: str = "<questionnaire>") -> Questionnaire:
@@ -375,9 +383,41 @@ def _choice_fields(check: _Checker, where: str, qtype: str, raw: dict) -> dict[s
     duplicates = sorted({v for v in values if values.count(v) > 1})
     if duplicates:
         check.fail(where, f"option values used twice: {', '.join(duplicates)}")
+    _codes(check, where, fields)
     if "groups" in raw:
         fields["groups"] = _groups(check, where, qtype, control, raw["groups"], options)
     return fields
+
+
+def _codes(check: _Checker, where: str, fields: dict[str, Any]) -> None:
+    """Give every option its code: the file's, or its place in the list when the file
+    gives none. A file gives every option a code or none, each code once."""
+    places = ("options", "exclusive_option", "dont_know_option")
+    found = [
+        (place, number, option)
+        for place in places
+        for number, option in enumerate(
+            fields.get(place) if place == "options" else [fields.get(place)]
+        )
+        if option is not None
+    ]
+    declared = [o.code for _p, _n, o in found if o.code is not None]
+    if declared and len(declared) < len(found):
+        check.fail(where, "give every option a code, or none (they are then numbered in order)")
+        return
+    for code in sorted({c for c in declared if declared.count(c) > 1}):
+        check.fail(where, f"option code {code} is used twice")
+    fields["codes_declared"] = bool(declared)
+    if declared:
+        return
+    numbered: dict[str, Any] = {"options": list(fields["options"])}
+    for code, (place, number, option) in enumerate(found, start=1):
+        if place == "options":
+            numbered["options"][number] = replace(option, code=code)
+        else:
+            numbered[place] = replace(option, code=code)
+    numbered["options"] = tuple(numbered["options"])
+    fields.update(numbered)
 
 
 def _groups(
@@ -484,6 +524,7 @@ def _check_dimensions(check: _Checker, questions: list[Question]) -> None:
                 f"dimension {question.dimension!r} is tagged on two questions",
             )
         seen.add(question.dimension)
+        _check_group_codes(check, question)
         if question.dimension == "borough":
             values = {o.value for o in question.options}
             extra = values - BOROUGH_CODES - {OUTSIDE_LONDON, PREFER_NOT_TO_SAY}
@@ -497,6 +538,31 @@ def _check_dimensions(check: _Checker, questions: list[Question]) -> None:
             if missing:
                 check.fail(
                     f"question {question.id!r}", f"borough options are missing {sorted(missing)}"
+                )
+
+
+def _check_group_codes(check: _Checker, question: Question) -> None:
+    """A variable reported by groups (ethnic group) takes its codes from the register:
+    an option in no group must be one the register codes, with the register's code."""
+    for variable in DEMOGRAPHICS:
+        if variable.dimension != question.dimension or not variable.grouped:
+            continue
+        alone = [v for v in variable.group_codes if v not in variable.group_labels]
+        for option in question.all_options:
+            if option.group is not None:
+                continue
+            code = variable.group_codes.get(option.value)
+            if code is None:
+                check.fail(
+                    f"question {question.id!r}",
+                    f"option {option.value!r} needs a group; only {', '.join(alone)} may "
+                    "stand alone",
+                )
+            elif question.codes_declared and option.code != code:
+                check.fail(
+                    f"question {question.id!r}",
+                    f"option {option.value!r} must have code {code}, as {variable.label.lower()}"
+                    " codes it",
                 )
 
 

@@ -59,6 +59,9 @@ class Option:
     label: LocalText
     hint: LocalText | None = None
     group: str | None = None
+    # The option's number in SPSS and Stata files and in column names: stable across
+    # versions once declared in the file (the loader numbers undeclared options in order).
+    code: int | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ class Question:
     dimension: str | None = None
     error: LocalText | None = None  # what to say when a required answer is missing
     groups: tuple[OptionGroup, ...] = ()  # single choice asked group first, then option
+    codes_declared: bool = False  # the file gave every option its code
 
     @property
     def answerable(self) -> bool:
@@ -121,6 +125,10 @@ class Question:
 
     def option(self, value: str) -> Option | None:
         return next((o for o in self.all_options if o.value == value), None)
+
+    def codes(self) -> dict[str, int]:
+        """Each option's value and its code."""
+        return {o.value: o.code for o in self.all_options if o.code is not None}
 
     def group(self, value: str | None) -> OptionGroup | None:
         return next((g for g in self.groups if g.value == value), None)

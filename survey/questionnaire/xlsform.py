@@ -75,7 +75,7 @@ SURVEY_COLUMNS = {
     "type", "name", "label", "hint", "required", "required_message", "relevant",
     "constraint", "appearance", "dimension",
 }  # fmt: skip
-CHOICES_COLUMNS = {"list_name", "name", "label", "hint", "role", "group"}
+CHOICES_COLUMNS = {"list_name", "name", "label", "hint", "role", "group", "code"}
 SETTINGS_COLUMNS = {
     "form_id", "form_title", "version", "default_language", "minutes", "introduction",
     "exit_this_page",
@@ -468,6 +468,12 @@ class _Importer:
                 option["hint"] = hint
             if row.cells.get("group"):
                 option["group"] = row.cells["group"]
+            code = row.cells.get("code", "")
+            if code:
+                if not code.isdigit():
+                    self.fail(row.where("code"), "must be a whole number (the option's code)")
+                else:
+                    option["code"] = int(code)
             role = row.cells.get("role", "")
             if role not in ("", "none", "dont_know"):
                 self.fail(row.where("role"), "must be empty, 'none' or 'dont_know'")
@@ -836,7 +842,7 @@ def export_xlsform(questionnaire: Questionnaire) -> bytes:
         + ["constraint", "appearance", "dimension"]
     )
     choices = book.create_sheet("choices")
-    choices.append(headings("list_name", "name", "label", "hint") + ["role", "group"])
+    choices.append(headings("list_name", "name", "label", "hint") + ["role", "group", "code"])
     for question in questionnaire.questions:
         kind, appearance, constraint = _xlsform_type(question)
         survey.append(
@@ -855,7 +861,7 @@ def export_xlsform(questionnaire: Questionnaire) -> bytes:
             )
             choices.append(
                 [question.id, option.value, *texts(option.label), *texts(option.hint)]
-                + [role, option.group or ""]
+                + [role, option.group or "", option.code if question.codes_declared else ""]
             )
     settings = book.create_sheet("settings")
     settings.append(

@@ -60,6 +60,7 @@ def load_questionnaire(session: Session, source: str, *, filename: str) -> LoadR
                 "changed questionnaire a new version number."
             )
         return LoadResult(questionnaire.id, questionnaire.version, created=False)
+    _check_codes_kept(session, questionnaire, filename)
     session.add(
         QuestionnaireVersion(
             questionnaire_id=questionnaire.id,
@@ -72,6 +73,46 @@ def load_questionnaire(session: Session, source: str, *, filename: str) -> LoadR
     )
     session.flush()
     return LoadResult(questionnaire.id, questionnaire.version, created=True)
+
+
+def _check_codes_kept(session: Session, questionnaire: Questionnaire, filename: str) -> None:
+    """Once a version gives its options codes, every later version keeps them: SPSS and
+    Stata files from different versions must mean the same thing by the same number."""
+    problems = []
+    earlier = session.scalars(
+        select(QuestionnaireVersion)
+        .where(QuestionnaireVersion.questionnaire_id == questionnaire.id)
+        .order_by(QuestionnaireVersion.version)
+    )
+    for version in earlier:
+        for old in questionnaire_for(version).questions:
+            new = questionnaire.question(old.id)
+            if not old.codes_declared or new is None or not new.all_options:
+                continue
+            if not new.codes_declared:
+                problems.append(
+                    f"question {old.id!r}: version {version.version} gave its "
+                    "options codes, so this version must too"
+                )
+                continue
+            old_codes, new_codes = old.codes(), new.codes()
+            old_values = {code: value for value, code in old_codes.items()}
+            for value, code in new_codes.items():
+                if value in old_codes and old_codes[value] != code:
+                    problems.append(
+                        f"question {old.id!r}: option {value!r} had code {old_codes[value]} "
+                        f"in version {version.version}, not {code}"
+                    )
+                elif value not in old_codes and code in old_values:
+                    problems.append(
+                        f"question {old.id!r}: code {code} stood for {old_values[code]!r} "
+                        f"in version {version.version}; give {value!r} a new code"
+                    )
+    if problems:
+        raise VersionConflict(
+            f"{filename}: an option keeps its code in every version. "
+            + "; ".join(dict.fromkeys(problems))
+        )
 
 
 def latest_version(session: Session, questionnaire_id: str) -> QuestionnaireVersion | None:

@@ -41,7 +41,7 @@ def problems(text: str) -> list[str]:
 
 def test_prevent_awareness_questionnaire_loads_with_its_indicators_and_dimensions():
     questionnaire = load_file(QUESTIONNAIRES / "prevent-awareness.yaml")
-    assert (questionnaire.id, questionnaire.version) == ("prevent-awareness", 3)
+    assert (questionnaire.id, questionnaire.version) == ("prevent-awareness", 4)
     assert questionnaire.exit_this_page
     assert {i.id for i in questionnaire.indicators} >= {
         "aware",
@@ -264,3 +264,75 @@ def test_exit_this_page_is_off_unless_asked_for_and_must_be_true_or_false():
     assert problems("exit_this_page: sometimes\n" + MINIMAL) == [
         "exit_this_page: 'sometimes' must be true or false"
     ]
+
+
+def test_options_without_codes_are_numbered_in_order_special_ones_last():
+    questionnaire = parse(
+        MINIMAL
+        + """
+  - id: sources
+    type: multiple_choice
+    text: {en: "Where?"}
+    options:
+      - {value: news, label: {en: News}}
+      - {value: radio, label: {en: Radio}}
+    none_option: {value: nowhere, label: {en: Nowhere}}
+"""
+    )
+    assert questionnaire.question("colour").codes() == {"red": 1, "blue": 2}
+    assert questionnaire.question("sources").codes() == {"news": 1, "radio": 2, "nowhere": 3}
+    assert not questionnaire.question("colour").codes_declared
+
+
+def test_declared_codes_are_kept_and_every_option_of_the_real_file_has_one():
+    questionnaire = parse(
+        MINIMAL.replace("{value: red,", "{value: red, code: 7,").replace(
+            "{value: blue,", "{value: blue, code: 3,"
+        )
+    )
+    assert questionnaire.question("colour").codes() == {"red": 7, "blue": 3}
+    real = load_file(QUESTIONNAIRES / "prevent-awareness.yaml")
+    for question in real.questions:
+        if question.all_options:
+            assert question.codes_declared, question.id
+            assert len(set(question.codes().values())) == len(question.all_options)
+    assert real.question("borough").codes()["E09000007"] == 7
+    assert real.question("ethnicity").codes()["asian_indian"] == 13
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("{value: red,", "{value: red, code: 1,"), "give every option a code, or none"),
+        (
+            ("{value: red,", "{value: red, code: 2,", "{value: blue,", "{value: blue, code: 2,"),
+            "option code 2 is used twice",
+        ),
+        (("{value: red,", "{value: red, code: 0,"), "must be a whole number from 1 to 9999"),
+        (("{value: red,", "{value: red, code: x1,"), "must be a whole number from 1 to 9999"),
+    ],
+)
+def test_broken_codes_are_refused_with_a_clear_problem(change, expected):
+    text = MINIMAL
+    for old, new in zip(change[::2], change[1::2], strict=True):
+        text = text.replace(old, new)
+    assert any(expected in problem for problem in problems(text))
+
+
+def test_an_ethnic_option_in_no_group_must_be_one_the_register_codes():
+    real = (QUESTIONNAIRES / "prevent-awareness.yaml").read_text(encoding="utf-8")
+    ungrouped = real.replace("        group: other\n", "", 1)
+    assert any("option 'other_arab' needs a group" in p for p in problems_of(ungrouped))
+    at = real.index("dimension: ethnicity")
+    end = real.index("- value: prefer_not_to_say", at)
+    recoded = real[:end] + real[end:].replace("code: 99", "code: 97", 1)
+    assert any(
+        "option 'prefer_not_to_say' must have code 99, as ethnic group codes it" in p
+        for p in problems_of(recoded)
+    )
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(QuestionnaireError) as caught:
+        parse_questionnaire(text, filename="test.yaml")
+    return caught.value.problems

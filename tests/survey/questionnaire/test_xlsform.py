@@ -51,6 +51,7 @@ def test_the_real_questionnaire_survives_a_round_trip():
     assert again.languages == questionnaire.languages
     assert again.indicators == questionnaire.indicators
     assert again.exit_this_page and again.question("ethnicity").groups  # the extra ideas too
+    assert again.question("ethnicity").codes()["asian_indian"] == 13  # and the stable codes
 
 
 def test_the_exported_workbook_reads_as_an_ordinary_xlsform():
