@@ -51,7 +51,7 @@ format: $(PY_STAMP) ## Format the code with ruff
 assets: $(MANIFEST) ## Build the front-end assets into survey/static
 
 messages: $(PY_STAMP) ## Gather the interface strings and add new ones to each language's catalogue
-	$(BIN)/pybabel extract -F babel.cfg -k ui -k ui_plural:1,2 -k N_ --sort-by-file --project prevent-survey -o survey/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k ui -k ui_plural:1,2 -k N_ -k in_language -k tr --sort-by-file --project prevent-survey -o survey/translations/messages.pot .
 	$(BIN)/pybabel update -i survey/translations/messages.pot -d survey/translations --no-fuzzy-matching --width 100
 
 # Each language's interface catalogue, compiled for Flask-Babel.

@@ -9,7 +9,9 @@ joined with its answers), measured in the same run:
 - PostgreSQL: `psql -c "COPY (...) TO STDOUT WITH CSV"`
 
 Prints the ratio (target within 3x) and the child's peak resident memory (target under
-150 MB).
+150 MB). With --format sav or dta it writes the SPSS or Stata file instead (built in
+memory, as pyreadstat writes from a table: no target; the figures say what an admin's
+download costs).
 
     .venv/bin/python bench/export_bench.py                       # SQLite, 1,000,000 responses
     .venv/bin/python bench/export_bench.py --postgres postgresql://postgres@127.0.0.1/postgres
@@ -37,6 +39,7 @@ from stored import fresh_postgres, prepare
 from survey import create_app
 from survey.extensions import db
 from survey.services import microdata
+from survey.services.labelled import EXTRACT_FORMATS
 from survey.services.questionnaires import latest_version, questionnaire_for
 
 BASELINE_QUERY = (
@@ -45,7 +48,7 @@ BASELINE_QUERY = (
 )
 
 
-def export(url: str, path: str) -> None:
+def export(url: str, path: str, kind: str) -> None:
     """Child process: write the extract to `path`; print time, rows and peak memory."""
     app = create_app({"SURVEY_ENV": "test", "SQLALCHEMY_DATABASE_URI": url})
     started = time.perf_counter()
@@ -54,7 +57,7 @@ def export(url: str, path: str) -> None:
         questionnaire = questionnaire_for(version)
         plan = microdata.plan(db.session, questionnaire, k=5)
         planned = time.perf_counter() - started
-        for chunk in microdata.stream_csv(db.session, questionnaire, plan):
+        for chunk in EXTRACT_FORMATS[kind].build(db.session, questionnaire, plan, "en"):
             out.write(chunk)
         db.session.rollback()
     seconds = time.perf_counter() - started
@@ -82,10 +85,10 @@ def peak_memory_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_export(url: str, folder: str) -> dict:
-    path = os.path.join(folder, "extract.csv")
+def run_export(url: str, folder: str, kind: str) -> dict:
+    path = os.path.join(folder, f"extract.{kind}")
     child = subprocess.run(
-        [sys.executable, __file__, "--child", url, path],
+        [sys.executable, __file__, "--child", url, path, kind],
         check=True,
         capture_output=True,
         text=True,
@@ -111,11 +114,19 @@ def baseline(url: str, folder: str) -> float:
         return time.perf_counter() - started
 
 
-def bench(name: str, url: str, folder: str, repeats: int) -> None:
-    exports = [run_export(url, folder) for _ in range(repeats)]
+def bench(name: str, url: str, folder: str, repeats: int, kind: str) -> None:
+    exports = [run_export(url, folder, kind) for _ in range(repeats)]
     database = min(baseline(url, folder) for _ in range(repeats))
     best = min(exports, key=lambda r: r["seconds"])
     peak = max(r["peak_mib"] for r in exports)
+    if kind != "csv":
+        print(
+            f"{name}: {best['rows']:,} rows as {kind} ({best['mib_written']:.0f} MiB) in "
+            f"{best['seconds']:.1f} s (plan {best['plan_seconds']:.1f} s); the database's own "
+            f"CSV export {database:.1f} s; ratio {best['seconds'] / database:.2f}x; "
+            f"peak memory {peak:.0f} MiB"
+        )
+        return
     print(
         f"{name}: {best['rows']:,} rows ({best['mib_written']:.0f} MiB) streamed in "
         f"{best['seconds']:.1f} s (plan {best['plan_seconds']:.1f} s); the database's own "
@@ -126,14 +137,15 @@ def bench(name: str, url: str, folder: str, repeats: int) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        export(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        export(sys.argv[2], sys.argv[3], sys.argv[4])
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--postgres", help="an admin URL; runs on PostgreSQL as well")
     parser.add_argument("--postgres-only", action="store_true", help="skip SQLite")
+    parser.add_argument("--format", choices=("csv", "sav", "dta"), default="csv")
     parser.add_argument(
         "--keep", help="a folder to keep the SQLite database in; keeps PostgreSQL's too"
     )
@@ -153,7 +165,7 @@ def main() -> None:
             app = prepare(url, args.responses)
             with app.app_context():
                 db.engine.dispose()
-            bench(name, url, scratch, args.repeats)
+            bench(name, url, scratch, args.repeats, args.format)
 
 
 if __name__ == "__main__":

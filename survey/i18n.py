@@ -13,7 +13,7 @@ from functools import lru_cache
 from babel import Locale
 from babel.numbers import format_decimal
 from flask import current_app, g, request, session
-from flask_babel import Babel, get_translations, refresh
+from flask_babel import Babel, force_locale, get_translations, refresh
 from flask_babel import gettext as plain_gettext
 from markupsafe import Markup, escape
 
@@ -109,6 +109,12 @@ def language_name(language: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+def name_in(code: str, language: str) -> str:
+    """A language's name written in another language ("Polish" is "polski" in Polish)."""
+    name = _locale(code).get_display_name(language) or code
+    return name[:1].upper() + name[1:]
+
+
 def english_name(language: str) -> str:
     """The language's name in English, for staff pages and reports."""
     return _locale(language).get_display_name(DEFAULT_LANGUAGE) or language
@@ -144,6 +150,14 @@ def ui_plural(singular: str, plural: str, num: int, **values: object) -> Markup:
     shown = DEFAULT_LANGUAGE if missing else language
     text = translated % {"num": format_decimal(num, locale=shown), **values}
     return _marked(text, shown)
+
+
+def in_language(message: str, language: str, **values: object) -> str:
+    """An interface string as plain text in any language, for files staff download
+    (English where the catalogue has none). Needs the app, not a request."""
+    with force_locale(language):
+        translated = _catalogue(language).gettext(message)
+    return translated % values if values else translated
 
 
 def _catalogue(language: str):

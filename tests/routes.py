@@ -55,8 +55,11 @@ def path_for(app, endpoint: str, ids: dict) -> str:
         "link_id": ids.get("link_id", 1),
         "user_id": ids.get("user_id", 1),
         "fmt": "csv",
+        "kind": "csv",
     }
-    return app.url_map.bind("localhost").build(endpoint, {a: values[a] for a in rule.arguments})
+    fixed = rule.defaults or {}
+    arguments = {a: values[a] for a in rule.arguments if a not in fixed}
+    return app.url_map.bind("localhost").build(endpoint, arguments)
 
 
 def get_endpoints(app) -> list[str]:

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sqlalchemy import Select, func, literal, select
@@ -39,8 +40,10 @@ from survey.demographics import DEMOGRAPHICS
 from survey.geography import PREFER_NOT_TO_SAY
 from survey.models import Answer, Link, QuestionnaireVersion, Response
 from survey.questionnaire import Questionnaire
-from survey.questionnaire.schema import TEXT_TYPES
+from survey.questionnaire.answers import N_
+from survey.questionnaire.schema import TEXT_TYPES, Option
 from survey.services.exports import neutralise
+from survey.services.questionnaires import questionnaire_for
 
 SUPPRESSED = "suppressed"
 BATCH = 5_000  # rows fetched from the database at a time
@@ -74,6 +77,30 @@ class Column:
     option: str | None = None  # set for one option of a multiple-choice question
 
 
+# Words SPSS or Stata keep for themselves: a column may not be named one of them.
+RESERVED_NAMES = frozenset({
+    "all", "and", "by", "eq", "ge", "gt", "le", "lt", "ne", "not", "or", "to", "with",
+    "byte", "double", "float", "if", "in", "int", "long", "using", "strl",
+})  # fmt: skip
+NAME_LIMIT = 32  # Stata's limit on a variable name; SPSS allows 64 bytes
+
+
+def file_names(names: list[str]) -> list[str]:
+    """The same names made valid in SPSS and Stata, so every file names a column alike:
+    letters, digits and "_" only, at most 32 characters, none reserved, none twice."""
+    made: list[str] = []
+    for name in names:
+        valid = re.sub(r"[^A-Za-z0-9_]", "_", name)[:NAME_LIMIT]
+        if valid.lower() in RESERVED_NAMES:
+            valid = f"{valid}_"
+        candidate, number = valid, 2
+        while candidate.lower() in {m.lower() for m in made}:
+            suffix = f"_{number}"
+            candidate, number = valid[: NAME_LIMIT - len(suffix)] + suffix, number + 1
+        made.append(candidate)
+    return made
+
+
 @dataclass
 class Identifier:
     """A quasi-identifier: where its values come from, and the values its codes stand for."""
@@ -92,6 +119,10 @@ class Plan:
     """What the extract holds and what disclosure control it needs."""
 
     columns: list[str]
+    answer_columns: list[Column]  # the columns after the response's own
+    # Every option each question has offered in any loaded version, newest first: answers
+    # sent under an earlier version keep their code and label.
+    known_options: dict[str, dict[str, Option]]
     identifiers: list[Identifier]  # in the order of `codes`' columns
     ids: array  # the first 8 bytes of each response's id, as a number, in id order
     codes: np.ndarray  # (responses, identifiers) codes after recoding and suppression
@@ -100,7 +131,9 @@ class Plan:
     dropped: int  # responses left out because even full suppression left them too few
     k: int
     options: Options
-    recoded: dict[str, str]  # global recodes, in words, per variable
+    # Global recodes per variable: an interface message and its values, for the codebook
+    # to put in words in any language.
+    recoded: dict[str, tuple[str, dict[str, str]]]
 
     @property
     def rows(self) -> int:
@@ -124,7 +157,7 @@ def answer_identifiers(questionnaire: Questionnaire) -> dict[str, Identifier]:
     return found
 
 
-def _answer_columns(questionnaire: Questionnaire) -> list[Column]:
+def _answer_columns(questionnaire: Questionnaire, options: Options) -> list[Column]:
     identifiers = answer_identifiers(questionnaire)
     columns = []
     for question in questionnaire.questions:
@@ -134,12 +167,14 @@ def _answer_columns(questionnaire: Questionnaire) -> list[Column]:
             columns.append(Column(identifiers[question.id].name, question.id))
         elif question.type == "multiple_choice":
             columns.extend(
-                Column(f"{question.id}__{o.value}", question.id, o.value)
+                Column(f"{question.id}_{o.code}", question.id, o.value)
                 for o in question.all_options
             )
         else:
             columns.append(Column(question.id, question.id))
-    return columns
+    taken = response_columns(options)
+    names = file_names(taken + [c.name for c in columns])[len(taken) :]
+    return [replace(c, name=name) for c, name in zip(columns, names, strict=True)]
 
 
 def response_columns(options: Options) -> list[str]:
@@ -200,6 +235,21 @@ def _versions(session: Session, questionnaire: Questionnaire) -> dict[int, int]:
     )
 
 
+def _known_options(session: Session, questionnaire: Questionnaire) -> dict[str, dict[str, Option]]:
+    found: dict[str, dict[str, Option]] = {}
+    versions = session.scalars(
+        select(QuestionnaireVersion)
+        .where(QuestionnaireVersion.questionnaire_id == questionnaire.id)
+        .order_by(QuestionnaireVersion.version.desc())
+    )
+    for version in [questionnaire, *(questionnaire_for(v) for v in versions)]:
+        for question in version.questions:
+            known = found.setdefault(question.id, {})
+            for option in question.all_options:
+                known.setdefault(option.value, option)
+    return found
+
+
 def _quarter(day) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
@@ -208,7 +258,7 @@ def plan(
     session: Session, questionnaire: Questionnaire, *, k: int = 5, options: Options = Options()
 ) -> Plan:
     """Read the quasi-identifiers of every response, recode them and decide the suppression."""
-    answer_columns = _answer_columns(questionnaire)
+    answer_columns = _answer_columns(questionnaire, options)
     by_question = answer_identifiers(questionnaire)
     identifiers = [
         *(by_question[c.question_id] for c in answer_columns if c.question_id in by_question),
@@ -268,6 +318,8 @@ def plan(
     suppressed = {i.name: n for i, n in zip(identifiers, suppressed_by_column, strict=True)}
     return Plan(
         columns=response_columns(options) + [c.name for c in answer_columns],
+        answer_columns=answer_columns,
+        known_options=_known_options(session, questionnaire),
         identifiers=identifiers,
         ids=ids,
         codes=codes,
@@ -284,7 +336,7 @@ def _importance(name: str) -> int:
     return next(d.importance for d in DEMOGRAPHICS if d.name == name)
 
 
-def _recode(questionnaire, identifiers, lookups, codes) -> dict[str, str]:
+def _recode(questionnaire, identifiers, lookups, codes) -> dict[str, tuple[str, dict]]:
     """Global recoding, in place: detailed ethnic groups to their five groups, religions
     held by fewer than RARE_SHARE of the responses to "other religion". Sets each
     identifier's values (code - 1 -> value) and returns the recodes in words."""
@@ -298,7 +350,10 @@ def _recode(questionnaire, identifiers, lookups, codes) -> dict[str, str]:
             question = questionnaire.dimension_question(variable.dimension)
             groups = {o.value: o.group or o.value for o in question.options}
             target = [groups.get(value, value) for value in raw]
-            words[identifier.name] = "detailed answers grouped: " + ", ".join(sorted(set(target)))
+            words[identifier.name] = (
+                N_("detailed answers grouped: %(groups)s"),
+                {"groups": ", ".join(sorted(set(target)))},
+            )
         if identifier.name == "religion":
             counts = np.bincount(codes[:, column].clip(0), minlength=len(raw) + 1)[1:]
             rare = [
@@ -309,11 +364,18 @@ def _recode(questionnaire, identifiers, lookups, codes) -> dict[str, str]:
             target = [OTHER_RELIGION if value in rare else value for value in raw]
             if rare:
                 words[identifier.name] = (
-                    f"religions held by fewer than {RARE_SHARE:.0%} of responses shown as "
-                    f"{OTHER_RELIGION}: " + ", ".join(sorted(rare))
+                    N_(
+                        "religions held by fewer than %(share)s of responses shown as "
+                        "%(other)s: %(rare)s"
+                    ),
+                    {
+                        "share": f"{RARE_SHARE:.0%}",
+                        "other": OTHER_RELIGION,
+                        "rare": ", ".join(sorted(rare)),
+                    },
                 )
         if identifier.name == "submitted_quarter":
-            words[identifier.name] = "the month sent, coarsened to its quarter"
+            words[identifier.name] = (N_("the month sent, coarsened to its quarter"), {})
         values = sorted(set(target))
         identifier.values = values
         new_code = np.array([0, *(values.index(v) + 1 for v in target)], dtype=np.int16)
@@ -323,7 +385,7 @@ def _recode(questionnaire, identifiers, lookups, codes) -> dict[str, str]:
 
 
 class _Cells(dict):
-    """Where each stored answer "question=value" goes in a CSV row, and what it writes there.
+    """Where each stored answer "question=value" goes in a row, and what it writes there.
 
     `cells[pair]` is (column, text, option columns): a multiple-choice option writes "1" in
     its own column and "0" in the question's other blank ones; column -1 means no column
@@ -334,8 +396,12 @@ class _Cells(dict):
 
     LIMIT = 100_000  # answers remembered at most
 
-    def __init__(self, columns: list[Column], first: int, planned: set[str]) -> None:
+    def __init__(
+        self, columns: list[Column], first: int, planned: set[str], clean, numbers: set[str]
+    ) -> None:
         super().__init__()
+        self.clean = clean
+        self.numbers = numbers  # questions answered with a whole number, which need no cleaning
         self.single: dict[str, int] = {}  # question -> its column
         self.options: dict[str, tuple[int, ...]] = {}  # question -> its options' columns
         self.chosen: dict[str, int] = {}  # "question=option" -> that option's column
@@ -355,38 +421,43 @@ class _Cells(dict):
         elif question_id in self.options:
             cell = -1, "", self.options[question_id]  # an option no longer offered
         else:
-            cell = self.single.get(question_id, -1), neutralise(value), ()
+            text = value if question_id in self.numbers else self.clean(value)
+            cell = self.single.get(question_id, -1), text, ()
         if len(self) < self.LIMIT:
             self[pair] = cell
         return cell
 
 
-def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) -> Iterator[bytes]:
-    """Yield the extract as UTF-8 CSV, a batch of lines at a time."""
-    answer_columns = _answer_columns(questionnaire)
+def _as_is(value: str) -> str:
+    return value
+
+
+def batches(
+    session: Session, questionnaire: Questionnaire, extract: Plan, *, clean=_as_is
+) -> Iterator[list[list[str]]]:
+    """Yield the extract's rows as text, up to a thousand at a time, reading one response
+    per row straight from the database. `clean` is applied to every value that came from
+    a resident or the questionnaire (the CSV makes each safe to open in a spreadsheet)."""
     versions = {key: str(number) for key, number in _versions(session, questionnaire).items()}
     first = len(response_columns(extract.options))
     planned = {i.question_id for i in extract.identifiers if i.question_id}
-    cells = _Cells(answer_columns, first, planned)
+    numbers = {q.id for q in questionnaire.questions if q.type == "number"}
+    cells = _Cells(extract.answer_columns, first, planned, clean, numbers)
     heading = {name: i for i, name in enumerate(extract.columns)}
-    # Each quasi-identifier's column in the CSV and its values (code 0: blank).
-    written = [
-        (heading[i.name], ["", *(neutralise(v) for v in i.values)]) for i in extract.identifiers
-    ]
+    # Each quasi-identifier's column and its values (code 0: blank).
+    written = [(heading[i.name], ["", *(clean(v) for v in i.values)]) for i in extract.identifiers]
     synthetic_at = heading["synthetic"]
     kept = extract.kept.tobytes()  # indexing bytes is much quicker than a numpy array
     width = len(extract.columns)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([neutralise(c) for c in extract.columns])
     synthetic = {
         link_id: "yes" if made_up else "no"
         for link_id, made_up in session.execute(select(Link.id, Link.synthetic))
     }
     query = _answers_by_response().execution_options(yield_per=BATCH)
     ids, index, total = extract.ids, 0, len(kept)
-    for count, (response_id, version_id, _day, link_id, _from_link, _language, pairs) in enumerate(
-        session.execute(query)
+    batch: list[list[str]] = []
+    for response_id, version_id, _day, link_id, _from_link, _language, pairs in session.execute(
+        query
     ):
         if version_id not in versions:
             continue
@@ -407,10 +478,24 @@ def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) ->
                     row[at] = text
             for (at, values), code in zip(written, extract.codes[index].tolist(), strict=True):
                 row[at] = SUPPRESSED if code == SUPPRESSED_CODE else values[code]
-            writer.writerow(row)
+            batch.append(row)
+            if len(batch) == 1_000:
+                yield batch
+                batch = []
         index += 1
-        if count % 1_000 == 999:
-            yield buffer.getvalue().encode("utf-8")
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode("utf-8")
+    if batch:
+        yield batch
+
+
+def stream_csv(session: Session, questionnaire: Questionnaire, extract: Plan) -> Iterator[bytes]:
+    """Yield the extract as UTF-8 CSV with a byte-order mark (so Excel reads the labels of
+    every language), a batch of lines at a time."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([neutralise(c) for c in extract.columns])
+    yield "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+    for batch in batches(session, questionnaire, extract, clean=neutralise):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows(batch)
+        yield buffer.getvalue().encode("utf-8")

@@ -54,7 +54,7 @@ ROLE_ACCESS: dict[str, frozenset[str]] = {
     "admin.audit": ADMINS,
     "admin.population": ADMINS,
     "admin.microdata_page": ADMINS,
-    "admin.microdata_csv": ADMINS,
+    "admin.microdata_file": ADMINS,
     "admin.codebook_csv": ADMINS,
 }
 

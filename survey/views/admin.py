@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -19,10 +18,12 @@ from flask import (
 )
 
 from survey.extensions import db
+from survey.i18n import english_name
 from survey.models import StaffUser
-from survey.services import codebook, microdata
+from survey.services import microdata
 from survey.services import staff as staff_service
 from survey.services.audit import ACTIONS, AuditFilter, audit_page, record_event
+from survey.services.labelled import EXTRACT_FORMATS
 from survey.services.population import (
     PopulationError,
     list_versions,
@@ -217,41 +218,53 @@ def _plan():
     )
 
 
+def _language(questionnaire) -> str:
+    """The language the admin chose for labels: one the questionnaire is written in."""
+    chosen = request.args.get("language", "en")
+    return chosen if chosen in questionnaire.language_codes else "en"
+
+
 @bp.get("/microdata")
 def microdata_page():
     """Explain the anonymised microdata extract, its information loss, and offer it."""
-    _questionnaire, plan = _plan()
-    query = urlencode({k: "yes" for k, v in vars(plan.options).items() if v})
-    return render_template("admin/microdata.html", result=plan, query=query)
-
-
-@bp.get("/microdata.csv")
-def microdata_csv():
-    """Stream the k-anonymous extract (admins only; recorded in the audit log)."""
     questionnaire, plan = _plan()
+    language = _language(questionnaire)
+    extra = {k: "yes" for k, v in vars(plan.options).items() if v}
+    return render_template(
+        "admin/microdata.html",
+        result=plan,
+        extra=extra,
+        language=language,
+        languages=[(code, english_name(code)) for code in questionnaire.language_codes],
+        formats=EXTRACT_FORMATS,
+    )
+
+
+@bp.get("/microdata.<any(csv, sav, dta, R):kind>")
+@bp.get("/codebook.csv", defaults={"kind": "codebook"}, endpoint="codebook_csv")
+def microdata_file(kind: str):
+    """Send the k-anonymous extract, its codebook or its R script (admins only; every
+    download is recorded in the audit log)."""
+    questionnaire, plan = _plan()
+    language = _language(questionnaire)
+    chosen = EXTRACT_FORMATS[kind]
     extra = [name for name, wanted in vars(plan.options).items() if wanted]
     record_event(
         db.session,
         "download",
         actor=g.current_staff,
-        detail=f"microdata extract: {plan.rows} rows, k={plan.k}"
-        + (f", with {' and '.join(extra)}" if extra else ""),
+        detail=f"microdata {chosen.filename}: {plan.rows} rows, k={plan.k}"
+        + (f", with {' and '.join(extra)}" if extra else "")
+        + (f", labels in {english_name(language)}" if chosen.labelled else ""),
     )
     db.session.commit()
-    lines = stream_with_context(microdata.stream_csv(db.session, questionnaire, plan))
-    return _attachment(lines, "prevent-microdata.csv")
-
-
-@bp.get("/codebook.csv")
-def codebook_csv():
-    """Download the codebook for the extract."""
-    questionnaire, plan = _plan()
-    record_event(db.session, "download", actor=g.current_staff, detail="microdata codebook")
-    db.session.commit()
-    return _attachment(codebook.codebook_csv(questionnaire, plan), "prevent-codebook.csv")
-
-
-def _attachment(body, filename: str) -> Response:
-    response = Response(body, mimetype="text/csv; charset=utf-8")
+    body = chosen.build(db.session, questionnaire, plan, language)
+    stem, dot, suffix = chosen.filename.rpartition(".")
+    filename = (
+        f"{stem}-{language}.{suffix}" if chosen.labelled and language != "en" else (chosen.filename)
+    )
+    response = Response(
+        stream_with_context(body) if kind == "csv" else body, mimetype=chosen.mimetype
+    )
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -22,7 +22,7 @@ NOT_PAGES = {
     "links.qr_png",
     "links.qr_svg",
     "analyst.download",
-    "admin.microdata_csv",
+    "admin.microdata_file",
     "admin.codebook_csv",
 }
 

@@ -133,7 +133,11 @@ def test_the_microdata_extract_leaves_their_borough_blank(stored, db_session):
     db_session.execute(update(Response).values(borough_from_link=True))
     db_session.commit()
     admin = signed_in_client(stored, "admin")
-    rows = list(csv.DictReader(io.StringIO(admin.get("/staff/admin/microdata.csv").text)))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(admin.get("/staff/admin/microdata.csv").data.decode("utf-8-sig"))
+        )
+    )
     assert rows and {row["borough"] for row in rows} <= {"", "suppressed"}
-    codebook = admin.get("/staff/admin/codebook.csv").text
+    codebook = admin.get("/staff/admin/codebook.csv").data.decode("utf-8-sig")
     assert "recorded the borough where it was used instead of asking" in codebook

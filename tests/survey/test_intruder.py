@@ -424,7 +424,7 @@ def attack_microdata(admin) -> list[str]:
     """Rows of the extract unique on everything someone could know about a person."""
     found = []
     for query in ("", "?channel=yes&version=yes"):
-        body = admin.get(f"/staff/admin/microdata.csv{query}").data.decode()
+        body = admin.get(f"/staff/admin/microdata.csv{query}").data.decode("utf-8-sig")
         rows = list(csv.DictReader(io.StringIO(body)))
         if not rows:
             continue

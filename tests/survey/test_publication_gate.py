@@ -25,7 +25,7 @@ NOT_COUNTED = {
     "health.healthz",
     "links.qr_png",
     "links.qr_svg",
-    "admin.microdata_csv",
+    "admin.microdata_file",
     "admin.codebook_csv",
     "admin.microdata_page",
     "admin.audit",  # records staff downloads, with what they downloaded

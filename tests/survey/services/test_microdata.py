@@ -45,7 +45,7 @@ def admin(app, demo):
 
 
 def extract(client, query: str = "") -> list[dict]:
-    body = client.get(f"/staff/admin/microdata.csv{query}").data.decode()
+    body = client.get(f"/staff/admin/microdata.csv{query}").data.decode("utf-8-sig")
     return list(csv.DictReader(io.StringIO(body)))
 
 
@@ -115,7 +115,7 @@ def test_rare_religions_are_grouped_as_other(app, admin, db_session):
     db_session.commit()
     rows = extract(admin)
     assert "sikh" not in {row["religion"] for row in rows}
-    codebook = admin.get("/staff/admin/codebook.csv").data.decode()
+    codebook = admin.get("/staff/admin/codebook.csv").data.decode("utf-8-sig")
     assert "religions held by fewer than 2% of responses shown as other_religion: sikh" in codebook
 
 
@@ -127,7 +127,7 @@ def test_the_extract_has_no_ids_days_link_names_or_free_text(app, admin, residen
     resident.complete({"anything_else": "My neighbour told me about it"})
     resident.submit()
     assert db_session.scalar(select(TextAnswer))
-    body = admin.get("/staff/admin/microdata.csv").data.decode()
+    body = admin.get("/staff/admin/microdata.csv").data.decode("utf-8-sig")
     header = next(csv.reader(io.StringIO(body)))
     assert "anything_else" not in header and "id" not in header
     assert "neighbour" not in body
@@ -138,7 +138,7 @@ def test_the_extract_has_no_ids_days_link_names_or_free_text(app, admin, residen
 def test_the_codebook_explains_every_column_and_the_information_lost(admin):
     for query in ("", "?channel=yes&version=yes"):
         columns = list(extract(admin, query)[0])
-        codebook = admin.get(f"/staff/admin/codebook.csv{query}").data.decode()
+        codebook = admin.get(f"/staff/admin/codebook.csv{query}").data.decode("utf-8-sig")
         described = {row["column"] for row in csv.DictReader(io.StringIO(codebook))}
         assert set(columns) <= described
         assert "information loss:" in codebook and "No survey weight is given" in codebook
@@ -156,7 +156,7 @@ def test_analysts_cannot_download_microdata(app, admin):
 def _expected_rows(session, questionnaire, plan) -> list[tuple]:
     """The extract with k = 1, built the plain way from the tables and the documented
     recodes (quarter, five ethnic groups, religion as given: none is rare here)."""
-    multiple = {q.id for q in questionnaire.questions if q.type == "multiple_choice"}
+    multiple = {q.id: q.codes() for q in questionnaire.questions if q.type == "multiple_choice"}
     groups = {
         o.value: o.group or o.value for o in questionnaire.dimension_question("ethnicity").options
     }
@@ -179,10 +179,10 @@ def _expected_rows(session, questionnaire, plan) -> list[tuple]:
     for answer in session.scalars(select(Answer)):
         row = rows[answer.response_id]
         if answer.question_id in multiple:
-            for column in plan.columns:
-                if column.startswith(f"{answer.question_id}__") and not row[column]:
-                    row[column] = "0"
-            row[f"{answer.question_id}__{answer.value}"] = "1"
+            for code in multiple[answer.question_id].values():
+                if not row[f"{answer.question_id}_{code}"]:
+                    row[f"{answer.question_id}_{code}"] = "0"
+            row[f"{answer.question_id}_{multiple[answer.question_id][answer.value]}"] = "1"
         elif answer.question_id == "ethnicity":
             row["ethnic_group"] = groups[answer.value]
         else:
@@ -199,7 +199,7 @@ def test_the_streamed_extract_holds_every_answer_of_every_response(
     with app.app_context():
         questionnaire = questionnaire_for(latest_version(db.session, "prevent-awareness"))
         plan = microdata.plan(db.session, questionnaire, k=1)
-        body = b"".join(microdata.stream_csv(db.session, questionnaire, plan)).decode()
+        body = b"".join(microdata.stream_csv(db.session, questionnaire, plan)).decode("utf-8-sig")
         streamed = sorted(tuple(row) for row in list(csv.reader(io.StringIO(body)))[1:])
         assert plan.rows == 400
         assert streamed == _expected_rows(db.session, questionnaire, plan)
@@ -212,7 +212,7 @@ def test_a_response_sent_after_the_plan_is_left_out_of_that_extract(app, admin, 
     resident.complete()
     resident.submit()
     with app.app_context():
-        body = b"".join(microdata.stream_csv(db.session, questionnaire, plan)).decode()
+        body = b"".join(microdata.stream_csv(db.session, questionnaire, plan)).decode("utf-8-sig")
         assert len(list(csv.reader(io.StringIO(body)))) == plan.rows + 1
         assert len(microdata.plan(db.session, questionnaire, k=5).kept) == len(plan.kept) + 1
 

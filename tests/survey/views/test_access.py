@@ -47,7 +47,7 @@ EXPECTED = {
     "admin.audit": ("GET", SIGN_IN, 403, 403, 200),
     "admin.population": ("GET", SIGN_IN, 403, 403, 200),
     "admin.microdata_page": ("GET", SIGN_IN, 403, 403, 200),
-    "admin.microdata_csv": ("GET", SIGN_IN, 403, 403, 200),
+    "admin.microdata_file": ("GET", SIGN_IN, 403, 403, 200),
     "admin.codebook_csv": ("GET", SIGN_IN, 403, 403, 200),
 }
 

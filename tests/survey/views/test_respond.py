@@ -240,7 +240,7 @@ def test_every_response_records_the_questionnaire_version_it_answered(resident, 
     resident.submit()
     response = db_session.scalar(select(Response))
     stored = db_session.get(QuestionnaireVersion, response.questionnaire_version_id)
-    assert (stored.questionnaire_id, stored.version) == ("prevent-awareness", 3)
+    assert (stored.questionnaire_id, stored.version) == ("prevent-awareness", 4)
 
 
 def test_a_database_failure_on_an_answer_keeps_it_in_the_form_and_says_so(resident, monkeypatch):
