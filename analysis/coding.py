@@ -35,6 +35,8 @@ class Coded:
 
     def recode(self, labels: Sequence[str]) -> np.ndarray:
         """Return codes against another label order; labels not in it become -1."""
+        if tuple(labels) == self.labels:
+            return self.codes  # already in that order: no pass over the codes
         position = {label: index for index, label in enumerate(labels)}
         mapping = np.array(
             [position.get(label, MISSING) for label in self.labels] + [MISSING], dtype=np.intp

@@ -474,13 +474,13 @@ class _Records:
     projection: Projection | None
     raking: RakeResult | None
     without_group: int
-    k: np.ndarray  # record keys (summed over identical respondents)
+    k: np.ndarray | None  # record keys (summed over identical respondents); None: no keys
 
 
 def _records(data, indicator, by, weights, margins, frequency, bounds, raking, keys) -> _Records:
     size = _length(data[indicator.column])
     f = None if frequency is None else _frequency(data, frequency, size)
-    k = np.zeros(size) if keys is None else _numbers(data[keys], keys)
+    k = None if keys is None else _numbers(data[keys], keys)
     answer, value, counted = _indicator_classes(data[indicator.column], indicator)
     groups = []
     for column in by:
@@ -488,10 +488,6 @@ def _records(data, indicator, by, weights, margins, frequency, bounds, raking, k
         if len(coded) != size:
             raise ValueError(f"column {column!r} has {len(coded)} values, expected {size}")
         groups.append(coded)
-    missing = groups[0].codes < 0
-    if len(groups) == 2:
-        missing = missing | (groups[1].codes < 0)
-    without_group = int(np.count_nonzero(missing) if f is None else f[missing].sum())
     w = None
     if weights is not None:
         w = _numbers(data[weights], weights)
@@ -504,7 +500,11 @@ def _records(data, indicator, by, weights, margins, frequency, bounds, raking, k
         raise ValueError("raking was done on different records from these")
     if raking is not None and weights is None:
         # Every respondent in a raking cell has the same weight: count, don't loop.
-        return _collapse(f, answer, value, counted, groups, raking, without_group, k)
+        return _collapse(f, answer, value, counted, groups, raking, k)
+    missing = groups[0].codes < 0
+    if len(groups) == 2:
+        missing = missing | (groups[1].codes < 0)
+    without_group = int(np.count_nonzero(missing) if f is None else f[missing].sum())
     f = np.ones(size) if f is None else f
     w = np.ones(size) if w is None else w
     if raking is None:
@@ -535,35 +535,46 @@ def _rake(data, margins, f, w, bounds) -> RakeResult:
     return rake(categories, margins, base_weights=f * w, bounds=bounds)
 
 
-def _collapse(f, answer, value, counted, groups, raking, without_group, k) -> _Records:
+def _collapse(f, answer, value, counted, groups, raking, k) -> _Records:
     """Count identical respondents (same raking cell, groups and answer) in one pass.
 
-    Each code is shifted by one so that missing (-1) has a slot of its own.
+    Each code is shifted by one so that missing (-1) has a slot of its own. A breakdown
+    that is itself a raking margin needs no slot: the cell says which group it is in.
     """
-    sizes = [raking.cell_factor.size, *(len(g.labels) + 1 for g in groups), value.size]
+    from_cell = [_margin_of(raking, group) for group in groups]
+    free = [group for group, margin in zip(groups, from_cell, strict=True) if margin is None]
+    sizes = [raking.cell_factor.size, *(len(g.labels) + 1 for g in free), value.size]
     strides = [int(np.prod(sizes[i + 1 :])) for i in range(len(sizes))]
     total = int(np.prod(sizes))
     # Plain integer arithmetic: several times faster than numpy.ravel_multi_index here.
     key = raking.cell_of * strides[0]
-    for codes, stride in zip([g.codes for g in groups] + [answer], strides[1:], strict=True):
+    for codes, stride in zip([g.codes for g in free] + [answer], strides[1:], strict=True):
         key += codes * stride if stride != 1 else codes
     key += sum(strides[1:])
     if total <= 20_000_000:
         counts = np.bincount(key, weights=f, minlength=total)
         present = np.flatnonzero(counts)
-        key_sums = np.bincount(key, weights=k, minlength=total)[present]
+        key_sums = None if k is None else np.bincount(key, weights=k, minlength=total)[present]
         counts = counts[present]
     else:
         present, inverse = np.unique(key, return_inverse=True)
         counts = np.bincount(inverse, weights=f)
-        key_sums = np.bincount(inverse, weights=k)
+        key_sums = None if k is None else np.bincount(inverse, weights=k)
     parts = []
     for size in reversed(sizes[1:]):
         parts.append(present % size - 1)
         present = present // size
-    cell_c, *group_codes, answer_c = [present, *reversed(parts)]
+    cell_c, *free_codes, answer_c = [present, *reversed(parts)]
+    decoded = iter(free_codes)
+    group_codes = [
+        next(decoded) if margin is None else raking.cell_codes[margin][cell_c]
+        for margin in from_cell
+    ]
     coded = [Coded(codes, group.labels) for group, codes in zip(groups, group_codes, strict=True)]
     fc = counts.astype(float)
+    missing = np.zeros(fc.size, dtype=bool)
+    for codes in group_codes:
+        missing |= codes < 0
     w = raking.cell_factor[cell_c]
     codes = tuple(raking.cell_codes[v][cell_c] for v in raking.categories)
     projection = replace(_cell_projection(raking, cell_c, fc), codes=codes)
@@ -575,9 +586,23 @@ def _collapse(f, answer, value, counted, groups, raking, without_group, k) -> _R
         coded,
         projection,
         raking,
-        without_group,
+        int(fc[missing].sum()),
         key_sums,
     )
+
+
+def _margin_of(raking: RakeResult, group: Coded) -> str | None:
+    """The raking margin this breakdown is, if it is one: the same categories and the same
+    category for every respondent."""
+    for variable, labels in raking.categories.items():
+        codes = raking.codes[variable]
+        if (
+            tuple(group.labels) == tuple(labels)
+            and group.codes.shape == codes.shape
+            and (group.codes is codes or np.array_equal(group.codes, codes))
+        ):
+            return variable
+    return None
 
 
 def _cell_projection(raking: RakeResult, cell_c: np.ndarray, fc: np.ndarray) -> Projection:
@@ -621,6 +646,8 @@ def _estimate(context: _Context, domain: np.ndarray, n_domains: int) -> DomainEs
 def _key_sums(context: _Context, domain: np.ndarray, n_domains: int) -> np.ndarray:
     """Each domain's sum of record keys, over the same respondents as its count."""
     r = context.records
+    if r.k is None:
+        return np.zeros(n_domains)
     inside = r.in_denominator & (domain >= 0)
     return np.bincount(domain[inside], weights=r.k[inside], minlength=n_domains)
 
