@@ -10,6 +10,9 @@ Public API:
 - `adjust_p_values`, `primary_suppression`, `complementary_suppression`,
   `nchs_reliability`: the pieces `summarise` is made of; `group_counts`: a breakdown's
   group sizes as `summarise` counts them.
+- `TrendDesign`: change over time. Each period raked on its own; estimates by quarter, year
+  or rolling four-quarter window (`rolling_windows`), and the change between two with its
+  interval, p-value and minimum detectable change, overlapping windows' covariance counted.
 - `analysis.perturbation`: cell-key perturbation of published counts (ONS's method and
   its published 10-5 table).
 
@@ -30,20 +33,25 @@ from analysis.intervals import (
 )
 from analysis.multiplicity import adjust_p_values
 from analysis.summary import Mean, Proportion, Summary, SummaryRow, group_counts, summarise
+from analysis.trends import Change, PeriodEstimate, TrendDesign, Window, rolling_windows
 from analysis.weighting import RakeResult, RakingError, rake
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Change",
     "Coded",
     "ConfidenceInterval",
     "Mean",
+    "PeriodEstimate",
     "Proportion",
     "ProportionInterval",
     "RakeResult",
     "RakingError",
     "Summary",
     "SummaryRow",
+    "TrendDesign",
+    "Window",
     "adjust_p_values",
     "combine",
     "complementary_suppression",
@@ -54,5 +62,6 @@ __all__ = [
     "primary_suppression",
     "proportion_ci",
     "rake",
+    "rolling_windows",
     "summarise",
 ]

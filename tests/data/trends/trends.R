@@ -1,0 +1,91 @@
+# Expected figures for the change-over-time tests, from R's survey package.
+# Run from this folder: Rscript trends.R   (writes expected.csv; CI never runs R)
+# R 4.2.2, survey 4.1-1 (Debian bookworm: apt-get install r-base-core r-cran-survey).
+suppressMessages(library(survey))
+options(digits = 15)
+
+d <- read.csv("trend-data.csv", stringsAsFactors = FALSE)
+pop <- read.csv("population.csv", stringsAsFactors = FALSE)
+d$one <- 1
+d$valid <- as.numeric(d$answer != "dont_know")
+d$y <- as.numeric(d$answer == "yes")
+quarters <- sort(unique(d$quarter))
+windows <- lapply(4:length(quarters), function(end) quarters[(end - 3):end])
+names(windows) <- paste0("W", seq_along(windows))
+groups <- c("all", "Hackney", "Camden")
+
+in_group <- function(g) if (g == "all") rep(1, nrow(d)) else as.numeric(d$borough == g)
+add <- function(stem, rows, g) {
+  d[[paste0("n_", stem, "_", g)]] <<- d$y * d$valid * rows * in_group(g)
+  d[[paste0("d_", stem, "_", g)]] <<- d$valid * rows * in_group(g)
+}
+for (g in groups) {
+  for (w in names(windows)) add(w, as.numeric(d$quarter %in% windows[[w]]), g)
+  for (q in seq_along(quarters)) add(paste0("Q", q), as.numeric(d$quarter == quarters[q]), g)
+  for (y in unique(d$year)) add(paste0("Y", y), as.numeric(d$year == y), g)
+}
+
+margins_for <- function(pvar, periods) {
+  lapply(c("borough", "age_sex", "ethnic"), function(m) {
+    p <- pop[pop$margin == m, ]
+    t <- expand.grid(period = periods, category = p$category, stringsAsFactors = FALSE)
+    t$Freq <- p$population[match(t$category, p$category)]
+    names(t) <- c(pvar, m, "Freq")
+    t
+  })
+}
+raked <- function(pvar) {
+  periods <- sort(unique(d[[pvar]]))
+  design <- svydesign(ids = ~1, strata = as.formula(paste0("~", pvar)), weights = ~one, data = d)
+  rake(design,
+       sample.margins = list(as.formula(paste0("~", pvar, "+borough")),
+                             as.formula(paste0("~", pvar, "+age_sex")),
+                             as.formula(paste0("~", pvar, "+ethnic"))),
+       population.margins = margins_for(pvar, periods),
+       control = list(maxit = 500, epsilon = 1e-13, verbose = FALSE))
+}
+by_quarter <- raked("quarter")
+by_year <- raked("year")
+
+out <- data.frame(design = character(), name = character(), figure = character(),
+                  value = numeric(), stringsAsFactors = FALSE)
+put <- function(design, name, figure, value) {
+  out[nrow(out) + 1, ] <<- list(design, name, figure, value)
+}
+ratio <- function(des, design_name, stem, g) {
+  r <- svyratio(as.formula(paste0("~n_", stem, "_", g)), as.formula(paste0("~d_", stem, "_", g)), des)
+  put(design_name, paste(stem, g), "estimate", as.numeric(coef(r)))
+  put(design_name, paste(stem, g), "se", as.numeric(SE(r)))
+}
+change <- function(des, design_name, a, b, g) {
+  na <- paste0("n_", a, "_", g); nb <- paste0("n_", b, "_", g)
+  da <- paste0("d_", a, "_", g); db <- paste0("d_", b, "_", g)
+  r <- svyratio(as.formula(paste0("~", na, "+", nb)), as.formula(paste0("~", da, "+", db)),
+                des, covmat = TRUE)
+  contrast <- setNames(c(1, -1), c(paste0(nb, "/", db), paste0(na, "/", da)))
+  k <- svycontrast(r, contrast)
+  est <- as.numeric(coef(k)); se <- as.numeric(SE(k))
+  name <- paste(b, "minus", a, g)
+  put(design_name, name, "change", est)
+  put(design_name, name, "se", se)
+  put(design_name, name, "p_value", 2 * pt(-abs(est / se), degf(des)))
+  put(design_name, name, "df", degf(des))
+  v <- diag(vcov(r))
+  put(design_name, name, "se_if_independent",
+      sqrt(v[paste0(nb, "/", db)] + v[paste0(na, "/", da)]))
+}
+for (g in groups) {
+  for (w in names(windows)) ratio(by_quarter, "quarter", w, g)
+  for (q in seq_along(quarters)) ratio(by_quarter, "quarter", paste0("Q", q), g)
+  change(by_quarter, "quarter", "W1", "W2", g)   # windows sharing three quarters
+  change(by_quarter, "quarter", "W2", "W5", g)   # sharing one
+  change(by_quarter, "quarter", "W1", "W5", g)   # sharing none
+  change(by_quarter, "quarter", "Q7", "Q8", g)   # quarter on quarter
+  for (y in unique(d$year)) ratio(by_year, "year", paste0("Y", y), g)
+  change(by_year, "year", "Y2024", "Y2025", g)
+  change(by_year, "year", "Y2025", "Y2026", g)
+}
+put("quarter", "weights", "first", weights(by_quarter)[1])
+put("year", "weights", "first", weights(by_year)[1])
+write.csv(out, "expected.csv", row.names = FALSE)
+cat(sprintf("%d figures written to expected.csv\n", nrow(out)))
