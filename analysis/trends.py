@@ -34,7 +34,7 @@ from analysis.intervals import design_proportion_ci
 from analysis.linearisation import Projection
 from analysis.multiplicity import ADJUSTMENTS, adjust_p_values
 from analysis.summary import Proportion, _indicator_classes
-from analysis.weighting import rake
+from analysis.weighting import RakingError, rake
 
 ALL = "All"
 POWER = 0.80  # the minimum detectable change: 80% power ...
@@ -107,6 +107,15 @@ class Change:
     overlapping: bool  # the two windows share respondents
 
 
+def _present(coded: Coded, rows: np.ndarray) -> Coded:
+    """Some records of a column, with only the categories they hold."""
+    codes = coded.codes[rows]
+    used = np.unique(codes[codes >= 0])
+    mapping = np.full(len(coded.labels) + 1, -1, dtype=np.intp)
+    mapping[used] = np.arange(used.size)
+    return Coded(mapping[codes], tuple(coded.labels[i] for i in used))
+
+
 class TrendDesign:
     """Responses grouped into periods, each raked on its own, with the sums every
     estimate and contrast below is built from.
@@ -122,6 +131,10 @@ class TrendDesign:
         Column holding each record's period ("2026-Q1", or "2026" for years): the strata.
     margins : mapping, optional
         Population margins, as for `analysis.rake`; every period is raked to them.
+    period_margins : mapping, optional
+        Margins for each period by name, where they differ (a category with no responses
+        in a period has its population shared among the others); `margins` for the rest.
+        A period that cannot be raked is left out, and `unweighted` says why.
     by : str, optional
         A breakdown; records with no value in it count only towards "All".
     frequency : str, optional
@@ -135,34 +148,42 @@ class TrendDesign:
         indicator: Proportion,
         period: str,
         margins: Mapping[str, Mapping[str, float]] | None = None,
+        period_margins: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
         by: str | None = None,
         frequency: str | None = None,
     ) -> None:
         periods = encode(data[period])
         if np.any(periods.codes < 0):
             raise ValueError(f"every record needs a period in column {period!r}")
-        self.periods = periods.labels
         stratum = periods.codes
         size = len(stratum)
         f = np.ones(size) if frequency is None else np.asarray(data[frequency], dtype=float)
         answer, value, counted = _indicator_classes(data[indicator.column], indicator)
-        valid = counted[answer]
-        y = value[answer]
+        valid, y = counted[answer], value[answer]
         group = Coded(np.zeros(size, dtype=np.intp), (ALL,)) if by is None else encode(data[by])
         self.groups = group.labels
-        h, g = len(self.periods), len(self.groups) + 1  # the last group: records with none
+        g = len(self.groups) + 1  # the last group: records with none
         domain = np.where(group.codes < 0, g - 1, group.codes)
-        w = np.ones(size)
-        codes, sizes = [], []
-        if margins:
-            w, codes, sizes = self._rake(data, margins, stratum, f)
+        self.unweighted: dict[str, str] = {}  # period -> why it could not be raked
+        w, codes, sizes = np.ones(size), [], []
+        if margins or period_margins:
+            chosen = {p: (period_margins or {}).get(p, margins) for p in periods.labels}
+            w, codes, sizes = self._rake(data, chosen, periods.labels, stratum, f)
+        kept = [p for p in periods.labels if p not in self.unweighted]
+        if self.unweighted:
+            keep = np.isin(stratum, [periods.labels.index(p) for p in kept])
+            renumber = np.cumsum([p in kept for p in periods.labels]) - 1
+            stratum = renumber[stratum[keep]]
+            f, valid, y, domain, w = f[keep], valid[keep], y[keep], domain[keep], w[keep]
+            codes = [c[keep] for c in codes]
+        self.periods = tuple(kept)
+        h = len(self.periods)
         self.w = w
         self.n_periods, self.n_domains = h, g
         self.n_by_period = np.bincount(stratum, weights=f, minlength=h)
         self.df = float(f.sum()) - h
         cell = stratum * g + domain
-        inside = valid
-        fv, wv, yv, cv = f[inside], w[inside], y[inside], cell[inside]
+        fv, wv, yv, cv = f[valid], w[valid], y[valid], cell[valid]
 
         def per_cell(values, index=cv, length=h * g):
             return np.bincount(index, weights=values, minlength=length)
@@ -180,40 +201,53 @@ class TrendDesign:
         # Per margin crossed with the period: (period, group, category) sums.
         self.by_category = []
         self.projection = None
-        if codes:
+        self.sizes = sizes
+        if codes and h:
             crossed = [stratum * s + c for c, s in zip(codes, sizes, strict=True)]
             self.projection = Projection.build(crossed, [h * s for s in sizes], f, w)
             for c, s in zip(codes, sizes, strict=True):
-                index = (cv * s) + c[inside]  # ((period * g) + group) * s + category
-                full = (h, g, s)
+                index = (cv * s) + c[valid]  # ((period * g) + group) * s + category
                 self.by_category.append(
                     tuple(
-                        per_cell(values, index, h * g * s).reshape(full)
+                        per_cell(values, index, h * g * s).reshape(h, g, s)
                         for values in (fv, fv * yv, fw2, fw2 * yv)
                     )
                 )
-            self.sizes = sizes
 
-    def _rake(self, data, margins, stratum, f):
+    def _rake(self, data, margins_by_period, labels, stratum, f):
+        """Rake each period on its own. A category is coded alike in every period (the
+        union of the periods' categories), so the projection can cross it with the period.
+        A period that cannot be raked is left out, with the reason, in `unweighted`."""
+        variables = list(next(iter(margins_by_period.values())))
         categories = {}
-        for variable in margins:
+        for variable in variables:
             parts = [encode(data[c]) for c in variable.split("*")]
-            if len(parts) == 1:
-                categories[variable] = parts[0]
-            else:
-                categories[variable] = combine(parts)
-        w = np.empty(len(stratum))
-        codes = [np.empty(len(stratum), dtype=np.intp) for _ in margins]
-        sizes = None
-        for h in range(len(self.periods)):
+            categories[variable] = parts[0] if len(parts) == 1 else combine(parts)
+        union: dict[str, dict[str, int]] = {v: {} for v in variables}
+        for margins in margins_by_period.values():
+            for variable in variables:
+                for category in margins[variable]:
+                    union[variable].setdefault(category, len(union[variable]))
+        w = np.ones(len(stratum))
+        codes = [np.zeros(len(stratum), dtype=np.intp) for _ in variables]
+        for h, name in enumerate(labels):
             rows = np.flatnonzero(stratum == h)
-            subset = {v: Coded(c.codes[rows], c.labels) for v, c in categories.items()}
-            result = rake(subset, margins, base_weights=f[rows], tolerance=RAKING_TOLERANCE)
+            subset = {v: _present(c, rows) for v, c in categories.items()}
+            try:
+                result = rake(
+                    subset,
+                    margins_by_period[name],
+                    base_weights=f[rows],
+                    tolerance=RAKING_TOLERANCE,
+                )
+            except RakingError as error:
+                self.unweighted[name] = str(error)
+                continue
             w[rows] = result.weights / f[rows]
-            sizes = [len(result.categories[v]) for v in margins]
-            for at, variable in enumerate(margins):
-                codes[at][rows] = result.codes[variable]
-        return w, codes, sizes
+            for at, variable in enumerate(variables):
+                position = np.array([union[variable][c] for c in result.categories[variable]])
+                codes[at][rows] = position[result.codes[variable]]
+        return w, codes, [len(union[v]) for v in variables]
 
     # -- estimates and contrasts -------------------------------------------------------
 

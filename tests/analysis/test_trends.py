@@ -153,3 +153,23 @@ def test_each_period_is_raked_to_the_population_on_its_own(by_quarter):
         hackney = by_quarter.w[inside & (boroughs == "Hackney")].sum()
         assert hackney == pytest.approx(MARGINS["borough"]["Hackney"])
     assert by_quarter.w[0] == pytest.approx(EXPECTED["quarter", "weights", "first"], rel=1e-7)
+
+
+def test_a_period_that_cannot_be_raked_is_left_out_with_the_reason():
+    rows = [r for r in ROWS if not (r["quarter"] == "2024-Q3" and r["borough"] == "Hackney")]
+    columns = {name: [r[name] for r in rows] for name in rows[0]}
+    found = TrendDesign(columns, indicator=INDICATOR, period="quarter", margins=MARGINS)
+    assert "2024-Q3" not in found.periods and len(found.periods) == 7
+    assert "Hackney" in found.unweighted["2024-Q3"]
+    # Margins for that period without Hackney (its population shared by the others) rake.
+    shared = {**MARGINS, "borough": {k: v for k, v in MARGINS["borough"].items() if k != "Hackney"}}
+    total = sum(MARGINS["borough"].values())
+    shared["borough"] = {
+        k: v * total / sum(shared["borough"].values()) for k, v in shared["borough"].items()
+    }
+    again = TrendDesign(
+        columns, indicator=INDICATOR, period="quarter", margins=MARGINS,
+        period_margins={"2024-Q3": shared},
+    )  # fmt: skip
+    assert again.periods == tuple(QUARTERS) and not again.unweighted
+    assert again.estimate(Window("2024-Q3", ("2024-Q3",))).n > 80
