@@ -18,9 +18,12 @@ def k_anonymise(
     `codes` holds one small integer per row and quasi-identifier (0 or more; `missing` for
     a suppressed value, which counts as a value of its own). Wherever a row's combination
     is shared by fewer than k rows, its least important column is suppressed first, then the
-    next, until none is small. A column whose suppression merges no rows (one the small
-    rows all share, say) is left alone unless nothing else works. Rows still too few are
-    left out. Works in place.
+    next, until none is small. Suppression is cumulative: where every row is unique at
+    first (many quarters in few responses), no one column merges anything on its own, but
+    several together do. A column the small rows all share is left alone (suppressing it
+    merges nothing) unless nothing else works. Then each column is given back, most
+    important first, wherever giving it back leaves no combination small. Rows still too
+    few are left out. Works in place.
 
     Returns which rows are kept, the values suppressed per column, and how many rows were
     left out.
@@ -41,29 +44,38 @@ def k_anonymise(
     if not codes.shape[1] or not len(codes):
         return kept, suppressed, 0
     order = sorted(range(codes.shape[1]), key=lambda i: (importance[i], i))
-    skipped = []
+    skipped, taken = [], {}
     for index in order:
         small = small_classes(codes, k)
         if not small.any():
             break
         column = codes[:, index]
         changed = small & (column != missing)
-        before = column[changed]
-        column[changed] = missing
-        if small_classes(codes, k).sum() >= small.sum():
-            # Nothing merged (a column the small rows all share, say): pure loss, undone.
-            column[changed] = before
-            skipped.append(index)
+        values = column[changed]
+        if not values.size:
             continue
-        suppressed[index] += int(changed.sum())
+        if (values == values[0]).all():
+            skipped.append(index)  # the small rows all share it: pure loss for now
+            continue
+        column[changed] = missing
+        taken[index] = (changed, values)
     for index in skipped:  # only if the more important columns could not do it
         small = small_classes(codes, k)
         if not small.any():
             break
         column = codes[:, index]
         changed = small & (column != missing)
-        suppressed[index] += int(changed.sum())
+        taken[index] = (changed, column[changed])
         column[changed] = missing
+    # Give back, most important first, what the rest turned out to make unnecessary.
+    still_small = int(small_classes(codes, k).sum())
+    for index in sorted(taken, key=lambda i: (-importance[i], -i)):
+        changed, values = taken[index]
+        column = codes[:, index]
+        column[changed] = values
+        if int(small_classes(codes, k).sum()) > still_small:
+            column[changed] = missing
+            suppressed[index] += int(changed.sum())
     kept = ~small_classes(codes, k)
     return kept, suppressed, int((~kept).sum())
 

@@ -157,6 +157,10 @@ SYNTHETIC_LABEL = "Synthetic demo responses (made up, not real residents)"
 
 
 INSERT_BATCH = 10_000  # responses written at a time, so memory stays small
+# Demo responses are spread over the last two years and a quarter (nine quarters or more),
+# so the trends page has a line to draw, and lean more positive each quarter.
+DEMO_DAYS = 2 * 365 + 92
+RISE = 0.35
 
 
 def load_synthetic_responses(
@@ -167,11 +171,14 @@ def load_synthetic_responses(
     *,
     seed: int = 2026,
     progress=None,
+    days: int | None = None,
 ) -> int:
     """Add made-up responses through a link marked synthetic, once; return how many.
 
     Answers follow the questionnaire's skip logic and vary with borough and age, so the
-    analyst pages have something to show. Every report that includes them says so.
+    analyst pages have something to show. They are sent over the `days` before today
+    (`DEMO_DAYS` unless given), leaning more positive the more recent. Every report that
+    includes them says so.
     """
     import datetime as dt
     import random
@@ -201,11 +208,15 @@ def load_synthetic_responses(
     boroughs = [code for code, _ in LONDON_AUTHORITIES]
     borough_weights = list(BOROUGH_THOUSANDS)
     today = clock.today()
+    span = days or DEMO_DAYS
     responses, answers = [], []
     for index in range(count):
         chosen: dict[str, object] = {}
         borough_index = rng.choices(range(len(boroughs)), weights=borough_weights)[0]
-        lean = (borough_index % 7) / 20  # boroughs differ, so estimates differ
+        age = rng.randrange(span)
+        # Boroughs differ, so estimates differ; awareness and confidence rise over the
+        # two years, faster in some boroughs, so the trends page has change to show.
+        lean = (borough_index % 7) / 20 + RISE * (1 - age / span) * (1 + borough_index % 3)
         for question in questionnaire.questions:
             if not question.answerable or not is_visible(question, chosen):
                 continue
@@ -217,7 +228,7 @@ def load_synthetic_responses(
                 "questionnaire_version_id": version_id,
                 "link_id": link.id,
                 "language": "en",
-                "submitted_on": today - dt.timedelta(days=rng.randrange(180)),
+                "submitted_on": today - dt.timedelta(days=age),
                 "record_key": rng.randrange(256),
             }
         )

@@ -60,7 +60,7 @@ def build(app, runner, size: int, seed: int) -> dict:
     with app.app_context():
         main = latest_version(db.session, "prevent-awareness")
         questionnaire = questionnaire_for(main)
-        load_synthetic_responses(db.session, questionnaire, main.id, size, seed=seed)
+        load_synthetic_responses(db.session, questionnaire, main.id, size, seed=seed, days=180)
         # Half of them spread over the five months before: every month of the last six has
         # responses, whatever the random response ids, so every period attack has tables.
         spread = random.Random(seed)

@@ -34,7 +34,7 @@ QUERIES = [
     "indicator=aware&by=borough&weighted=yes",
     "indicator=aware&by=language&weighted=no",
     "indicator=confident_helps&by=sex&by2=age_band&weighted=yes",
-    "indicator=trusts_fair&by=religion&weighted=yes&period={quarter}",
+    "indicator=trusts_fair&by=religion&weighted=yes&period={year}",
     "indicator=knows_help&by=ethnic_group&weighted=no",
 ]
 
@@ -96,11 +96,12 @@ def test_every_count_on_every_page_went_through_the_gate(canary_app):
     assert seen > 50
 
 
-def _quarter(app) -> str:
+def _year(app) -> str:
+    """This year: the demo's responses spread over two years and more, so a quarter holds
+    too few of these 600 to weight, while a year holds enough."""
     from survey import clock
 
-    today = clock.today()
-    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    return str(clock.today().year)
 
 
 def test_every_count_in_every_download_went_through_the_gate(canary_app):
@@ -108,7 +109,7 @@ def test_every_count_in_every_download_went_through_the_gate(canary_app):
     analyst = clients["analyst"]
     seen = 0
     for query in QUERIES:
-        query = query.format(quarter=_quarter(app))
+        query = query.format(year=_year(app))
         for path in ("/staff/analysis", "/staff/analysis/weighting"):
             soup = page(analyst.get(f"{path}?{query}"))
             for value in response_columns(soup) + counts_in_words(soup.get_text(" "), 10):
