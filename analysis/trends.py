@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
@@ -31,7 +31,6 @@ from scipy import stats
 from analysis._checks import check_choice
 from analysis.coding import Coded, combine, encode
 from analysis.intervals import design_proportion_ci
-from analysis.linearisation import Projection
 from analysis.multiplicity import ADJUSTMENTS, adjust_p_values
 from analysis.summary import Proportion, _indicator_classes
 from analysis.weighting import RakingError, rake
@@ -107,13 +106,12 @@ class Change:
     overlapping: bool  # the two windows share respondents
 
 
-def _present(coded: Coded, rows: np.ndarray) -> Coded:
-    """Some records of a column, with only the categories they hold."""
-    codes = coded.codes[rows]
+def _present(codes: np.ndarray, labels: tuple[str, ...]) -> Coded:
+    """Codes with only the categories they hold."""
     used = np.unique(codes[codes >= 0])
-    mapping = np.full(len(coded.labels) + 1, -1, dtype=np.intp)
+    mapping = np.full(len(labels) + 1, -1, dtype=np.intp)
     mapping[used] = np.arange(used.size)
-    return Coded(mapping[codes], tuple(coded.labels[i] for i in used))
+    return Coded(mapping[codes], tuple(labels[i] for i in used))
 
 
 class TrendDesign:
@@ -159,31 +157,53 @@ class TrendDesign:
         size = len(stratum)
         f = np.ones(size) if frequency is None else np.asarray(data[frequency], dtype=float)
         answer, value, counted = _indicator_classes(data[indicator.column], indicator)
-        valid, y = counted[answer], value[answer]
+        # Each record's answer as 0 (no), 1 (yes) or 2 (not counted: left out or missing).
+        answered = np.where(counted, value, 2).astype(np.intp)[answer]
         group = Coded(np.zeros(size, dtype=np.intp), (ALL,)) if by is None else encode(data[by])
         self.groups = group.labels
         g = len(self.groups) + 1  # the last group: records with none
         domain = np.where(group.codes < 0, g - 1, group.codes)
         self.unweighted: dict[str, str] = {}  # period -> why it could not be raked
-        w, codes, sizes = np.ones(size), [], []
         if margins or period_margins:
             chosen = {p: (period_margins or {}).get(p, margins) for p in periods.labels}
-            w, codes, sizes = self._rake(data, chosen, periods.labels, stratum, f)
-        kept = [p for p in periods.labels if p not in self.unweighted]
+            cells = self._rake(data, chosen, periods.labels, stratum, f)
+        else:  # unweighted: a period is one cell
+            every = len(periods.labels)
+            cells = _Cells(
+                stratum, np.arange(every), np.ones(every), [], [], np.bincount(stratum, f, every)
+            )
+        kept = [p not in self.unweighted for p in periods.labels]
+        self.periods = tuple(p for p, keep in zip(periods.labels, kept, strict=True) if keep)
+        renumber = np.cumsum(kept) - 1
+        cell_of = cells.cell_of
         if self.unweighted:
-            keep = np.isin(stratum, [periods.labels.index(p) for p in kept])
-            renumber = np.cumsum([p in kept for p in periods.labels]) - 1
-            stratum = renumber[stratum[keep]]
-            f, valid, y, domain, w = f[keep], valid[keep], y[keep], domain[keep], w[keep]
-            codes = [c[keep] for c in codes]
-        self.periods = tuple(kept)
+            keep = np.asarray(kept)[stratum]
+            stratum, f, answered, domain = (a[keep] for a in (stratum, f, answered, domain))
+            stratum = renumber[stratum]
+            cell_of = cell_of[keep]
+        cell_period = renumber[cells.period]
         h = len(self.periods)
-        self.w = w
+        self._raked, self._cell_of = cells, cell_of
         self.n_periods, self.n_domains = h, g
         self.n_by_period = np.bincount(stratum, weights=f, minlength=h)
         self.df = float(f.sum()) - h
-        cell = stratum * g + domain
-        fv, wv, yv, cv = f[valid], w[valid], y[valid], cell[valid]
+        # Respondents collapsed to (raking cell, group, answer): they share a weight, so
+        # every sum below runs over these few; those not counted are dropped here.
+        key = (cell_of * g + domain) * 3 + answered
+        total = cells.weight.size * g * 3
+        if total <= 20_000_000:
+            counts = np.bincount(key, weights=None if frequency is None else f, minlength=total)
+            present = np.flatnonzero(counts)
+            fv = counts[present].astype(float)
+        else:
+            present, inverse = np.unique(key, return_inverse=True)
+            fv = np.bincount(inverse, weights=f)
+        counted_cells = present % 3 < 2
+        present, fv = present[counted_cells], fv[counted_cells]
+        yv = (present % 3).astype(float)
+        cell = present // 3 // g
+        cv = cell_period[cell] * g + (present // 3) % g
+        wv = cells.weight[cell]
 
         def per_cell(values, index=cv, length=h * g):
             return np.bincount(index, weights=values, minlength=length)
@@ -198,29 +218,52 @@ class TrendDesign:
         self.s_w2 = per_cell(fw2).reshape(shape)
         self.s_w2y = per_cell(fw2 * yv).reshape(shape)
         self.s_w2yy = per_cell(fw2 * yv * yv).reshape(shape)
-        # Per margin crossed with the period: (period, group, category) sums.
-        self.by_category = []
-        self.projection = None
-        self.sizes = sizes
-        if codes and h:
-            crossed = [stratum * s + c for c, s in zip(codes, sizes, strict=True)]
-            self.projection = Projection.build(crossed, [h * s for s in sizes], f, w)
-            for c, s in zip(codes, sizes, strict=True):
-                index = (cv * s) + c[valid]  # ((period * g) + group) * s + category
-                self.by_category.append(
-                    tuple(
-                        per_cell(values, index, h * g * s).reshape(h, g, s)
+        # Per (period, group, margin category), the margins side by side: sums of f, f y,
+        # f w^2 and f w^2 y; and the raking projection, one block per period, from the
+        # raking cells (every respondent in a cell has its weight and categories).
+        self.blocks = None
+        self.sizes = cells.sizes
+        if cells.codes and h:
+            used = np.asarray(kept)[cells.period]
+            self.blocks = _Blocks.build(
+                cell_period[used],
+                [c[used] for c in cells.codes],
+                cells.sizes,
+                cells.count[used],
+                cells.weight[used],
+                h,
+            )
+            parts = []
+            for c, size in zip(cells.codes, cells.sizes, strict=True):
+                index = (cv * size) + c[cell]  # ((period * g) + group) * size + category
+                parts.append(
+                    [
+                        per_cell(values, index, h * g * size).reshape(h, g, size)
                         for values in (fv, fv * yv, fw2, fw2 * yv)
-                    )
+                    ]
                 )
+            self.cat_f, self.cat_fy, self.cat_w2, self.cat_w2y = (
+                np.concatenate([p[i] for p in parts], axis=2) for i in range(4)
+            )
+        self._quantiles: dict[float, float] = {}
+
+    @property
+    def w(self) -> np.ndarray:
+        """Each record's weight (per respondent), as raked within its period."""
+        return self._raked.weight[self._cell_of]
 
     def _rake(self, data, margins_by_period, labels, stratum, f):
-        """Rake each period on its own. A category is coded alike in every period (the
-        union of the periods' categories), so the projection can cross it with the period.
-        A period that cannot be raked is left out, with the reason, in `unweighted`."""
+        """Rake each period on its own. Respondents sharing a period and every margin's
+        category share a weight, so each period is raked as its cells (a few thousand),
+        not its respondents. A category is coded alike in every period (the union of the
+        periods' categories), so the projection can cross it with the period. A period
+        that cannot be raked is left out, with the reason, in `unweighted`."""
         variables = list(next(iter(margins_by_period.values())))
         categories = {}
         for variable in variables:
+            if variable in data:
+                categories[variable] = encode(data[variable])
+                continue
             parts = [encode(data[c]) for c in variable.split("*")]
             categories[variable] = parts[0] if len(parts) == 1 else combine(parts)
         union: dict[str, dict[str, int]] = {v: {} for v in variables}
@@ -228,26 +271,56 @@ class TrendDesign:
             for variable in variables:
                 for category in margins[variable]:
                     union[variable].setdefault(category, len(union[variable]))
-        w = np.ones(len(stratum))
-        codes = [np.zeros(len(stratum), dtype=np.intp) for _ in variables]
+        # Each respondent's cell: its period and its category on every margin (a missing
+        # category has a slot of its own, which raking then refuses for that period).
+        sizes = [len(categories[v].labels) + 1 for v in variables]
+        joint = stratum.copy()
+        for variable, size in zip(variables, sizes, strict=True):
+            joint *= size
+            joint += categories[variable].codes + 1
+        total = len(labels) * int(np.prod(sizes))
+        if total <= 20_000_000:  # counting is quicker than sorting
+            counts = np.bincount(joint, weights=f, minlength=total)
+            present = np.flatnonzero(counts)
+            lookup = np.zeros(total, dtype=np.intp)
+            lookup[present] = np.arange(present.size)
+            cell_of, cell_count = lookup[joint], counts[present]
+        else:
+            present, cell_of = np.unique(joint, return_inverse=True)
+            cell_count = np.bincount(cell_of, weights=f)
+        parts, rest = [], present
+        for size in reversed(sizes):
+            parts.append(rest % size - 1)
+            rest = rest // size
+        cell_period, cell_codes = rest, parts[::-1]
+        cell_weight = np.ones(present.size)
+        starts = np.searchsorted(cell_period, np.arange(len(labels) + 1))
         for h, name in enumerate(labels):
-            rows = np.flatnonzero(stratum == h)
-            subset = {v: _present(c, rows) for v, c in categories.items()}
+            cells = slice(starts[h], starts[h + 1])
+            subset = {
+                v: _present(codes[cells], categories[v].labels)
+                for v, codes in zip(variables, cell_codes, strict=True)
+            }
             try:
                 result = rake(
                     subset,
                     margins_by_period[name],
-                    base_weights=f[rows],
+                    base_weights=cell_count[cells],
                     tolerance=RAKING_TOLERANCE,
                 )
             except RakingError as error:
                 self.unweighted[name] = str(error)
                 continue
-            w[rows] = result.weights / f[rows]
-            for at, variable in enumerate(variables):
-                position = np.array([union[variable][c] for c in result.categories[variable]])
-                codes[at][rows] = position[result.codes[variable]]
-        return w, codes, [len(union[v]) for v in variables]
+            cell_weight[cells] = result.weights / cell_count[cells]
+        codes = []
+        for variable, code in zip(variables, cell_codes, strict=True):
+            position = np.array(
+                [union[variable].get(label, 0) for label in categories[variable].labels] + [0]
+            )
+            codes.append(position[code])  # code -1 (missing) picks the last
+        return _Cells(
+            cell_of, cell_period, cell_weight, codes, [len(union[v]) for v in variables], cell_count
+        )
 
     # -- estimates and contrasts -------------------------------------------------------
 
@@ -283,47 +356,73 @@ class TrendDesign:
         estimate = float(self.s_wy[mask].sum()) / total if total > 0 else math.nan
         return estimate, total, mask
 
+    def counts(self, window: Window, group: str = ALL) -> tuple[float, float]:
+        """Respondents counted towards a (window, group) estimate, and how many of them
+        answered positively: unweighted, for the disclosure rules."""
+        periods, groups = self._cells(window, group)
+        mask = np.outer(periods, groups)
+        return float(self.n[mask].sum()), float(self.x[mask].sum())
+
+    def contrasts(
+        self, rows: Sequence[Sequence[tuple[float, Window, str]]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Values and linearised variances of several contrasts at once, each a sum of
+        coefficient * ratio over its terms (coefficient, window, group)."""
+        m = len(rows)
+        alpha = np.zeros((m, self.n_periods, self.n_domains))
+        beta = np.zeros((m, self.n_periods, self.n_domains))
+        values = np.zeros(m)
+        for at, terms in enumerate(rows):
+            for coefficient, window, group in terms:
+                estimate, total, mask = self._ratio(window, group)
+                if not total > 0:
+                    values[at] = math.nan
+                    break
+                values[at] += coefficient * estimate
+                beta[at][mask] += coefficient / total
+                alpha[at][mask] -= coefficient * estimate / total
+        variances = self._variances(alpha, beta)
+        variances[np.isnan(values)] = math.nan
+        return values, variances
+
     def contrast(self, terms: Sequence[tuple[float, Window, str]]) -> tuple[float, float]:
         """The value and linearised variance of sum(coefficient * ratio) over the terms,
         each a (coefficient, window, group)."""
-        alpha = np.zeros((self.n_periods, self.n_domains))
-        beta = np.zeros((self.n_periods, self.n_domains))
-        value = 0.0
-        for coefficient, window, group in terms:
-            estimate, total, mask = self._ratio(window, group)
-            if not total > 0:
-                return math.nan, math.nan
-            value += coefficient * estimate
-            beta[mask] += coefficient / total
-            alpha[mask] -= coefficient * estimate / total
-        return value, self._variance(alpha, beta)
+        values, variances = self.contrasts([terms])
+        return float(values[0]), float(variances[0])
 
-    def _variance(self, alpha: np.ndarray, beta: np.ndarray) -> float:
-        """Variance of sum(w u) with u = alpha + beta y in each (period, group) cell:
-        per period n/(n-1) * (sum z^2 - (sum z)^2 / n), z the projected values."""
-        quad = (alpha**2 * self.s_w2 + 2 * alpha * beta * self.s_w2y + beta**2 * self.s_w2yy).sum(1)
-        total = (alpha * self.s_w + beta * self.s_wy).sum(1)
-        if self.projection is not None:
-            xtu, xtw2u, owner = [], [], []
-            for (fc, fy, w2, w2y), s in zip(self.by_category, self.sizes, strict=True):
-                a, b = alpha[:, :, None], beta[:, :, None]
-                xtu.append((a * fc + b * fy).sum(1).ravel())
-                xtw2u.append((a * w2 + b * w2y).sum(1).ravel())
-                owner.append(np.repeat(np.arange(self.n_periods), s))
-            xtu, xtw2u, owner = map(np.concatenate, (xtu, xtw2u, owner))
-            p = self.projection
-            b = p.pinv_xtx @ xtu
-            h = self.n_periods
-            quad = (
-                quad
-                - 2 * np.bincount(owner, weights=b * xtw2u, minlength=h)
-                + np.bincount(owner, weights=b * (p.xtw2x @ b), minlength=h)
+    def _variances(self, alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
+        """Variance of sum(w u) with u = alpha + beta y in each (period, group) cell, for
+        each of the stacked (contrast, period, group) arrays: per period
+        n/(n-1) * (sum z^2 - (sum z)^2 / n), z the values after the raking projection."""
+        quad = (alpha**2 * self.s_w2 + 2 * alpha * beta * self.s_w2y + beta**2 * self.s_w2yy).sum(
+            -1
+        )
+        total = (alpha * self.s_w + beta * self.s_wy).sum(-1)
+        blocks = self.blocks
+        if blocks is not None:
+            xtu = np.einsum("mhg,hgs->mhs", alpha, self.cat_f) + np.einsum(
+                "mhg,hgs->mhs", beta, self.cat_fy
             )
-            total = total - np.bincount(owner, weights=b * p.xtw, minlength=h)
+            xtw2u = np.einsum("mhg,hgs->mhs", alpha, self.cat_w2) + np.einsum(
+                "mhg,hgs->mhs", beta, self.cat_w2y
+            )
+            b = np.einsum("hij,mhj->mhi", blocks.pinv_xtx, xtu)
+            spread = np.einsum("hij,mhj->mhi", blocks.xtw2x, b)
+            quad = quad - 2 * (b * xtw2u).sum(-1) + (b * spread).sum(-1)
+            total = total - (b * blocks.xtw).sum(-1)
         n = self.n_by_period
         with np.errstate(divide="ignore", invalid="ignore"):
             parts = np.where(n > 1, n / (n - 1) * (quad - total**2 / n), 0.0)
-        return float(max(parts.sum(), 0.0))
+        return np.maximum(parts.sum(-1), 0.0)
+
+    def _quantile(self, probability: float) -> float:
+        """The t quantile on the design's degrees of freedom, worked out once."""
+        if probability not in self._quantiles:
+            self._quantiles[probability] = (
+                float(stats.t.ppf(probability, self.df)) if self.df > 0 else math.nan
+            )
+        return self._quantiles[probability]
 
     def estimate(
         self,
@@ -334,27 +433,44 @@ class TrendDesign:
         method: str = "korn_graubard",
     ) -> PeriodEstimate:
         """One window's (or period's) estimate for a group, with its interval."""
-        value, variance = self.contrast([(1.0, window, group)])
-        periods, groups = self._cells(window, group)
-        mask = np.outer(periods, groups)
-        n, x = float(self.n[mask].sum()), float(self.x[mask].sum())
-        se = math.sqrt(variance) if not math.isnan(variance) else math.nan
-        if n == 0 or math.isnan(value):
-            return PeriodEstimate(window.name, group, math.nan, math.nan, math.nan, math.nan, n, x)
-        interval = design_proportion_ci(
-            value, se, n=n, df=self.df, confidence_level=confidence_level, method=method
-        )
-        return PeriodEstimate(
-            window.name,
-            group,
-            value,
-            se,
-            interval.ci.low,
-            interval.ci.high,
-            n,
-            x,
-            interval.reason,
-        )
+        return self.estimates(window, [group], confidence_level=confidence_level, method=method)[0]
+
+    def estimates(
+        self,
+        window: Window,
+        groups: Sequence[str],
+        *,
+        confidence_level: float = 0.95,
+        method: str = "korn_graubard",
+    ) -> list[PeriodEstimate]:
+        """A window's estimate for each group, with intervals, worked out together."""
+        values, variances = self.contrasts([[(1.0, window, group)] for group in groups])
+        found = []
+        for group, value, variance in zip(groups, values.tolist(), variances.tolist(), strict=True):
+            n, x = self.counts(window, group)
+            if n == 0 or math.isnan(value):
+                found.append(
+                    PeriodEstimate(window.name, group, math.nan, math.nan, math.nan, math.nan, n, x)
+                )
+                continue
+            se = math.sqrt(variance)
+            interval = design_proportion_ci(
+                value, se, n=n, df=self.df, confidence_level=confidence_level, method=method
+            )
+            found.append(
+                PeriodEstimate(
+                    window.name,
+                    group,
+                    value,
+                    se,
+                    interval.ci.low,
+                    interval.ci.high,
+                    n,
+                    x,
+                    interval.reason,
+                )  # fmt: skip
+            )
+        return found
 
     def change(
         self, start: Window, end: Window, group: str = ALL, *, confidence_level: float = 0.95
@@ -362,34 +478,9 @@ class TrendDesign:
         """The change from `start` to `end` for a group: end minus start, with its
         interval, its p-value (t on the design's degrees of freedom) and the smallest
         change this design would detect with 80% power in a two-sided test at 5%."""
-        difference, variance = self.contrast([(1.0, end, group), (-1.0, start, group)])
-        first, _, _ = self._ratio(start, group)
-        last, _, _ = self._ratio(end, group)
-        se = math.sqrt(variance) if not math.isnan(variance) else math.nan
-        df = self.df
-        quantile = stats.t.ppf(1 - (1 - confidence_level) / 2, df) if df > 0 else math.nan
-        p_value = math.nan
-        if se > 0 and df > 0:
-            p_value = float(2 * stats.t.sf(abs(difference / se), df))
-        detectable = math.nan
-        if df > 0 and not math.isnan(se):
-            detectable = float((stats.t.ppf(1 - MDC_ALPHA / 2, df) + stats.t.ppf(POWER, df)) * se)
-        return Change(
-            group,
-            start.name,
-            end.name,
-            first,
-            last,
-            difference,
-            se,
-            difference - quantile * se,
-            difference + quantile * se,
-            df,
-            p_value,
-            p_value,
-            detectable,
-            bool(set(start.periods) & set(end.periods)),
-        )
+        return self.changes(start, end, [group], adjust="none", confidence_level=confidence_level)[
+            0
+        ]
 
     def changes(
         self,
@@ -403,6 +494,89 @@ class TrendDesign:
         """The change for each of several groups, compared at once: p-values adjusted
         across the family (Holm for claims, Benjamini-Hochberg for flags)."""
         check_choice("adjust", adjust, ADJUSTMENTS)
-        found = [self.change(start, end, g, confidence_level=confidence_level) for g in groups]
-        adjusted = adjust_p_values([c.p_value for c in found], method=adjust)
-        return [replace(c, p_value_adjusted=float(a)) for c, a in zip(found, adjusted, strict=True)]
+        differences, variances = self.contrasts(
+            [[(1.0, end, group), (-1.0, start, group)] for group in groups]
+        )
+        se = np.sqrt(variances)
+        df = self.df
+        quantile = self._quantile(1 - (1 - confidence_level) / 2)
+        detectable = (self._quantile(1 - MDC_ALPHA / 2) + self._quantile(POWER)) * se
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p_values = np.where(se > 0, 2 * stats.t.sf(np.abs(differences / se), df), np.nan)
+        if not df > 0:
+            p_values[:] = np.nan
+        adjusted = adjust_p_values(p_values, method=adjust)
+        overlapping = bool(set(start.periods) & set(end.periods))
+        found = []
+        for at, group in enumerate(groups):
+            first, _, _ = self._ratio(start, group)
+            last, _, _ = self._ratio(end, group)
+            found.append(
+                Change(
+                    group,
+                    start.name,
+                    end.name,
+                    first,
+                    last,
+                    float(differences[at]),
+                    float(se[at]),
+                    float(differences[at] - quantile * se[at]),
+                    float(differences[at] + quantile * se[at]),
+                    df,
+                    float(p_values[at]),
+                    float(adjusted[at]),
+                    float(detectable[at]),
+                    overlapping,
+                )  # fmt: skip
+            )
+        return found
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """Respondents sharing a period and every margin's category: each respondent's cell,
+    and each cell's period, weight (per respondent), category codes and respondents."""
+
+    cell_of: np.ndarray
+    period: np.ndarray
+    weight: np.ndarray
+    codes: list[np.ndarray]
+    sizes: list[int]
+    count: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """The raking margins as the variance sees them, one block per period (the margins
+    are crossed with the period, so the cross-table is block-diagonal): each block's
+    pseudo-inverse, its cross-table weighted by f w^2, and its weighted totals."""
+
+    pinv_xtx: np.ndarray  # (periods, categories, categories)
+    xtw2x: np.ndarray
+    xtw: np.ndarray  # (periods, categories)
+
+    @classmethod
+    def build(cls, stratum, codes, sizes, f, w, h: int) -> _Blocks:
+        k = int(sum(sizes))
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        xtx, xtw2x, xtw = np.zeros((h, k, k)), np.zeros((h, k, k)), np.zeros((h, k))
+        fw = f * w
+        fw2 = fw * w
+        for a, (code_a, size_a) in enumerate(zip(codes, sizes, strict=True)):
+            first = stratum * size_a + code_a
+            span_a = slice(offsets[a], offsets[a + 1])
+            diagonal = np.arange(offsets[a], offsets[a + 1])
+            length = h * size_a
+            xtx[:, diagonal, diagonal] = np.bincount(first, f, length).reshape(h, size_a)
+            xtw2x[:, diagonal, diagonal] = np.bincount(first, fw2, length).reshape(h, size_a)
+            xtw[:, span_a] = np.bincount(first, fw, length).reshape(h, size_a)
+            for b in range(a + 1, len(codes)):
+                size_b = sizes[b]
+                span_b = slice(offsets[b], offsets[b + 1])
+                pair = first * size_b + codes[b]
+                length = h * size_a * size_b
+                for table, weights in ((xtx, f), (xtw2x, fw2)):
+                    block = np.bincount(pair, weights, length).reshape(h, size_a, size_b)
+                    table[:, span_a, span_b] = block
+                    table[:, span_b, span_a] = block.transpose(0, 2, 1)
+        return cls(np.linalg.pinv(xtx, hermitian=True), xtw2x, xtw)
