@@ -172,6 +172,87 @@ COLUMNS: dict[str, Column] = {
             "string",
             "higher, lower or no clear difference, at `confidence_level` after adjustment.",
         ),
+        Column(
+            "period",
+            "Period (code)",
+            "string",
+            "The period an estimate covers: a quarter (2026-Q2), a calendar year (2026) or a "
+            "rolling year of four quarters (year to 2026-Q2). Each period is weighted to the "
+            "population on its own.",
+        ),
+        Column("period_label", "Period", "string", "The period, in words."),
+        Column(
+            "start_period",
+            "From",
+            "string",
+            "The period a change is measured from (code, as in `period`).",
+        ),
+        Column("end_period", "To", "string", "The period a change is measured to (code)."),
+        Column(
+            "start_estimate",
+            "Estimate then",
+            "double",
+            "The estimate in `start_period`, from 0 to 1.",
+            fraction=True,
+        ),
+        Column(
+            "end_estimate",
+            "Estimate now",
+            "double",
+            "The estimate in `end_period`, from 0 to 1.",
+            fraction=True,
+        ),
+        Column(
+            "change",
+            "Change",
+            "double",
+            "`end_estimate` minus `start_estimate`, from -1 to 1. Its standard error counts the "
+            "respondents the two periods share (rolling years that overlap).",
+            fraction=True,
+        ),
+        Column(
+            "change_se",
+            "Standard error of the change",
+            "double",
+            "Standard error of `change`, by linearising the difference of the two estimates "
+            "on one design with the periods as strata.",
+            fraction=True,
+        ),
+        Column(
+            "change_ci_low",
+            "Change lower limit",
+            "double",
+            "Lower limit of the change's interval, at `confidence_level`.",
+            fraction=True,
+        ),
+        Column(
+            "change_ci_high",
+            "Change upper limit",
+            "double",
+            "Upper limit of the change's interval, at `confidence_level`.",
+            fraction=True,
+        ),
+        Column(
+            "minimum_detectable_change",
+            "Smallest change detectable",
+            "double",
+            "The smallest change this design would detect with 80% power in a two-sided test "
+            "at 5%, from its own variance: 'no clear change' is not 'no change'.",
+            fraction=True,
+        ),
+        Column(
+            "overlapping",
+            "Periods overlap",
+            "boolean",
+            "true when the two periods share respondents (overlapping rolling years).",
+        ),
+        Column(
+            "versions",
+            "Questionnaire versions",
+            "string",
+            "The questionnaire versions behind the figures, separated by ', ': versions that "
+            "ask the indicator's question the same way.",
+        ),
     )
 }
 

@@ -229,3 +229,142 @@ def tile_map(rows: list[Row], title: str, level: float) -> TileMap | None:
     return TileMap(
         title, description, tiles, legend, 8 * (TILE + GAP), 7 * (TILE + GAP), confidence
     )
+
+
+@dataclass(frozen=True)
+class Line:
+    points: str  # an SVG polyline: "x,y x,y ..."
+    band: str  # the interval as an SVG polygon: upper limits forward, lower back
+    dots: list[tuple[float, float, str]]  # x, y and what the point says
+
+
+@dataclass(frozen=True)
+class LineChart:
+    title: str
+    description: str
+    width: int
+    height: int
+    left: int
+    top: int
+    bottom: int  # y of the axis
+    right: int
+    lines: list[Line]
+    x_ticks: list[tuple[float, str, str]]  # x, then the label's two lines
+    y_ticks: list[tuple[float, str]]
+    breaks: list[tuple[float, str]]  # a questionnaire change between windows: x, why
+
+
+def trend_charts(trend, title: str) -> list[LineChart]:
+    """London's line with its interval band; with a breakdown, one small panel per group
+    (small multiples, the same scales), each a line broken where a figure is withheld or
+    the question changed."""
+    groups = list(dict.fromkeys(s.group for seg in trend.segments for s in seg.series))
+    labels = {s.group: s.label for seg in trend.segments for s in seg.series}
+    windows = [w for seg in trend.segments for w in seg.windows]
+    names = list(dict.fromkeys(name for name, _ in windows))
+    words = dict(windows)
+    shown = [
+        p.estimate
+        for seg in trend.segments
+        for s in seg.series
+        for p in s.points
+        if p.estimate is not None
+    ]
+    if not shown or len(names) < 2:
+        return []
+    low = min(e.ci_lower for e in shown if e.ci_lower == e.ci_lower)
+    high = max(e.ci_upper for e in shown if e.ci_upper == e.ci_upper)
+    low, high = max(0.0, _floor_tenth(low)), min(1.0, _ceil_tenth(high))
+    if high <= low:
+        high = min(1.0, low + 0.1)
+    charts = []
+    small = len(groups) > 1
+    for group in groups:
+        chart = _line_chart(
+            trend, group, names, words, (low, high), f"{title}: {labels[group]}", small
+        )
+        if chart is not None:
+            charts.append(chart)
+    return charts
+
+
+def _floor_tenth(value: float) -> float:
+    return int(value * 10) / 10
+
+
+def _ceil_tenth(value: float) -> float:
+    return -int(-value * 10) / 10
+
+
+def _line_chart(trend, group, names, words, scale, title, small) -> LineChart | None:
+    width, height = (320, 220) if small else (640, 300)
+    left, right, top, bottom = 44, width - 28, 14, height - 44  # room for the last label
+    low, high = scale
+    step = (right - left) / max(len(names) - 1, 1)
+
+    def x(name: str) -> float:
+        return round(left + step * names.index(name), 1)
+
+    def y(value: float) -> float:
+        return round(bottom - (bottom - top) * (value - low) / (high - low), 1)
+
+    lines, described, breaks = [], [], []
+    for at, segment in enumerate(trend.segments):
+        series = next((s for s in segment.series if s.group == group), None)
+        if series is None:
+            continue
+        if at and segment.breaks_because and segment.windows:
+            breaks.append((x(segment.windows[0][0]) - step / 2, segment.breaks_because))
+        run: list = []
+        for point in [*series.points, None]:
+            if point is not None and point.estimate is not None:
+                run.append(point)
+                described.append(point)
+                continue
+            if run:
+                lines.append(_line(run, x, y))
+                run = []
+    if not described:
+        return None
+    first, last = described[0], described[-1]
+    description = (
+        f"{len(described)} of {len(names)} periods shown, from "
+        f"{first.estimate.estimate:.0%} in {first.label} to {last.estimate.estimate:.0%} in "
+        f"{last.label}. The shaded band is the confidence interval. The table below gives "
+        "every figure."
+    )
+    every = max(1, round(len(names) / (5 if small else 9)))
+    x_ticks = [
+        (x(name), *_two_lines(words[name])) for i, name in enumerate(names) if i % every == 0
+    ]
+    y_ticks = [(y(v / 100), f"{v}%") for v in range(round(low * 100), round(high * 100) + 1, 10)]
+    return LineChart(
+        title, description, width, height, left, top, bottom, right, lines, x_ticks, y_ticks,
+        breaks,
+    )  # fmt: skip
+
+
+def _line(run, x, y) -> Line:
+    forward = " ".join(f"{x(p.window)},{y(p.estimate.ci_upper)}" for p in run)
+    back = " ".join(f"{x(p.window)},{y(p.estimate.ci_lower)}" for p in reversed(run))
+    return Line(
+        " ".join(f"{x(p.window)},{y(p.estimate.estimate)}" for p in run),
+        f"{forward} {back}",
+        [
+            (
+                x(p.window),
+                y(p.estimate.estimate),
+                f"{p.label}: {p.estimate.estimate:.1%} ({p.estimate.ci_lower:.1%} to "
+                f"{p.estimate.ci_upper:.1%})",
+            )
+            for p in run
+        ],
+    )
+
+
+def _two_lines(label: str) -> tuple[str, str]:
+    """ "Q2 2026" as "Q2" over "2026"; "year to Q2 2026" as "to Q2" over "2026"."""
+    words = label.removeprefix("year ").split()
+    if len(words) == 1:
+        return words[0], ""
+    return " ".join(words[:-1]), words[-1]

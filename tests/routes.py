@@ -56,6 +56,7 @@ def path_for(app, endpoint: str, ids: dict) -> str:
         "user_id": ids.get("user_id", 1),
         "fmt": "csv",
         "kind": "csv",
+        "table": "trend",
     }
     fixed = rule.defaults or {}
     arguments = {a: values[a] for a in rule.arguments if a not in fixed}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from analysis.columns import COLUMNS, Column, reason_words
 from analysis.summary import COMPARISON, ROW_COLUMNS
 from survey import __version__
-from survey.services.reporting import BREAKDOWNS, Report
+from survey.services.reporting import BREAKDOWNS, TREND_KINDS, Report, Trend, window_label
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 DISCLOSURE_WORDS = {
@@ -411,6 +411,8 @@ def _finite(value):
 def _csv_cell(value) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as CSV on the Web reads a boolean
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, str):
@@ -418,16 +420,41 @@ def _csv_cell(value) -> str:
     return str(value)
 
 
-def to_csv(report: Report) -> bytes:
+@dataclass(frozen=True)
+class Table:
+    """What every download format writes: the columns, the rows in the download
+    vocabulary, and what the figures are (metadata, methods note)."""
+
+    title: str
+    columns: list[Column]
+    records: list[dict]
+    metadata: dict
+    methods_note: str
+    primary_key: list[str]
+
+
+def report_table(report: Report) -> Table:
+    """A report (one period, a breakdown) as a download table."""
+    return Table(
+        title=f"{report.indicator.label.get()} by "
+        + " and ".join(BREAKDOWNS[b].lower() for b in report.request.by),
+        columns=download_columns(report),
+        records=download_records(report),
+        metadata=metadata(report),
+        methods_note=methods_note(report),
+        primary_key=list(report.request.by),
+    )
+
+
+def to_csv(table: Table) -> bytes:
     """A tidy CSV: one header row, one row per group, nothing else (RFC 4180, UTF-8 with a
     byte-order mark so Excel reads Polish, Bengali and Urdu labels; pandas and R drop it).
     Its metadata is the CSV on the Web file beside it."""
-    columns = download_columns(report)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([column.name for column in columns])
-    for record in download_records(report):
-        writer.writerow([_csv_cell(record[column.name]) for column in columns])
+    writer.writerow([column.name for column in table.columns])
+    for record in table.records:
+        writer.writerow([_csv_cell(record[column.name]) for column in table.columns])
     return BOM + buffer.getvalue().encode("utf-8")
 
 
@@ -440,13 +467,17 @@ NOT_A_COUNT = {
 }
 
 
-def to_csvw(report: Report, csv_name: str) -> bytes:
+def _definition(column: Column) -> str:
+    return column.description + NOT_A_COUNT.get(column.name, "")
+
+
+def to_csvw(table: Table, csv_name: str) -> bytes:
     """CSV on the Web metadata (W3C): the columns' titles, datatypes and definitions, and
     the table's provenance, methods and disclosure control."""
-    meta = metadata(report)
+    meta = table.metadata
     columns = []
-    for column in download_columns(report):
-        description = column.description + NOT_A_COUNT.get(column.name, "")
+    for column in table.columns:
+        description = _definition(column)
         if column.fraction:
             description += " A fraction from 0 to 1."
         columns.append(
@@ -461,34 +492,30 @@ def to_csvw(report: Report, csv_name: str) -> bytes:
     document = {
         "@context": ["http://www.w3.org/ns/csvw", {"@language": "en"}],
         "url": csv_name,
-        "dc:title": f"{report.indicator.label.get()} by "
-        + " and ".join(BREAKDOWNS[b].lower() for b in report.request.by),
-        "dc:description": methods_note(report),
+        "dc:title": table.title,
+        "dc:description": table.methods_note,
         "dc:created": meta["generated_at"],
         "dc:publisher": "prevent-survey",
         "prov:wasGeneratedBy": meta["software_version"],
         "dialect": {"encoding": "utf-8", "header": True, "lineTerminators": ["\r\n"]},
-        "tableSchema": {
-            "columns": columns,
-            "primaryKey": list(report.request.by),
-        },
+        "tableSchema": {"columns": columns, "primaryKey": table.primary_key},
         "notes": [{"type": "metadata", "body": meta}],
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
 
 
-def to_zip(report: Report, csv_name: str) -> bytes:
+def to_zip(table: Table, csv_name: str) -> bytes:
     """The CSV and its metadata together."""
     import zipfile
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(csv_name, to_csv(report))
-        archive.writestr(f"{csv_name}-metadata.json", to_csvw(report, csv_name))
+        archive.writestr(csv_name, to_csv(table))
+        archive.writestr(f"{csv_name}-metadata.json", to_csvw(table, csv_name))
     return buffer.getvalue()
 
 
-def to_xlsx(report: Report) -> bytes:
+def to_xlsx(table: Table) -> bytes:
     """A workbook: the data sheet (header frozen, filter on, widths set, fractions shown as
     percentages to one decimal place with the full value kept), and an About sheet with
     the metadata, the methods note and every column's definition."""
@@ -496,12 +523,12 @@ def to_xlsx(report: Report) -> bytes:
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
-    columns = download_columns(report)
+    columns = table.columns
     book = Workbook()
     sheet = book.active
     sheet.title = "Data"
     sheet.append([column.name for column in columns])
-    for record in download_records(report):
+    for record in table.records:
         sheet.append([neutralise(record[column.name]) for column in columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -521,13 +548,13 @@ def to_xlsx(report: Report) -> bytes:
                 cell.number_format = "0.000"
     about = book.create_sheet("About")
     about.append(["Item", "Value"])
-    for key, value in metadata(report).items():
+    for key, value in table.metadata.items():
         about.append([neutralise(key), neutralise(_flat(value))])
-    about.append(["methods_note", neutralise(methods_note(report))])
+    about.append(["methods_note", neutralise(table.methods_note)])
     about.append([])
     about.append(["Column", "Definition"])
     for column in columns:
-        about.append([column.name, column.description + NOT_A_COUNT.get(column.name, "")])
+        about.append([column.name, _definition(column)])
     about.column_dimensions["A"].width = 28
     about.column_dimensions["B"].width = 100
     for row in about.iter_rows():
@@ -542,13 +569,12 @@ def to_xlsx(report: Report) -> bytes:
     return buffer.getvalue()
 
 
-def to_json(report: Report) -> bytes:
-    columns = download_columns(report)
+def to_json(table: Table) -> bytes:
     document = {
-        "metadata": metadata(report),
-        "methods_note": methods_note(report),
-        "columns": {c.name: c.description + NOT_A_COUNT.get(c.name, "") for c in columns},
-        "rows": download_records(report),
+        "metadata": table.metadata,
+        "methods_note": table.methods_note,
+        "columns": {c.name: _definition(c) for c in table.columns},
+        "rows": table.records,
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
 
@@ -559,7 +585,7 @@ class Format:
 
     suffix: str  # added to the file's stem
     mimetype: str
-    build: object  # (report, csv_name) -> bytes
+    build: object  # (table, csv_name) -> bytes
     label: str
 
 
@@ -579,4 +605,225 @@ FORMATS: dict[str, Format] = {
         "Excel (XLSX)",
     ),
     "json": Format(".json", "application/json", lambda r, _n: to_json(r), "JSON"),
+}
+
+
+# Change over time ----------------------------------------------------------------------
+
+TREND_COLUMNS = (
+    "period", "period_label", "n", "estimate", "se", "ci_low", "ci_high", "method",
+    "confidence_level", "disclosure", "versions",
+)  # fmt: skip
+CHANGE_COLUMNS = (
+    "start_period", "end_period", "start_estimate", "end_estimate", "change", "change_se",
+    "change_ci_low", "change_ci_high", "p_value", "p_adjusted", "minimum_detectable_change",
+    "overlapping", "confidence_level", "disclosure",
+)  # fmt: skip
+
+
+def _group_columns(trend: Trend) -> list[Column]:
+    name = trend.request.by or "group"
+    title = BREAKDOWNS.get(trend.request.by, "Group")
+    return [
+        Column(name, f"{title} (code)", "string", f"{title}: the stored code; 'All' for London."),
+        Column(f"{name}_label", title, "string", f"{title}: the group's name, in words."),
+    ]
+
+
+def trend_table(trend: Trend) -> Table:
+    """Every period's estimate for London and each group, as the page shows them."""
+    name = trend.request.by or "group"
+    records = []
+    for segment in trend.segments:
+        versions = ", ".join(str(v) for v in segment.versions)
+        for series in segment.series:
+            for point in series.points:
+                estimate = point.estimate
+                shown = estimate is not None
+                records.append(
+                    {
+                        name: series.group,
+                        f"{name}_label": series.label,
+                        "period": point.window,
+                        "period_label": point.label,
+                        "n": point.respondents.as_json(),
+                        "estimate": _finite(estimate.estimate) if shown else None,
+                        "se": _finite(estimate.standard_error) if shown else None,
+                        "ci_low": _finite(estimate.ci_lower) if shown else None,
+                        "ci_high": _finite(estimate.ci_upper) if shown else None,
+                        "method": "korn_graubard" if shown else None,
+                        "confidence_level": trend.request.confidence_level,
+                        "disclosure": "published" if shown else point.withheld,
+                        "versions": versions,
+                    }
+                )
+    return Table(
+        title=f"{trend.indicator.label.get()}: {TREND_KINDS[trend.kind].lower()}",
+        columns=_group_columns(trend) + [COLUMNS[c] for c in TREND_COLUMNS],
+        records=records,
+        metadata=trend_metadata(trend),
+        methods_note=trend_methods_note(trend),
+        primary_key=[name, "period", "versions"],
+    )
+
+
+def change_table(trend: Trend) -> Table:
+    """The change between the two periods compared, for London and each group."""
+    name = trend.request.by or "group"
+    records = []
+    for found in trend.changes:
+        change = found.change
+        records.append(
+            {
+                name: found.group,
+                f"{name}_label": found.label,
+                "start_period": found.start.window,
+                "end_period": found.end.window,
+                "start_estimate": _finite(change.start_estimate) if change else None,
+                "end_estimate": _finite(change.end_estimate) if change else None,
+                "change": _finite(change.change) if change else None,
+                "change_se": _finite(change.standard_error) if change else None,
+                "change_ci_low": _finite(change.ci_lower) if change else None,
+                "change_ci_high": _finite(change.ci_upper) if change else None,
+                "p_value": _finite(change.p_value) if change else None,
+                "p_adjusted": _finite(change.p_value_adjusted)
+                if change and found.group != "All"
+                else None,
+                "minimum_detectable_change": _finite(change.minimum_detectable_change)
+                if change
+                else None,
+                "overlapping": change.overlapping if change else None,
+                "confidence_level": trend.request.confidence_level,
+                "disclosure": "published" if change else found.withheld,
+            }
+        )
+    start, end = window_label(trend.start or ""), window_label(trend.end or "")
+    return Table(
+        title=f"{trend.indicator.label.get()}: change from {start} to {end}",
+        columns=_group_columns(trend) + [COLUMNS[c] for c in CHANGE_COLUMNS],
+        records=records,
+        metadata=trend_metadata(trend),
+        methods_note=trend_methods_note(trend),
+        primary_key=[name],
+    )
+
+
+def trend_metadata(trend: Trend) -> dict:
+    figures = trend.figures
+    return {
+        "questionnaire": trend.questionnaire.id,
+        "indicator": {
+            "id": trend.indicator.id,
+            "label": trend.indicator.label.get(),
+            "question": trend.indicator.question,
+            "positive": sorted(trend.indicator.positive),
+            "excluded_from_denominator": sorted(trend.indicator.exclude),
+        },
+        "periods": TREND_KINDS[trend.kind],
+        "breakdown": BREAKDOWNS.get(trend.request.by, "London as a whole"),
+        "segments": [
+            {"versions": list(s.versions), "line_breaks_because": s.breaks_because}
+            for s in trend.segments
+        ],
+        "weighting": "each period raked on its own to population figures on borough, age "
+        "band by sex and ethnic group",
+        "population_figures": None
+        if figures is None
+        else {"version": figures.version, "label": figures.label, "demo": figures.is_demo},
+        "interval_method": "korn_graubard",
+        "confidence_level": trend.request.confidence_level,
+        "change": f"from {trend.start} to {trend.end}",
+        "comparison_adjustment": f"{ADJUSTMENT_WORDS[trend.adjust]} across the groups",
+        "suppression_threshold": trend.threshold,
+        "count_perturbation": PERTURBATION_WORDS,
+        "synthetic_demo_responses": trend.has_synthetic,
+        "generated_at": trend.generated_at.isoformat(timespec="seconds"),
+        "software_version": f"prevent-survey {__version__}",
+    }
+
+
+def trend_methods_note(trend: Trend) -> str:
+    """How the trend was made, in plain English."""
+    level = f"{trend.request.confidence_level * 100:g}"
+    parts = [
+        f"Each {'calendar year' if trend.kind == 'year' else 'quarter'} is weighted to the "
+        "population on its own (raked to borough, age band by sex and ethnic group), as the "
+        "Public Attitude Survey and the Crime Survey do, so a change in who answered does "
+        "not show as a change in London.",
+    ]
+    if trend.kind == "rolling":
+        parts.append(
+            "A rolling year is the four quarters to the one named, each weighted on its own; "
+            "rolling years that overlap share respondents, and the standard error of a "
+            "change between them counts what they share."
+        )
+    parts.append(
+        f"Intervals are {level}% Korn-Graubard intervals from linearised standard errors "
+        "that allow for the weighting. A change's p-value is the chance of a change at least "
+        "this size if nothing had changed; p-values for the groups are adjusted together "
+        f"with {ADJUSTMENT_WORDS[trend.adjust]}. Beside each change is the smallest change "
+        "the survey would detect (80% power, 5% two-sided test): a smaller real change may "
+        "go unseen, so 'no clear change' does not mean 'no change'."
+    )
+    for segment in trend.segments:
+        if segment.breaks_because:
+            parts.append(segment.breaks_because + ".")
+        for period, why in segment.unweighted.items():
+            parts.append(f"{window_label(period)} is left out: it cannot be weighted ({why}).")
+        for period, categories in segment.empty.items():
+            parts.append(
+                f"In {window_label(period)} nobody answered from "
+                f"{', '.join(categories)}: their population is shared among the others."
+            )
+    parts.append(
+        f"Figures for fewer than {trend.threshold} responses, or that would let a smaller "
+        "group be worked out, are not shown. " + PERTURBATION_NOTE
+    )
+    if trend.has_synthetic:
+        parts.append("These figures include made-up demo responses: they describe nobody.")
+    return " ".join(parts)
+
+
+def change_words(found, confidence_level: float) -> str:
+    """A change in plain words: "up 6 points, from 41% to 47%; a change this size would
+    happen by chance less than 1 time in 100"."""
+    change = found.change
+    if change is None:
+        return f"Not shown: {found.withheld}."
+    points = round(change.change * 100)
+    start = f"{change.start_estimate:.0%}"
+    end = f"{change.end_estimate:.0%}"
+    if points == 0:
+        movement = f"unchanged at about {end}"
+    else:
+        movement = f"{'up' if points > 0 else 'down'} {abs(points)} point{'s' * (abs(points) != 1)}"
+        movement += f", from {start} to {end}"
+    p = change.p_value
+    if p < 0.001:
+        chance = "less than 1 time in 1,000"
+    elif p < 0.01:
+        chance = "less than 1 time in 100"
+    elif p < 0.05:
+        chance = "less than 1 time in 20"
+    else:
+        chance = f"about {max(round(p * 100), 5)} times in 100: no clear change"
+    return (
+        f"{movement[:1].upper()}{movement[1:]}; a change this size would happen by chance {chance}."
+    )
+
+
+def detectable_words(found) -> str:
+    change = found.change
+    if change is None or not math.isfinite(change.minimum_detectable_change):
+        return ""
+    return (
+        f"With these responses, the survey would detect a change of "
+        f"{change.minimum_detectable_change * 100:.1f} points or more (80% of the time)."
+    )
+
+
+# The tables a trends page offers, each in every format of FORMATS.
+TREND_TABLES = {
+    "trend": ("The estimates by period", trend_table),
+    "change": ("The change", change_table),
 }

@@ -46,6 +46,8 @@ ROLE_ACCESS: dict[str, frozenset[str]] = {
     "analyst.report": ANALYSTS,
     "analyst.download": ANALYSTS,
     "analyst.weighting": ANALYSTS,
+    "analyst.trends": ANALYSTS,
+    "analyst.trend_download": ANALYSTS,
     "admin.users": ADMINS,
     "admin.new_user": ADMINS,
     "admin.disable_user": ADMINS,

@@ -131,7 +131,7 @@ def download(fmt: str):
         return render_template("errors/http.html", title=error, code=400), 400
     by = "-".join(choice.by)
     stem = f"prevent-{result.indicator.id}-by-{by}-{clock.today():%Y%m%d}"
-    body = download_format.build(result, f"{stem}.csv")
+    body = download_format.build(exports.report_table(result), f"{stem}.csv")
     filename = stem + download_format.suffix
     record_event(
         db.session,
@@ -170,3 +170,103 @@ def weighting():
         category_label=category_label,
         query=request.query_string.decode("ascii", "replace"),
     ), _status(error)
+
+
+def _trend_from_args(questionnaire) -> reporting_service.TrendRequest:
+    """Read the trend choices from the query string, each from an allow-list."""
+    args = request.args
+    indicators = [i.id for i in questionnaire.indicators]
+    indicator = args.get("indicator", indicators[0] if indicators else "")
+    by = args.get("by", "")
+    kind = args.get("periods", "quarter")
+    return reporting_service.TrendRequest(
+        indicator=indicator if indicator in indicators else "",
+        by=by if by in reporting_service.BREAKDOWNS else None,
+        kind=kind if kind in reporting_service.TREND_KINDS else "quarter",
+        start=args.get("from") or None,
+        end=args.get("to") or None,
+        confidence_level=LEVELS.get(args.get("confidence", "0.95"), 0.95),
+        link_boroughs=args.get("link_boroughs") == "yes",
+    )
+
+
+def _trend():
+    version = latest_version(db.session, current_app.config["QUESTIONNAIRE_ID"])
+    if version is None:
+        return None, None, None, "No questionnaire has been loaded yet."
+    questionnaire = questionnaire_for(version)
+    choice = _trend_from_args(questionnaire)
+    try:
+        trend = reporting_service.build_trend(
+            db.session,
+            questionnaire,
+            choice,
+            figures=current_figures(db.session),
+            gate=gate_for(current_app.config),
+        )
+    except reporting_service.NoResponses as error:
+        return questionnaire, choice, None, NoData(str(error))
+    except reporting_service.ReportError as error:
+        return questionnaire, choice, None, str(error)
+    return questionnaire, choice, trend, None
+
+
+@bp.get("/trends")
+def trends():
+    """Is an indicator rising, where and for whom: estimates by period, the change between
+    two periods in words with its smallest detectable change, and responses by borough."""
+    questionnaire, choice, trend, error = _trend()
+    title = ""
+    if trend:
+        title = trend.indicator.label.get()
+        if choice.by:
+            title += f" by {reporting_service.BREAKDOWNS[choice.by].lower()}"
+    return render_template(
+        "analyst/trends.html",
+        questionnaire=questionnaire,
+        choice=choice,
+        trend=trend,
+        error=error,
+        title=title,
+        kinds=reporting_service.TREND_KINDS,
+        breakdowns=reporting_service.BREAKDOWNS,
+        levels=LEVELS,
+        charts=charts.trend_charts(trend, title) if trend else [],
+        words=exports.change_words,
+        detectable=exports.detectable_words,
+        methods_note=exports.trend_methods_note(trend) if trend else "",
+        formats=exports.FORMATS,
+        tables=exports.TREND_TABLES,
+        query=request.query_string.decode("ascii", "replace"),
+    ), _status(error)
+
+
+@bp.get("/trends/<any(trend, change):table>.<fmt>")
+def trend_download(table: str, fmt: str):
+    """Download the trend's estimates or its change, in any format of exports.FORMATS."""
+    download_format = exports.FORMATS.get(fmt)
+    if download_format is None:
+        return render_template("errors/http.html", title="Page not found", code=404), 404
+    _questionnaire, choice, trend, error = _trend()
+    if trend is None:
+        return render_template("errors/http.html", title=error, code=400), 400
+    _label, build = exports.TREND_TABLES[table]
+    stem = (
+        f"prevent-{trend.indicator.id}-{table}-{trend.kind}"
+        + (f"-by-{choice.by}" if choice.by else "")
+        + f"-{clock.today():%Y%m%d}"
+    )
+    body = download_format.build(build(trend), f"{stem}.csv")
+    record_event(
+        db.session,
+        "download",
+        actor=g.current_staff,
+        detail=f"{fmt}: {table} of {trend.indicator.id}, {trend.kind}"
+        + (f" by {choice.by}" if choice.by else ""),
+    )
+    db.session.commit()
+    response = Response(body, mimetype=download_format.mimetype)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{stem}{download_format.suffix}"'
+    )
+    return response

@@ -22,6 +22,7 @@ NOT_PAGES = {
     "links.qr_png",
     "links.qr_svg",
     "analyst.download",
+    "analyst.trend_download",
     "admin.microdata_file",
     "admin.codebook_csv",
 }
@@ -198,6 +199,8 @@ def test_every_staff_page_and_error_state(browser, live_server, flask_app):
         "/staff/analysis?by=age_band&by2=sex",
         "/staff/analysis?weighted=no&by=ethnicity",
         "/staff/analysis/weighting",
+        "/staff/analysis/trends",
+        "/staff/analysis/trends?by=sex&periods=rolling",
         "/staff/admin/users",
         "/staff/admin/audit",
         "/staff/admin/audit?action=sign_in_failed&person=nobody",

@@ -54,3 +54,20 @@ def test_the_map_states_what_its_colours_compare(analyst_page, live_server):
     caption = figure.locator("figcaption").inner_text()
     assert "95% confidence" in caption and "No clear difference" in caption
     assert page.evaluate(CLIPPED) == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["indicator=aware&periods=rolling", "indicator=aware&by=age_band&periods=year"],
+    ids=["London, rolling years", "small multiples by age"],
+)
+def test_the_trends_page_passes_axe_and_fits_a_phone(analyst_page, live_server, query):
+    page = analyst_page
+    page.goto(live_server + f"/staff/analysis/trends?{query}")
+    assert page.locator("svg.app-chart polyline.app-chart__line").count() >= 1
+    assert page.locator("#headline").inner_text().startswith("All of London")
+    assert page.evaluate(CLIPPED) == []
+    problems = problems_on(page, f"trends ({query})")
+    page.set_viewport_size({"width": 320, "height": 640})
+    problems += problems_on(page, f"trends ({query}) at 320 px")
+    assert not problems, "\n".join(problems)

@@ -31,8 +31,13 @@ QUERY_PARAMETERS = (
     "version",
     "confidence",
     "page",
+    "periods",
+    "from",
+    "to",
+    "language",
 )
 STRING_SEGMENTS = {"code": "demo", "question_id": "heard_of_prevent", "fmt": "csv"}
+CHOICE_SEGMENTS = {"table": "trend", "kind": "csv"}  # one of a fixed few: no payload fits
 PAYLOAD_SLEEP = 5  # seconds the corpus's sleep payloads ask for
 SURVEY_DATA = (  # every table of responses, links, accounts and population figures
     models.Answer,
@@ -74,7 +79,7 @@ def test_the_sql_corpus_in_every_parameter_changes_nothing(app, walk, db_session
                     app.url_map.bind("localhost").build(
                         endpoint,
                         {
-                            a: values.get(a, STRING_SEGMENTS.get(a))
+                            a: values.get(a, {**CHOICE_SEGMENTS, **STRING_SEGMENTS}.get(a))
                             for a in rules[endpoint].arguments
                         },
                     )

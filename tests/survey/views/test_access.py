@@ -39,6 +39,8 @@ EXPECTED = {
     "analyst.report": ("GET", SIGN_IN, 403, 200, 200),
     "analyst.download": ("GET", SIGN_IN, 403, 200, 200),
     "analyst.weighting": ("GET", SIGN_IN, 403, 200, 200),
+    "analyst.trends": ("GET", SIGN_IN, 403, 200, 200),
+    "analyst.trend_download": ("GET", SIGN_IN, 403, 200, 200),
     "admin.users": ("GET", SIGN_IN, 403, 403, 200),
     "admin.new_user": ("GET", SIGN_IN, 403, 403, 200),
     "admin.disable_user": ("POST", 403, 403, 403, 303),
