@@ -1,0 +1,235 @@
+"""Adjusted comparisons: design-based logistic regression, as R's
+`svyglm(family = quasibinomial())` fits it.
+
+A lower figure for one group may only reflect its age profile; fitting the indicator on
+several demographics at once compares groups with the others held equal. The coefficients
+solve the weighted score equations (iteratively reweighted least squares with the survey
+weights); their covariance is the sandwich (X'WX)^-1 V (X'WX)^-1, V the design variance of
+the weighted scores. After raking, the scores are replaced by their residuals on the raking
+margins (as in `analysis.linearisation`). Degrees of freedom are R's: the design's (the
+responses in the model less one) plus one, less the number of coefficients.
+
+`marginal_predictions` then gives each group's predicted share with everyone else's
+characteristics as they are (average marginal predictions): "if everyone in London were
+aged 16-24, this share would have heard of Prevent".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from analysis.coding import Coded, combine, encode
+from analysis.summary import Proportion, _indicator_classes
+from analysis.weighting import RakeResult, rake
+
+MAX_ITERATIONS = 50
+TOLERANCE = 1e-10  # on the change in deviance, relative, as glm's epsilon (1e-8) and finer
+
+
+class SeparationError(ValueError):
+    """A group in which everyone answered the same way: its coefficient would be infinite."""
+
+
+@dataclass(frozen=True)
+class Term:
+    name: str  # "borough=Camden": the variable and the category against its reference
+    variable: str | None  # None for the intercept
+    category: str | None
+
+
+@dataclass(frozen=True)
+class LogisticFit:
+    terms: list[Term]
+    coefficients: np.ndarray
+    covariance: np.ndarray
+    df: float
+    references: dict[str, str]  # each variable's reference category
+    levels: dict[str, tuple[str, ...]]
+    n: int  # responses in the model
+    iterations: int
+    _design: tuple  # what marginal_predictions needs: x, weights, in-model mask
+
+    @property
+    def standard_errors(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.covariance))
+
+    @property
+    def t(self) -> np.ndarray:
+        return self.coefficients / self.standard_errors
+
+    @property
+    def p_values(self) -> np.ndarray:
+        return 2 * stats.t.sf(np.abs(self.t), self.df)
+
+    def odds_ratios(self, confidence_level: float = 0.95) -> list[tuple[str, float, float, float]]:
+        """(term, odds ratio, lower, upper) for every term but the intercept."""
+        q = stats.t.ppf(1 - (1 - confidence_level) / 2, self.df)
+        found = []
+        for term, b, se in zip(self.terms, self.coefficients, self.standard_errors, strict=True):
+            if term.variable is not None:
+                found.append((term.name, math.exp(b), math.exp(b - q * se), math.exp(b + q * se)))
+        return found
+
+    def marginal_predictions(
+        self, variable: str, confidence_level: float = 0.95
+    ) -> list[tuple[str, float, float, float, float]]:
+        """Each category of `variable`: (category, predicted share, standard error, lower,
+        upper), everyone given that category with everything else as it is, averaged with
+        the weights. The standard error is by the delta method from the coefficients'
+        covariance."""
+        x, w, inside = self._design
+        x, w = x[inside], w[inside]
+        columns = [i for i, t in enumerate(self.terms) if t.variable == variable]
+        q = stats.t.ppf(1 - (1 - confidence_level) / 2, self.df)
+        found = []
+        for category in self.levels[variable]:
+            moved = x.copy()
+            moved[:, columns] = 0.0
+            for i in columns:
+                if self.terms[i].category == category:
+                    moved[:, i] = 1.0
+            mu = _expit(moved @ self.coefficients)
+            share = float(w @ mu / w.sum())
+            gradient = (w * mu * (1 - mu)) @ moved / w.sum()
+            se = float(math.sqrt(gradient @ self.covariance @ gradient))
+            found.append((category, share, se, share - q * se, share + q * se))
+        return found
+
+
+def _expit(eta: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-eta))
+
+
+def survey_logistic(
+    data: Mapping[str, object],
+    *,
+    indicator: Proportion,
+    predictors: Sequence[str],
+    weights: str | None = None,
+    margins: Mapping[str, Mapping[str, float]] | None = None,
+    raking: RakeResult | None = None,
+) -> LogisticFit:
+    """Fit the indicator on the categorical `predictors` together.
+
+    Parameters
+    ----------
+    data : mapping of str to array_like
+        One record per respondent.
+    indicator : Proportion
+        The outcome: its positive answers against the rest; its excluded answers (and
+        missing ones) are left out of the model but stay in the design.
+    predictors : sequence of str
+        Categorical columns; each category is compared with the first (the reference).
+        Respondents missing any predictor are left out of the model.
+    weights : str, optional
+        Column of design weights.
+    margins : mapping, optional
+        Population margins to rake to (as `analysis.rake`); the variance accounts for it.
+    raking : RakeResult, optional
+        Weights already raked on these records.
+
+    Raises
+    ------
+    SeparationError
+        Naming the group where everyone answered the same way.
+    """
+    answer, value, counted = _indicator_classes(data[indicator.column], indicator)
+    y = value[answer]
+    inside = counted[answer].copy()
+    columns = [encode(data[name]) for name in predictors]
+    for coded in columns:
+        inside &= coded.codes >= 0
+    size = len(y)
+    w = np.ones(size) if weights is None else np.asarray(data[weights], dtype=float)
+    if raking is None and margins:
+        categories = {}
+        for variable in margins:
+            parts = [encode(data[c]) for c in variable.split("*")]
+            categories[variable] = parts[0] if len(parts) == 1 else combine(parts)
+        raking = rake(categories, margins, base_weights=w)
+    if raking is not None:
+        w = raking.weights
+    terms = [Term("(Intercept)", None, None)]
+    blocks = [np.ones((size, 1))]
+    references, levels = {}, {}
+    for name, coded in zip(predictors, columns, strict=True):
+        present = [c for c in range(len(coded.labels)) if np.any(inside & (coded.codes == c))]
+        labels = [coded.labels[c] for c in present]
+        references[name], levels[name] = labels[0], tuple(labels)
+        for c in present[1:]:
+            terms.append(Term(f"{name}={coded.labels[c]}", name, coded.labels[c]))
+            blocks.append((coded.codes == c).astype(float)[:, None])
+    x = np.hstack(blocks)
+    _check_separation(x, y, inside, terms)
+    xs, ys, ws = x[inside], y[inside], w[inside]
+    beta, iterations = _irls(xs, ys, ws)
+    mu = _expit(xs @ beta)
+    information = xs.T @ (xs * (ws * mu * (1 - mu))[:, None])
+    bread = np.linalg.inv(information)
+    # Each respondent's score (zero outside the model), in units of the coefficients.
+    scores = np.zeros((size, x.shape[1]))
+    scores[inside] = (xs * (ys - mu)[:, None]) @ bread
+    covariance = _sandwich(scores, w, raking)
+    df = float(np.count_nonzero(inside)) - x.shape[1]
+    return LogisticFit(
+        terms, beta, covariance, df, references, levels, int(np.count_nonzero(inside)),
+        iterations, (x, w, inside),
+    )  # fmt: skip
+
+
+def _irls(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, int]:
+    """Weighted logistic regression by iteratively reweighted least squares."""
+    beta = np.zeros(x.shape[1])
+    mean = float(w @ y / w.sum())
+    beta[0] = math.log(mean / (1 - mean)) if 0 < mean < 1 else 0.0
+    deviance = math.inf
+    for iteration in range(1, MAX_ITERATIONS + 1):
+        eta = x @ beta
+        mu = _expit(eta)
+        working = w * mu * (1 - mu)
+        z = eta + (y - mu) / (mu * (1 - mu))
+        beta = np.linalg.solve(x.T @ (x * working[:, None]), x.T @ (working * z))
+        mu = np.clip(_expit(x @ beta), 1e-300, 1 - 1e-16)
+        new = -2 * float(w @ (y * np.log(mu) + (1 - y) * np.log1p(-mu)))
+        if abs(new - deviance) < TOLERANCE * (abs(new) + 0.1):
+            return beta, iteration
+        deviance = new
+    raise ValueError(f"the model did not converge in {MAX_ITERATIONS} iterations")
+
+
+def _sandwich(scores: np.ndarray, w: np.ndarray, raking: RakeResult | None) -> np.ndarray:
+    """n/(n-1) times the sum of squares of the weighted scores about their mean, after
+    projecting the scores on the raking margins (unweighted least squares, the limit of
+    R's iterative adjustment)."""
+    if raking is not None:
+        dummies = [np.eye(len(raking.categories[v]))[raking.codes[v]] for v in raking.categories]
+        m = np.hstack(dummies)
+        fitted = m @ (np.linalg.pinv(m.T @ m, hermitian=True) @ (m.T @ scores))
+        scores = scores - fitted
+    z = scores * w[:, None]
+    n = len(z)
+    centred = z - z.mean(axis=0)
+    return n / (n - 1) * centred.T @ centred
+
+
+def _check_separation(x, y, inside, terms) -> None:
+    for column, term in enumerate(terms):
+        if term.variable is None:
+            continue
+        members = inside & (x[:, column] == 1)
+        answers = y[members]
+        if answers.size and (answers.min() == answers.max()):
+            said = "yes" if answers[0] == 1 else "no"
+            raise SeparationError(
+                f"Everyone in the group {term.category!r} ({term.variable}) answered "
+                f"'{said}': the model cannot compare them. Leave {term.variable} out, or "
+                "choose a longer period"
+            )
+
+
+__all__ = ["Coded", "LogisticFit", "SeparationError", "Term", "survey_logistic"]

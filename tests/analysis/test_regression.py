@@ -1,0 +1,84 @@
+"""Design-based logistic regression matches R's `svyglm(family = quasibinomial())` at 1e-6:
+coefficients, standard errors and p-values, unweighted, weighted and raked (data, R script
+and output in tests/data/regression)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis import Proportion
+from analysis.regression import SeparationError, survey_logistic
+
+DATA = Path(__file__).parents[1] / "data"
+TOLERANCE = 1e-6
+
+
+def _read(path: Path) -> list[dict]:
+    return list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
+
+
+ROWS = _read(DATA / "trends" / "trend-data.csv")
+EXPECTED = {
+    (r["design"], r["term"], r["figure"]): float(r["value"])
+    for r in _read(DATA / "regression" / "expected.csv")
+}
+MARGINS: dict[str, dict[str, float]] = {}
+for row in _read(DATA / "trends" / "population.csv"):
+    MARGINS.setdefault(row["margin"], {})[row["category"]] = float(row["population"])
+COLUMNS = {name: [r[name] for r in ROWS] for name in ROWS[0]}
+COLUMNS["w"] = [1 + ((i + 1) % 5) / 2 for i in range(len(ROWS))]  # as svyglm.R sets them
+INDICATOR = Proportion("answer", ["yes"], ["dont_know"])
+PREDICTORS = ["borough", "age_sex", "ethnic"]
+
+
+def r_name(term: str) -> str:
+    """R's name for a term: "borough=Camden" is "boroughCamden"."""
+    return term.replace("=", "")
+
+
+@pytest.mark.parametrize("design", ["unweighted", "weighted", "raked"])
+def test_coefficients_standard_errors_and_p_values_match_r(design):
+    fit = survey_logistic(
+        COLUMNS,
+        indicator=INDICATOR,
+        predictors=PREDICTORS,
+        weights="w" if design == "weighted" else None,
+        margins={"borough": MARGINS["borough"], "age_sex": MARGINS["age_sex"],
+                 "ethnic": MARGINS["ethnic"]} if design == "raked" else None,
+    )  # fmt: skip
+    assert fit.df == EXPECTED[design, "(model)", "df"]
+    for term, b, se, p in zip(
+        fit.terms, fit.coefficients, fit.standard_errors, fit.p_values, strict=True
+    ):
+        name = r_name(term.name)
+        assert b == pytest.approx(EXPECTED[design, name, "estimate"], abs=TOLERANCE), name
+        assert se == pytest.approx(EXPECTED[design, name, "se"], abs=TOLERANCE), name
+        assert p == pytest.approx(EXPECTED[design, name, "p_value"], abs=TOLERANCE), name
+
+
+def test_odds_ratios_and_predictions_read_as_a_person_would():
+    fit = survey_logistic(COLUMNS, indicator=INDICATOR, predictors=PREDICTORS)
+    ratios = dict((name, (ratio, low, high)) for name, ratio, low, high in fit.odds_ratios())
+    ratio, low, high = ratios["borough=Hackney"]
+    assert low < ratio < high and ratio == pytest.approx(np.exp(fit.coefficients[3]))
+    predictions = fit.marginal_predictions("borough")
+    assert [p[0] for p in predictions] == ["Barnet", "Camden", "Ealing", "Hackney"]
+    shares = [p[1] for p in predictions]
+    assert shares == sorted(shares)  # the data make Hackney the most aware, Barnet least
+    assert all(low < share < high for _c, share, _se, low, high in predictions)
+
+
+def test_a_group_where_everyone_answered_alike_is_named():
+    columns = dict(COLUMNS)
+    columns["answer"] = [
+        "yes" if b == "Camden" else a
+        for a, b in zip(COLUMNS["answer"], COLUMNS["borough"], strict=True)
+    ]
+    with pytest.raises(
+        SeparationError, match="Everyone in the group 'Camden' .borough. answered 'yes'"
+    ):
+        survey_logistic(columns, indicator=INDICATOR, predictors=PREDICTORS)
