@@ -139,12 +139,8 @@ def survey_logistic(
         Naming the group where everyone answered the same way.
     """
     answer, value, counted = _indicator_classes(data[indicator.column], indicator)
-    y = value[answer]
-    inside = counted[answer].copy()
     columns = [encode(data[name]) for name in predictors]
-    for coded in columns:
-        inside &= coded.codes >= 0
-    size = len(y)
+    size = len(answer)
     w = np.ones(size) if weights is None else np.asarray(data[weights], dtype=float)
     if raking is None and margins:
         categories = {}
@@ -154,31 +150,60 @@ def survey_logistic(
         raking = rake(categories, margins, base_weights=w)
     if raking is not None:
         w = raking.weights
+    # Respondents who share every predictor, raking cell and answer share a score: count
+    # them once. Class 2: not in the model (an excluded answer or a missing predictor).
+    klass = np.where(counted, value, 2).astype(np.intp)[answer]
+    for coded in columns:
+        klass = np.where(coded.codes < 0, 2, klass)
+    sizes = [len(c.labels) + 1 for c in columns]
+    key = np.zeros(size, dtype=np.int64)
+    for coded, width in zip(columns, sizes, strict=True):
+        key = key * width + (coded.codes + 1)
+    cells = 1 if raking is None else raking.cell_factor.size
+    if raking is not None:
+        key = key * cells + raking.cell_of
+    key = key * 3 + klass
+    present, cell_of = np.unique(key, return_inverse=True)
+    count = np.bincount(cell_of)
+    sw = np.bincount(cell_of, weights=w)
+    sw2 = np.bincount(cell_of, weights=w * w)
+    klass_c = present % 3
+    rest = present // 3
+    raking_cell = rest % cells
+    rest = rest // cells
+    codes_c = []
+    for width in reversed(sizes):
+        codes_c.append(rest % width - 1)
+        rest = rest // width
+    codes_c = codes_c[::-1]
+    inside = klass_c < 2
+    y = np.where(inside, klass_c, 0).astype(float)
     terms = [Term("(Intercept)", None, None)]
-    blocks = [np.ones((size, 1))]
+    blocks = [np.ones((present.size, 1))]
     references, levels = {}, {}
-    for name, coded in zip(predictors, columns, strict=True):
-        present = [c for c in range(len(coded.labels)) if np.any(inside & (coded.codes == c))]
-        labels = [coded.labels[c] for c in present]
+    for name, coded, codes in zip(predictors, columns, codes_c, strict=True):
+        used = [c for c in range(len(coded.labels)) if np.any(inside & (codes == c))]
+        labels = [coded.labels[c] for c in used]
         references[name], levels[name] = labels[0], tuple(labels)
-        for c in present[1:]:
+        for c in used[1:]:
             terms.append(Term(f"{name}={coded.labels[c]}", name, coded.labels[c]))
-            blocks.append((coded.codes == c).astype(float)[:, None])
+            blocks.append((codes == c).astype(float)[:, None])
     x = np.hstack(blocks)
     _check_separation(x, y, inside, terms)
-    xs, ys, ws = x[inside], y[inside], w[inside]
+    xs, ys, ws = x[inside], y[inside], sw[inside]
     beta, iterations = _irls(xs, ys, ws)
     mu = _expit(xs @ beta)
     information = xs.T @ (xs * (ws * mu * (1 - mu))[:, None])
     bread = np.linalg.inv(information)
-    # Each respondent's score (zero outside the model), in units of the coefficients.
-    scores = np.zeros((size, x.shape[1]))
+    # Each cell's score per respondent (zero outside the model), in units of the
+    # coefficients.
+    scores = np.zeros((present.size, x.shape[1]))
     scores[inside] = (xs * (ys - mu)[:, None]) @ bread
-    covariance = _sandwich(scores, w, raking)
-    df = float(np.count_nonzero(inside)) - x.shape[1]
+    covariance = _sandwich(scores, count, sw, sw2, raking, raking_cell)
+    n_model = int(count[inside].sum())
     return LogisticFit(
-        terms, beta, covariance, df, references, levels, int(np.count_nonzero(inside)),
-        iterations, (x, w, inside),
+        terms, beta, covariance, float(n_model - x.shape[1]), references, levels, n_model,
+        iterations, (x, sw, inside),
     )  # fmt: skip
 
 
@@ -202,19 +227,28 @@ def _irls(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, int]
     raise ValueError(f"the model did not converge in {MAX_ITERATIONS} iterations")
 
 
-def _sandwich(scores: np.ndarray, w: np.ndarray, raking: RakeResult | None) -> np.ndarray:
-    """n/(n-1) times the sum of squares of the weighted scores about their mean, after
-    projecting the scores on the raking margins (unweighted least squares, the limit of
-    R's iterative adjustment)."""
+def _sandwich(scores, count, sw, sw2, raking, raking_cell) -> np.ndarray:
+    """n/(n-1) times the sum of squares about their mean of the respondents' weighted
+    scores w (u - m'B), where u is a cell's score per respondent and m'B its projection on
+    the raking margins (least squares over respondents, unweighted: the limit of R's
+    iterative adjustment). Sums run over cells: a cell of c respondents with weights
+    summing to sw and squares to sw2 adds sw2 * e e' and sw * e."""
     if raking is not None:
-        dummies = [np.eye(len(raking.categories[v]))[raking.codes[v]] for v in raking.categories]
-        m = np.hstack(dummies)
-        fitted = m @ (np.linalg.pinv(m.T @ m, hermitian=True) @ (m.T @ scores))
+        dummies = np.hstack(
+            [
+                np.eye(len(raking.categories[v]))[raking.cell_codes[v][raking_cell]]
+                for v in raking.categories
+            ]
+        )
+        normal = dummies.T @ (dummies * count[:, None])
+        fitted = dummies @ (
+            np.linalg.pinv(normal, hermitian=True) @ (dummies.T @ (scores * count[:, None]))
+        )
         scores = scores - fitted
-    z = scores * w[:, None]
-    n = len(z)
-    centred = z - z.mean(axis=0)
-    return n / (n - 1) * centred.T @ centred
+    n = float(count.sum())
+    total = (scores * sw[:, None]).sum(axis=0)
+    squares = scores.T @ (scores * sw2[:, None])
+    return n / (n - 1) * (squares - np.outer(total, total) / n)
 
 
 def _check_separation(x, y, inside, terms) -> None:
