@@ -113,6 +113,7 @@ def survey_logistic(
     weights: str | None = None,
     margins: Mapping[str, Mapping[str, float]] | None = None,
     raking: RakeResult | None = None,
+    frequency: str | None = None,
 ) -> LogisticFit:
     """Fit the indicator on the categorical `predictors` together.
 
@@ -132,6 +133,9 @@ def survey_logistic(
         Population margins to rake to (as `analysis.rake`); the variance accounts for it.
     raking : RakeResult, optional
         Weights already raked on these records.
+    frequency : str, optional
+        Column giving how many identical respondents each record stands for (cells from
+        a GROUP BY, as the platform's reports hand over).
 
     Raises
     ------
@@ -141,15 +145,16 @@ def survey_logistic(
     answer, value, counted = _indicator_classes(data[indicator.column], indicator)
     columns = [encode(data[name]) for name in predictors]
     size = len(answer)
+    f = np.ones(size) if frequency is None else np.asarray(data[frequency], dtype=float)
     w = np.ones(size) if weights is None else np.asarray(data[weights], dtype=float)
     if raking is None and margins:
         categories = {}
         for variable in margins:
             parts = [encode(data[c]) for c in variable.split("*")]
             categories[variable] = parts[0] if len(parts) == 1 else combine(parts)
-        raking = rake(categories, margins, base_weights=w)
+        raking = rake(categories, margins, base_weights=f * w)
     if raking is not None:
-        w = raking.weights
+        w = raking.weights / f  # each respondent's weight
     # Respondents who share every predictor, raking cell and answer share a score: count
     # them once. Class 2: not in the model (an excluded answer or a missing predictor).
     klass = np.where(counted, value, 2).astype(np.intp)[answer]
@@ -164,9 +169,9 @@ def survey_logistic(
         key = key * cells + raking.cell_of
     key = key * 3 + klass
     present, cell_of = np.unique(key, return_inverse=True)
-    count = np.bincount(cell_of)
-    sw = np.bincount(cell_of, weights=w)
-    sw2 = np.bincount(cell_of, weights=w * w)
+    count = np.bincount(cell_of, weights=f)
+    sw = np.bincount(cell_of, weights=f * w)
+    sw2 = np.bincount(cell_of, weights=f * w * w)
     klass_c = present % 3
     rest = present // 3
     raking_cell = rest % cells

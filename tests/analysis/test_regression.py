@@ -82,3 +82,26 @@ def test_a_group_where_everyone_answered_alike_is_named():
         SeparationError, match="Everyone in the group 'Camden' .borough. answered 'yes'"
     ):
         survey_logistic(columns, indicator=INDICATOR, predictors=PREDICTORS)
+
+
+def test_cells_of_identical_respondents_fit_as_the_respondents_do():
+    """The platform hands over counted cells (a GROUP BY); the fit must not change."""
+    keys = list(zip(*(COLUMNS[c] for c in ("answer", *PREDICTORS)), strict=True))
+    counted: dict[tuple, int] = {}
+    for key in keys:
+        counted[key] = counted.get(key, 0) + 1
+    cells = {name: [k[i] for k in counted] for i, name in enumerate(("answer", *PREDICTORS))}
+    cells["count"] = list(counted.values())
+    margins = {
+        "borough": MARGINS["borough"],
+        "age_sex": MARGINS["age_sex"],
+        "ethnic": MARGINS["ethnic"],
+    }
+    whole = survey_logistic(COLUMNS, indicator=INDICATOR, predictors=PREDICTORS, margins=margins)
+    grouped = survey_logistic(
+        cells, indicator=INDICATOR, predictors=PREDICTORS, margins=margins, frequency="count"
+    )
+    assert len(cells["count"]) < len(ROWS) / 2
+    assert grouped.coefficients == pytest.approx(whole.coefficients, abs=1e-9)
+    assert grouped.standard_errors == pytest.approx(whole.standard_errors, abs=1e-9)
+    assert grouped.df == whole.df
