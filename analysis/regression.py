@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from analysis._checks import check_choice
 from analysis.coding import Coded, combine, encode
 from analysis.summary import Proportion, _indicator_classes
 from analysis.weighting import RakeResult, rake
@@ -52,7 +53,9 @@ class LogisticFit:
     levels: dict[str, tuple[str, ...]]
     n: int  # responses in the model
     iterations: int
-    _design: tuple  # what marginal_predictions needs: x, weights, in-model mask
+    _design: tuple  # per cell of respondents: x, summed weights, in the model
+    _respondents: np.ndarray  # per cell: how many respondents
+    _outcome: np.ndarray  # per cell: 1 for a positive answer
 
     @property
     def standard_errors(self) -> np.ndarray:
@@ -73,6 +76,27 @@ class LogisticFit:
         for term, b, se in zip(self.terms, self.coefficients, self.standard_errors, strict=True):
             if term.variable is not None:
                 found.append((term.name, math.exp(b), math.exp(b - q * se), math.exp(b + q * se)))
+        return found
+
+    def london_share(self) -> float:
+        """The weighted share answering positively among the respondents in the model."""
+        x, w, inside = self._design
+        y = self._outcome
+        return float(w[inside] @ y[inside] / w[inside].sum())
+
+    def counts(self, variable: str) -> dict[str, tuple[float, float]]:
+        """Respondents in the model in each category of `variable`, and how many of them
+        answered positively: unweighted, for the disclosure rules."""
+        x, _w, inside = self._design
+        n, y = self._respondents, self._outcome
+        columns = {t.category: i for i, t in enumerate(self.terms) if t.variable == variable}
+        found = {}
+        for category in self.levels[variable]:
+            if category in columns:
+                members = inside & (x[:, columns[category]] == 1)
+            else:  # the reference: in none of the variable's other categories
+                members = inside & ~np.any(x[:, list(columns.values())] == 1, axis=1)
+            found[category] = (float(n[members].sum()), float((n * y)[members].sum()))
         return found
 
     def marginal_predictions(
@@ -114,6 +138,7 @@ def survey_logistic(
     margins: Mapping[str, Mapping[str, float]] | None = None,
     raking: RakeResult | None = None,
     frequency: str | None = None,
+    reference: str = "first",
 ) -> LogisticFit:
     """Fit the indicator on the categorical `predictors` together.
 
@@ -136,12 +161,16 @@ def survey_logistic(
     frequency : str, optional
         Column giving how many identical respondents each record stands for (cells from
         a GROUP BY, as the platform's reports hand over).
+    reference : {"first", "largest"}
+        Each variable's reference category: the first (as R does) or the one with most
+        respondents in the model (steadier odds ratios to read).
 
     Raises
     ------
     SeparationError
         Naming the group where everyone answered the same way.
     """
+    check_choice("reference", reference, ("first", "largest"))
     answer, value, counted = _indicator_classes(data[indicator.column], indicator)
     columns = [encode(data[name]) for name in predictors]
     size = len(answer)
@@ -188,6 +217,8 @@ def survey_logistic(
     references, levels = {}, {}
     for name, coded, codes in zip(predictors, columns, codes_c, strict=True):
         used = [c for c in range(len(coded.labels)) if np.any(inside & (codes == c))]
+        if reference == "largest":
+            used.sort(key=lambda c: -count[inside & (codes == c)].sum())
         labels = [coded.labels[c] for c in used]
         references[name], levels[name] = labels[0], tuple(labels)
         for c in used[1:]:
@@ -208,7 +239,7 @@ def survey_logistic(
     n_model = int(count[inside].sum())
     return LogisticFit(
         terms, beta, covariance, float(n_model - x.shape[1]), references, levels, n_model,
-        iterations, (x, sw, inside),
+        iterations, (x, sw, inside), count, y,
     )  # fmt: skip
 
 

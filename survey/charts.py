@@ -368,3 +368,44 @@ def _two_lines(label: str) -> tuple[str, str]:
     if len(words) == 1:
         return words[0], ""
     return " ".join(words[:-1]), words[-1]
+
+
+def adjusted_chart(adjusted) -> DotPlot | None:
+    """Each shown group's adjusted share with its interval, least reached at the top, and
+    the line for London as a whole."""
+    shown = [g for g in adjusted.groups if g.share is not None]
+    if not shown:
+        return None
+    left, plot_width, step = 270, 380, 26  # room for the longest ethnic group's name
+    width, height = left + plot_width + 30, 40 + step * len(shown) + 30
+
+    def x(share: float) -> float:
+        return left + plot_width * share
+
+    dots = [
+        Dot(
+            g.label,
+            30 + step * i,
+            x(g.share),
+            x(g.low),
+            x(g.high),
+            f"{g.label}: {g.share:.1%} ({g.low:.1%} to {g.high:.1%})",
+        )
+        for i, g in enumerate(shown)
+    ]
+    description = (
+        f"{len(shown)} groups, adjusted, from {shown[0].share:.0%} ({shown[0].label}) to "
+        f"{shown[-1].share:.0%} ({shown[-1].label}); London {adjusted.london:.1%}. The table "
+        "below gives every figure."
+    )
+    return DotPlot(
+        f"{adjusted.indicator.label.get()}: adjusted share by group",
+        description,
+        dots,
+        width,
+        height,
+        left,
+        plot_width,
+        x(adjusted.london),
+        [(x(p / 100), f"{p}%") for p in range(0, 101, 20)],
+    )

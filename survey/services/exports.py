@@ -18,7 +18,15 @@ from dataclasses import dataclass
 from analysis.columns import COLUMNS, Column, reason_words
 from analysis.summary import COMPARISON, ROW_COLUMNS
 from survey import __version__
-from survey.services.reporting import BREAKDOWNS, TREND_KINDS, Report, Trend, window_label
+from survey.services.reporting import (
+    ADJUSTABLE,
+    BREAKDOWNS,
+    TREND_KINDS,
+    Adjusted,
+    Report,
+    Trend,
+    window_label,
+)
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 DISCLOSURE_WORDS = {
@@ -827,3 +835,138 @@ TREND_TABLES = {
     "trend": ("The estimates by period", trend_table),
     "change": ("The change", change_table),
 }
+
+
+# Who is least reached ------------------------------------------------------------------
+
+
+def adjusted_words(adjusted: Adjusted, group) -> str:
+    """One group's adjusted share in plain words."""
+    others = [ADJUSTABLE[v].lower() for v in adjusted.request.variables if v != group.variable]
+    allowing = ", ".join(others[:-1]) + (" and " if len(others) > 1 else "") + others[-1]
+    if group.share is None:
+        return f"Not shown: {group.withheld}."
+    points = round(group.difference * 100)
+    where = (
+        "the same as London as a whole"
+        if points == 0
+        else f"{abs(points)} point{'s' * (abs(points) != 1)} "
+        f"{'below' if points < 0 else 'above'} London as a whole"
+    )
+    return (
+        f"After allowing for {allowing}: {group.share:.0%} "
+        f"({group.low:.0%} to {group.high:.0%}), {where} ({adjusted.london:.0%})."
+    )
+
+
+ADJUSTED_COLUMNS = (
+    Column("variable", "Characteristic (code)", "string", "The breakdown the group belongs to."),
+    Column("variable_label", "Characteristic", "string", "The breakdown, in words."),
+    Column("group", "Group (code)", "string", "The group's stored code."),
+    Column("group_label", "Group", "string", "The group, in words."),
+    Column(
+        "adjusted_share",
+        "Adjusted share",
+        "double",
+        "The share the model predicts if everyone in London were in this group, everything "
+        "else as it is (an average marginal prediction), from 0 to 1.",
+        fraction=True,
+    ),
+    Column("ci_low", "Lower limit", "double", "Lower limit of the interval (delta method).", True),
+    Column("ci_high", "Upper limit", "double", "Upper limit of the interval.", fraction=True),
+    Column(
+        "difference_from_london",
+        "Difference from London",
+        "double",
+        "`adjusted_share` minus the weighted share for London as a whole, from -1 to 1.",
+        fraction=True,
+    ),
+    Column(
+        "odds_ratio",
+        "Adjusted odds ratio",
+        "double",
+        "Odds of a positive answer against the reference group of the same characteristic "
+        "(the largest), the others held equal; blank for the reference.",
+    ),
+    Column(
+        "odds_ratio_low", "Odds ratio lower limit", "double", "Lower limit, t on the design df."
+    ),
+    Column("odds_ratio_high", "Odds ratio upper limit", "double", "Upper limit."),
+    COLUMNS["n"],
+    COLUMNS["confidence_level"],
+    COLUMNS["disclosure"],
+)
+
+
+def adjusted_table(adjusted: Adjusted) -> Table:
+    """The adjusted shares by group, least reached first, as the page shows them."""
+    records = []
+    for group in adjusted.groups:
+        ratio = group.odds_ratio or (None, None, None)
+        records.append(
+            {
+                "variable": group.variable,
+                "variable_label": ADJUSTABLE[group.variable],
+                "group": group.code,
+                "group_label": group.label,
+                "adjusted_share": _finite(group.share),
+                "ci_low": _finite(group.low),
+                "ci_high": _finite(group.high),
+                "difference_from_london": _finite(group.difference),
+                "odds_ratio": _finite(ratio[0]),
+                "odds_ratio_low": _finite(ratio[1]),
+                "odds_ratio_high": _finite(ratio[2]),
+                "n": group.respondents.as_json(),
+                "confidence_level": adjusted.request.confidence_level,
+                "disclosure": "published" if group.share is not None else group.withheld,
+            }
+        )
+    figures = adjusted.figures
+    metadata = {
+        "questionnaire": adjusted.questionnaire.id,
+        "indicator": {"id": adjusted.indicator.id, "label": adjusted.indicator.label.get()},
+        "period": adjusted.period_label,
+        "allowing_for": [ADJUSTABLE[v] for v in adjusted.request.variables],
+        "model": "logistic regression on the weighted, raked design (as R's svyglm with "
+        "quasibinomial family); sandwich standard errors allowing for the raking",
+        "london_share": adjusted.london,
+        "degrees_of_freedom": "responses in the model less the coefficients",
+        "population_figures": None
+        if figures is None
+        else {"version": figures.version, "label": figures.label, "demo": figures.is_demo},
+        "suppression_threshold": adjusted.threshold,
+        "count_perturbation": PERTURBATION_WORDS,
+        "synthetic_demo_responses": adjusted.has_synthetic,
+        "generated_at": adjusted.generated_at.isoformat(timespec="seconds"),
+        "software_version": f"prevent-survey {__version__}",
+    }
+    return Table(
+        title=f"{adjusted.indicator.label.get()}: adjusted shares by group",
+        columns=list(ADJUSTED_COLUMNS),
+        records=records,
+        metadata=metadata,
+        methods_note=adjusted_methods_note(adjusted),
+        primary_key=["variable", "group"],
+    )
+
+
+def adjusted_methods_note(adjusted: Adjusted) -> str:
+    level = f"{adjusted.request.confidence_level * 100:g}"
+    names = ", ".join(ADJUSTABLE[v].lower() for v in adjusted.request.variables)
+    parts = [
+        f"A logistic regression of '{adjusted.indicator.label.get()}' on {names} together, "
+        "on responses weighted to the population (raked to borough, age band by sex and "
+        "ethnic group), fitted as R's survey package does (svyglm). Each group's adjusted "
+        "share is what the model predicts if everyone in London were in that group, with "
+        "everything else about them as it is: a group's difference from London then is not "
+        "explained by the other characteristics allowed for (it may be by others not "
+        "allowed for).",
+        f"Intervals are {level}% intervals from standard errors that allow for the weighting "
+        "(the sandwich, linearised), on the design's degrees of freedom. Odds ratios compare "
+        "each group with the largest group of the same characteristic.",
+        f"Groups with fewer than {adjusted.threshold} responses, or that would let a smaller "
+        "group be worked out, are not shown. " + PERTURBATION_NOTE,
+    ]
+    if adjusted.has_synthetic:
+        parts.append("These figures include made-up demo responses: they describe nobody.")
+    return " ".join(parts)

@@ -48,6 +48,8 @@ ROLE_ACCESS: dict[str, frozenset[str]] = {
     "analyst.weighting": ANALYSTS,
     "analyst.trends": ANALYSTS,
     "analyst.trend_download": ANALYSTS,
+    "analyst.least_reached": ANALYSTS,
+    "analyst.least_reached_download": ANALYSTS,
     "admin.users": ADMINS,
     "admin.new_user": ADMINS,
     "admin.disable_user": ADMINS,

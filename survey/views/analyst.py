@@ -270,3 +270,82 @@ def trend_download(table: str, fmt: str):
         f'attachment; filename="{stem}{download_format.suffix}"'
     )
     return response
+
+
+def _adjusted():
+    version = latest_version(db.session, current_app.config["QUESTIONNAIRE_ID"])
+    if version is None:
+        return None, None, None, "No questionnaire has been loaded yet."
+    questionnaire = questionnaire_for(version)
+    args = request.args
+    indicators = [i.id for i in questionnaire.indicators]
+    indicator = args.get("indicator", indicators[0] if indicators else "")
+    chosen = tuple(v for v in args.getlist("allow") if v in reporting_service.ADJUSTABLE)
+    period = args.get("period", "all")
+    choice = reporting_service.AdjustedRequest(
+        indicator=indicator if indicator in indicators else "",
+        variables=chosen or reporting_service.DEFAULT_ADJUSTMENT,
+        period=period if PERIOD.match(period) else "all",
+        confidence_level=LEVELS.get(args.get("confidence", "0.95"), 0.95),
+    )
+    try:
+        adjusted = reporting_service.build_adjusted(
+            db.session,
+            questionnaire,
+            choice,
+            figures=current_figures(db.session),
+            gate=gate_for(current_app.config),
+        )
+    except reporting_service.NoResponses as error:
+        return questionnaire, choice, None, NoData(str(error))
+    except reporting_service.ReportError as error:
+        return questionnaire, choice, None, str(error)
+    return questionnaire, choice, adjusted, None
+
+
+@bp.get("/least-reached")
+def least_reached():
+    """Who is least reached: each group's share with the other characteristics held to
+    London's mix, ranked, with odds ratios and a chart."""
+    questionnaire, choice, adjusted, error = _adjusted()
+    return render_template(
+        "analyst/least_reached.html",
+        questionnaire=questionnaire,
+        choice=choice,
+        adjusted=adjusted,
+        error=error,
+        adjustable=reporting_service.ADJUSTABLE,
+        levels=LEVELS,
+        periods=period_choices(clock.today()),
+        chart=charts.adjusted_chart(adjusted) if adjusted else None,
+        words=exports.adjusted_words,
+        methods_note=exports.adjusted_methods_note(adjusted) if adjusted else "",
+        formats=exports.FORMATS,
+        query=request.query_string.decode("ascii", "replace"),
+    ), _status(error)
+
+
+@bp.get("/least-reached.<fmt>")
+def least_reached_download(fmt: str):
+    """Download the adjusted shares, in any format of exports.FORMATS."""
+    download_format = exports.FORMATS.get(fmt)
+    if download_format is None:
+        return render_template("errors/http.html", title="Page not found", code=404), 404
+    _questionnaire, choice, adjusted, error = _adjusted()
+    if adjusted is None:
+        return render_template("errors/http.html", title=error, code=400), 400
+    stem = f"prevent-{adjusted.indicator.id}-least-reached-{clock.today():%Y%m%d}"
+    body = download_format.build(exports.adjusted_table(adjusted), f"{stem}.csv")
+    record_event(
+        db.session,
+        "download",
+        actor=g.current_staff,
+        detail=f"{fmt}: least reached, {adjusted.indicator.id}, allowing for "
+        + ", ".join(choice.variables),
+    )
+    db.session.commit()
+    response = Response(body, mimetype=download_format.mimetype)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{stem}{download_format.suffix}"'
+    )
+    return response

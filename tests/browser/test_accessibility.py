@@ -23,6 +23,7 @@ NOT_PAGES = {
     "links.qr_svg",
     "analyst.download",
     "analyst.trend_download",
+    "analyst.least_reached_download",
     "admin.microdata_file",
     "admin.codebook_csv",
 }
@@ -201,6 +202,7 @@ def test_every_staff_page_and_error_state(browser, live_server, flask_app):
         "/staff/analysis/weighting",
         "/staff/analysis/trends",
         "/staff/analysis/trends?by=sex&periods=rolling",
+        "/staff/analysis/least-reached",
         "/staff/admin/users",
         "/staff/admin/audit",
         "/staff/admin/audit?action=sign_in_failed&person=nobody",

@@ -71,3 +71,16 @@ def test_the_trends_page_passes_axe_and_fits_a_phone(analyst_page, live_server, 
     page.set_viewport_size({"width": 320, "height": 640})
     problems += problems_on(page, f"trends ({query}) at 320 px")
     assert not problems, "\n".join(problems)
+
+
+def test_the_least_reached_page_passes_axe_and_fits_a_phone(analyst_page, live_server):
+    page = analyst_page
+    query = "indicator=aware&allow=borough&allow=age_band&allow=sex&allow=ethnic_group"
+    page.goto(live_server + f"/staff/analysis/least-reached?{query}")
+    assert page.locator("#headline").inner_text().startswith("Least reached:")
+    assert page.locator("svg.app-chart circle").count() >= 10
+    assert page.evaluate(CLIPPED) == []
+    problems = problems_on(page, "least reached")
+    page.set_viewport_size({"width": 320, "height": 640})
+    problems += problems_on(page, "least reached at 320 px")
+    assert not problems, "\n".join(problems)

@@ -35,6 +35,7 @@ QUERY_PARAMETERS = (
     "from",
     "to",
     "language",
+    "allow",
 )
 STRING_SEGMENTS = {"code": "demo", "question_id": "heard_of_prevent", "fmt": "csv"}
 CHOICE_SEGMENTS = {"table": "trend", "kind": "csv"}  # one of a fixed few: no payload fits

@@ -41,6 +41,8 @@ EXPECTED = {
     "analyst.weighting": ("GET", SIGN_IN, 403, 200, 200),
     "analyst.trends": ("GET", SIGN_IN, 403, 200, 200),
     "analyst.trend_download": ("GET", SIGN_IN, 403, 200, 200),
+    "analyst.least_reached": ("GET", SIGN_IN, 403, 200, 200),
+    "analyst.least_reached_download": ("GET", SIGN_IN, 403, 200, 200),
     "admin.users": ("GET", SIGN_IN, 403, 403, 200),
     "admin.new_user": ("GET", SIGN_IN, 403, 403, 200),
     "admin.disable_user": ("POST", 403, 403, 403, 303),
