@@ -253,6 +253,37 @@ COLUMNS: dict[str, Column] = {
             "The questionnaire versions behind the figures, separated by ', ': versions that "
             "ask the indicator's question the same way.",
         ),
+        Column(
+            "modelled_estimate",
+            "Modelled estimate",
+            "double",
+            "The Fay-Herriot (area-level model) estimate: the direct estimate moved towards "
+            "what the other areas suggest, the more so the more uncertain it is; benchmarked "
+            "so the areas give the direct estimate for all of them. From 0 to 1.",
+            fraction=True,
+        ),
+        Column(
+            "modelled_ci_low",
+            "Modelled lower limit",
+            "double",
+            "Lower limit of the modelled estimate's interval (from its mean squared error).",
+            fraction=True,
+        ),
+        Column(
+            "modelled_ci_high",
+            "Modelled upper limit",
+            "double",
+            "Upper limit of the modelled estimate's interval.",
+            fraction=True,
+        ),
+        Column(
+            "shrinkage",
+            "Moved towards the model",
+            "double",
+            "How far the modelled estimate moved from the direct one towards the model's "
+            "prediction, from 0 (not at all) to 1 (all the way), on the arcsine scale.",
+            fraction=True,
+        ),
     )
 }
 

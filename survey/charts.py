@@ -188,11 +188,14 @@ class TileMap:
     confidence: str = "95%"
 
 
-def tile_map(rows: list[Row], title: str, level: float) -> TileMap | None:
+def tile_map(rows: list[Row], title: str, level: float, modelled=None) -> TileMap | None:
     """One equal square per local authority, coloured by its comparison with the rest of
     London (higher, lower, no clear difference), its estimate written on it; hatched if not
-    shown."""
+    shown. With `modelled` (Fay-Herriot estimates), each tile shows its modelled estimate,
+    coloured by whether its interval lies wholly above or below London's estimate."""
     by_code = {r.codes[0]: r for r in rows if not r.is_overall and len(r.codes) == 1}
+    if modelled is not None:
+        by_code = _modelled_rows(by_code, rows, modelled)
     if not any(code in TILES for code in by_code):
         return None
     tiles = []
@@ -225,6 +228,13 @@ def tile_map(rows: list[Row], title: str, level: float) -> TileMap | None:
         "are not shown to protect small groups or because the estimate is too uncertain. "
         "The table below gives every figure."
     )
+    if modelled is not None:
+        description = (
+            f"Modelled estimates: {shown} of 33 areas shown. {counts['higher']} have a "
+            f"{confidence} interval wholly above London's estimate and {counts['lower']} "
+            "wholly below; the others' intervals include it. Hatched areas are not shown. "
+            "The table below gives every figure."
+        )
     legend = [(colour, label) for colour, label in LEGEND]
     return TileMap(
         title, description, tiles, legend, 8 * (TILE + GAP), 7 * (TILE + GAP), confidence
@@ -408,4 +418,93 @@ def adjusted_chart(adjusted) -> DotPlot | None:
         plot_width,
         x(adjusted.london),
         [(x(p / 100), f"{p}%") for p in range(0, 101, 20)],
+    )
+
+
+def _modelled_rows(by_code: dict, rows: list[Row], modelled) -> dict:
+    """The borough rows with their modelled estimates in place of the direct ones, and the
+    comparison of the modelled interval with London's estimate."""
+    from dataclasses import replace
+
+    overall = next((r for r in rows if r.is_overall), None)
+    london = overall.estimate if overall is not None else None
+    found = {}
+    for code, row in by_code.items():
+        area = modelled.areas.get(code)
+        if area is None or london is None:
+            found[code] = replace(row, estimate=None)
+            continue
+        low, high = area.low * 100, area.high * 100
+        comparison = (
+            "higher" if low > london else "lower" if high < london else "no clear difference"
+        )
+        found[code] = replace(
+            row, estimate=area.estimate * 100, ci_low=low, ci_high=high, comparison=comparison
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class Pair:
+    label: str
+    y: float
+    direct: tuple[float, float, float]  # x of the estimate, its lower and upper limit
+    modelled: tuple[float, float, float]
+    text: str
+
+
+@dataclass(frozen=True)
+class PairedPlot:
+    title: str
+    description: str
+    pairs: list[Pair]
+    width: int
+    height: int
+    left: int
+    ticks: list[tuple[float, str]]
+    london_x: float | None
+
+
+def modelled_chart(rows: list[Row], modelled, title: str) -> PairedPlot | None:
+    """Each borough's direct estimate and its modelled one, each with its interval, so the
+    shrinkage shows: a small borough's modelled interval is shorter and nearer London."""
+    by_code = {r.codes[0]: r for r in rows if not r.is_overall and r.estimate is not None}
+    shown = [(by_code[c], a) for c, a in modelled.areas.items() if c in by_code]
+    if not shown:
+        return None
+    shown.sort(key=lambda pair: pair[0].estimate)
+    left, plot_width, step = 230, 380, 30
+    width, height = left + plot_width + 30, 40 + step * len(shown) + 30
+
+    def x(percent: float) -> float:
+        return round(left + plot_width * percent / 100, 1)
+
+    pairs = [
+        Pair(
+            row.labels[0],
+            30 + step * i,
+            (x(row.estimate), x(row.ci_low), x(row.ci_high)),
+            (x(area.estimate * 100), x(area.low * 100), x(area.high * 100)),
+            f"{row.labels[0]}: direct {row.estimate:.1f}% ({row.ci_low:.1f}% to "
+            f"{row.ci_high:.1f}%), modelled {area.estimate:.1%} ({area.low:.1%} to "
+            f"{area.high:.1%})",
+        )
+        for i, (row, area) in enumerate(shown)
+    ]
+    overall = next((r for r in rows if r.is_overall and r.estimate is not None), None)
+    moved = max(shown, key=lambda pair: pair[1].shrinkage)
+    description = (
+        f"{len(shown)} boroughs, each with its direct estimate (circle) and its modelled "
+        f"estimate (square) and their intervals. {moved[0].labels[0]} moves most towards the "
+        f"model ({moved[1].shrinkage:.0%} of the way). The table below gives every figure."
+    )
+    return PairedPlot(
+        f"{title}: direct and modelled",
+        description,
+        pairs,
+        width,
+        height,
+        left,
+        [(x(p), f"{p}%") for p in range(0, 101, 20)],
+        x(overall.estimate) if overall else None,
     )

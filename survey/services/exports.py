@@ -291,6 +291,22 @@ def methods_note(report: Report) -> str:
             f"WARNING: {report.synthetic} of these responses are synthetic demo "
             "data made up for trying the platform. They are not real residents."
         )
+    if report.modelled is not None:
+        modelled = report.modelled
+        parts.append(
+            "Modelled borough estimates (Fay-Herriot): each borough's true share is taken to be "
+            "London's typical share plus a borough effect, and its direct estimate that plus "
+            "sampling error of known size. The modelled estimate weighs the two: a borough "
+            "with many responses keeps nearly its direct estimate, one with few moves towards "
+            "the typical share, and its interval shortens. This helps most for small boroughs. "
+            "It assumes the boroughs' effects vary at random around the typical share (no "
+            "borough is special in a way the model is not told) and the direct estimates' "
+            "variances are right. Fitted by REML on the arcsine square-root scale (where a "
+            "share's variance does not depend on the share) to the boroughs whose direct "
+            "estimate is published, brought back with the bias corrected, and benchmarked: "
+            f"multiplied by {modelled.benchmark_factor:.3f} so that, weighted by population, "
+            "they give London's direct estimate."
+        )
     return "\n\n".join(parts)
 
 
@@ -363,7 +379,11 @@ def download_columns(report: Report) -> list[Column]:
         columns.append(
             Column(f"{name}_label", title, "string", f"{title}: the group's name, in words.")
         )
-    return columns + [COLUMNS[name] for name in FIGURE_COLUMNS]
+    modelled = [COLUMNS[name] for name in MODELLED_COLUMNS] if report.modelled else []
+    return columns + [COLUMNS[name] for name in FIGURE_COLUMNS] + modelled
+
+
+MODELLED_COLUMNS = ("modelled_estimate", "modelled_ci_low", "modelled_ci_high", "shrinkage")
 
 
 def download_records(report: Report) -> list[dict]:
@@ -406,6 +426,14 @@ def download_records(report: Report) -> list[dict]:
             p_adjusted=_finite(row.p_adjusted),
             comparison=page_row.comparison or None,
         )
+        if report.modelled is not None:
+            area = report.modelled.areas.get(row.labels[0]) if published else None
+            record.update(
+                modelled_estimate=area.estimate if area else None,
+                modelled_ci_low=area.low if area else None,
+                modelled_ci_high=area.high if area else None,
+                shrinkage=area.shrinkage if area else None,
+            )
         records.append(record)
     return records
 

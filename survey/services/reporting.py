@@ -16,12 +16,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats
 from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session, aliased
 
 from analysis import Proportion, RakingError, Summary, group_counts, summarise
 from analysis.disclosure import complementary_suppression, primary_suppression
 from analysis.regression import SeparationError, survey_logistic
+from analysis.small_area import arcsine, back_transform, benchmark, fay_herriot
 from analysis.trends import (
     Change,
     PeriodEstimate,
@@ -108,6 +110,7 @@ class Report:
     complements: int  # wider tables this one was checked against
     generated_at: dt.datetime
     diagnostics: dict = field(default_factory=dict)
+    modelled: Modelled | None = None  # borough breakdowns, weighted: Fay-Herriot estimates
 
 
 def available_versions(session: Session, questionnaire_id: str) -> list[QuestionnaireVersion]:
@@ -306,12 +309,72 @@ def build_report(
         threshold=gate.threshold,
         complements=len(complements),
         generated_at=clock.now(),
+        modelled=_modelled(summary, margins) if request.by == ("borough",) and margins else None,
         diagnostics={
             **_diagnostics(summary, data, gate),
             "empty_categories": empty,
             "margin_shares": _margin_shares(margins, data, gate) if margins else [],
         },
     )
+
+
+@dataclass(frozen=True)
+class ModelledArea:
+    code: str
+    estimate: float  # the benchmarked EBLUP, a proportion
+    low: float
+    high: float
+    shrinkage: float  # how far towards the model's prediction, from 0 (direct) to 1
+
+
+@dataclass(frozen=True)
+class Modelled:
+    """Borough estimates from the Fay-Herriot model, beside the direct ones: fitted on the
+    arcsine scale to the boroughs whose direct estimate is published, intercept only, by
+    REML; benchmarked so that, weighted by population, they give London's direct estimate."""
+
+    areas: dict[str, ModelledArea]
+    variance: float  # of the borough effects, on the arcsine scale
+    benchmark_factor: float
+    confidence_level: float
+
+
+MIN_AREAS = 5  # fewer published boroughs than this leave the model nothing to borrow from
+
+
+def _modelled(summary: Summary, margins: dict) -> Modelled | None:
+    rows = [
+        r
+        for r in summary.rows
+        if not r.is_overall
+        and r.estimate is not None
+        and r.n_eff
+        and r.labels[0] in margins["borough"]
+    ]
+    overall = next((r for r in summary.rows if r.is_overall), None)
+    if len(rows) < MIN_AREAS or overall is None or overall.estimate is None:
+        return None
+    theta, variance = arcsine([r.estimate for r in rows], [r.n_eff for r in rows])
+    fit = fay_herriot(theta, variance, method="reml")
+    level = summary.confidence_level
+    z = float(stats.norm.ppf(1 - (1 - level) / 2))
+    spread = np.sqrt(fit.mse)
+    estimate = back_transform(fit.eblup, fit.mse)
+    low = np.sin(np.clip(fit.eblup - z * spread, 0, np.pi / 2)) ** 2
+    high = np.sin(np.clip(fit.eblup + z * spread, 0, np.pi / 2)) ** 2
+    population = [margins["borough"][r.labels[0]] for r in rows]
+    benchmarked, factor = benchmark(estimate, population, overall.estimate)
+    areas = {
+        r.labels[0]: ModelledArea(
+            r.labels[0],
+            float(b),
+            float(lo * factor),
+            float(min(hi * factor, 1.0)),
+            float(k),
+        )
+        for r, b, lo, hi, k in zip(rows, benchmarked, low, high, fit.shrinkage, strict=True)
+    }
+    return Modelled(areas, fit.variance, float(factor), level)
 
 
 @dataclass(frozen=True)

@@ -109,8 +109,16 @@ def report():
         levels=LEVELS,
         methods=DESIGN_METHODS if (choice is None or choice.weighted) else SRS_METHODS,
         dots=charts.dot_plots(rows, title) if result else [],
-        tiles=charts.tile_map(rows, title, result.summary.confidence_level)
+        tiles=charts.tile_map(
+            rows,
+            title,
+            result.summary.confidence_level,
+            result.modelled if request.args.get("map") == "modelled" else None,
+        )
         if result and choice.by == ("borough",)
+        else None,
+        modelled=charts.modelled_chart(rows, result.modelled, title)
+        if result and result.modelled
         else None,
         methods_note=exports.methods_note(result) if result else "",
         formats=exports.FORMATS,

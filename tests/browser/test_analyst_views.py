@@ -84,3 +84,15 @@ def test_the_least_reached_page_passes_axe_and_fits_a_phone(analyst_page, live_s
     page.set_viewport_size({"width": 320, "height": 640})
     problems += problems_on(page, "least reached at 320 px")
     assert not problems, "\n".join(problems)
+
+
+def test_direct_and_modelled_borough_estimates_pass_axe_and_fit_a_phone(analyst_page, live_server):
+    page = analyst_page
+    page.goto(live_server + "/staff/analysis?indicator=aware&by=borough&map=modelled")
+    assert page.locator("#modelled-table tbody tr").count() >= 25
+    assert "Modelled estimates" in page.locator("#map-desc").text_content()
+    assert page.evaluate(CLIPPED) == []
+    problems = problems_on(page, "modelled boroughs")
+    page.set_viewport_size({"width": 320, "height": 640})
+    problems += problems_on(page, "modelled boroughs at 320 px")
+    assert not problems, "\n".join(problems)
