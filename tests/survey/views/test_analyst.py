@@ -151,7 +151,7 @@ def test_the_page_shows_the_table_charts_and_plain_words(analyst):
     assert "after adjusting for the number of groups" in soup.select_one("#comparison-key").text
     assert "rank" not in text.lower()
     svgs = soup.select("svg[role=img]")
-    assert len(svgs) == 2
+    assert len(svgs) == 3  # the dot chart, the map, and direct against modelled estimates
     for svg in svgs:
         assert svg.select_one("title").get_text() and svg.select_one("desc").get_text()
     tiles = svgs[1].select("g > rect[width='56']")
