@@ -682,7 +682,7 @@ def trend_table(trend: Trend) -> Table:
                         f"{name}_label": series.label,
                         "period": point.window,
                         "period_label": point.label,
-                        "n": point.respondents.as_json(),
+                        "n": point.respondents.value,  # None when hidden, as in reports
                         "estimate": _finite(estimate.estimate) if shown else None,
                         "se": _finite(estimate.standard_error) if shown else None,
                         "ci_low": _finite(estimate.ci_lower) if shown else None,
@@ -944,7 +944,7 @@ def adjusted_table(adjusted: Adjusted) -> Table:
                 "odds_ratio": _finite(ratio[0]),
                 "odds_ratio_low": _finite(ratio[1]),
                 "odds_ratio_high": _finite(ratio[2]),
-                "n": group.respondents.as_json(),
+                "n": group.respondents.value,  # None when hidden, as in reports
                 "confidence_level": adjusted.request.confidence_level,
                 "disclosure": "published" if group.share is not None else group.withheld,
             }

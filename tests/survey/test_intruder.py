@@ -449,6 +449,92 @@ def attack_microdata(admin) -> list[str]:
     return found
 
 
+def _json(client, path: str) -> dict | None:
+    response = client.get(path)
+    return json.loads(response.data) if response.status_code == 200 else None
+
+
+def attack_trend_tables(client, ids) -> list[str]:
+    """Each period's boroughs against London in the trend download, a year against its
+    quarters, and the trends page's responses by borough and quarter."""
+    found = []
+    by_period: dict[str, dict] = {}
+    for periods in ("quarter", "year"):
+        document = _json(
+            client,
+            f"/staff/analysis/trends/trend.json?indicator=aware&by=borough&periods={periods}",
+        )
+        if document is None:
+            continue
+        meta = document["metadata"]
+        for row in document["rows"]:
+            by_period.setdefault(row["period"], {})[row["borough"]] = possible(row["n"], meta)
+    for period, counts in by_period.items():
+        total = counts.get("All")
+        shown = [b for code, b in counts.items() if code != "All" and b is not None]
+        hidden = sum(1 for code, b in counts.items() if code != "All" and b is None)
+        if total is not None and hidden and exact_small(minus(total, *shown)):
+            found.append(f"trend {period}: hidden boroughs add up to {minus(total, *shown)}")
+    for year in [p for p in by_period if len(p) == 4]:
+        quarters = [p for p in by_period if p.startswith(f"{year}-Q")]
+        for code, bounds in by_period[year].items():
+            parts = [by_period[q].get(code) for q in quarters]
+            known = [p for p in parts if p is not None]
+            if bounds is not None and len(known) == len(parts) - 1:
+                left = minus(bounds, *known)
+                if exact_small(left):
+                    found.append(f"{code}: {year} less its other quarters = {left}")
+    soup = page(client.get("/staff/analysis/trends?indicator=aware"))
+    grid = soup.select_one("#responses-by-borough")
+    if grid is not None:
+        columns = len(grid.select("thead th")) - 1
+        rows = [
+            [td.get_text(strip=True) for td in tr.select("td")] for tr in grid.select("tbody tr")
+        ]
+        *boroughs, totals = rows
+        for at in range(columns):
+            total = possible(totals[at].replace("fewer than 10", ""), {"count_perturbation": 1})
+            shown = [
+                possible(r[at], {"count_perturbation": 1}) for r in boroughs if r[at][:1].isdigit()
+            ]
+            hidden = sum(1 for r in boroughs if not r[at][:1].isdigit())
+            if total is not None and hidden and exact_small(minus(total, *shown)):
+                found.append(f"responses by quarter, column {at}: hidden boroughs add up")
+    return found
+
+
+def attack_least_reached(client, ids) -> list[str]:
+    """Within each characteristic of the adjusted comparison, the hidden groups as the
+    total less the groups shown."""
+    found = []
+    for chosen in (
+        ("borough", "age_band", "sex", "ethnic_group"),
+        ("age_band", "sex", "ethnic_group", "disability"),
+        ("age_band", "sex"),
+    ):  # the first the responses can fit (a group all answering alike stops the model)
+        allow = "&".join(f"allow={v}" for v in chosen)
+        document = _json(client, f"/staff/analysis/least-reached.json?indicator=aware&{allow}")
+        if document is not None:
+            break
+    if document is None:
+        return found
+    soup = page(client.get(f"/staff/analysis/least-reached?indicator=aware&{allow}"))
+    stated = re.search(r"([\d,]+) responses,", soup.get_text(" "))
+    if stated is None:
+        return found
+    total = possible(stated.group(1), document["metadata"])
+    by_variable: dict[str, list] = {}
+    for row in document["rows"]:
+        by_variable.setdefault(row["variable"], []).append(possible(row["n"], document["metadata"]))
+    for variable, parts in by_variable.items():
+        shown = [p for p in parts if p is not None]
+        if exact_small(minus(total, *shown)):  # what no shown group holds
+            found.append(
+                f"least reached, {variable}: hidden groups add up to {minus(total, *shown)}"
+            )
+    return found
+
+
 ATTACKS = {
     "version against all versions": lambda s, ids: attack_version_against_all_versions(
         s["analyst"], ids
@@ -462,6 +548,8 @@ ATTACKS = {
     "across pages": lambda s, ids: attack_across_pages(s["analyst"], s["officer"], ids),
     "counts outside the tables": lambda s, ids: attack_counts_outside_the_tables(s["analyst"], ids),
     "microdata": lambda s, ids: attack_microdata(s["admin"]),
+    "trend tables": lambda s, ids: attack_trend_tables(s["analyst"], ids),
+    "least reached": lambda s, ids: attack_least_reached(s["analyst"], ids),
 }
 
 
