@@ -181,6 +181,30 @@ def aggregate_cells(
     return [tuple(row) for row in session.execute(query)]
 
 
+def _questions(questionnaire: Questionnaire, indicator: Indicator) -> dict[str, str]:
+    """The questions a table counts by: the indicator's, and each demographic's asked."""
+    questions = {"indicator": indicator.question}
+    for variable in DEMOGRAPHICS:
+        question = (
+            questionnaire.dimension_question(variable.dimension) if variable.dimension else None
+        )
+        if question is not None:
+            questions[variable.name] = question.id
+    return questions
+
+
+def _synthetic(session: Session, selection: Selection) -> tuple[int, int]:
+    """Made-up demo responses among those selected, and their record keys' sum."""
+    return tuple(
+        session.execute(
+            select(func.count(), func.coalesce(func.sum(Response.record_key), 0))
+            .select_from(Response)
+            .join(Link, Link.id == Response.link_id)
+            .where(Link.synthetic.is_(True), *selection.conditions())
+        ).one()
+    )
+
+
 def _check(questionnaire: Questionnaire, request: ReportRequest, versions) -> tuple:
     indicator = questionnaire.indicator(request.indicator)
     if indicator is None:
@@ -226,13 +250,7 @@ def build_report(
         rows = aggregate_cells(session, wanted, questions, language=by_language)
         return cells_to_columns(rows, names, questionnaire, leave_out_link_boroughs=leave_out)
 
-    questions = {"indicator": indicator.question}
-    for variable in DEMOGRAPHICS:
-        question = (
-            questionnaire.dimension_question(variable.dimension) if variable.dimension else None
-        )
-        if question is not None:
-            questions[variable.name] = question.id
+    questions = _questions(questionnaire, indicator)
     by_language = "language" in request.by
     names = ["borough_from_link"] + (["language"] if by_language else []) + list(questions)
     leave_out = not request.link_boroughs and (request.weighted or "borough" in request.by)
@@ -280,12 +298,7 @@ def build_report(
         ) from None
     except ValueError as error:
         raise ReportError(str(error)) from None
-    synthetic, synthetic_keys = session.execute(
-        select(func.count(), func.coalesce(func.sum(Response.record_key), 0))
-        .select_from(Response)
-        .join(Link, Link.id == Response.link_id)
-        .where(Link.synthetic.is_(True), *selection.conditions())
-    ).one()
+    synthetic, synthetic_keys = _synthetic(session, selection)
     counts = {
         row.labels: gate.count(row.n, row.key_sum) if row.published else Count(None, gate.threshold)
         for row in summary.rows
@@ -646,12 +659,7 @@ def build_trend(
     start, end = _default_change(request, names)
     changes = _changes(last, design, start, end, request) if start and end else []
     quarters, by_borough, totals = _count_trend(session, questionnaire, versions, gate, request)
-    synthetic = session.scalar(
-        select(func.count())
-        .select_from(Response)
-        .join(Link, Link.id == Response.link_id)
-        .where(Link.synthetic.is_(True))
-    )
+    synthetic, _keys = _synthetic(session, Selection(tuple(v.id for v in versions)))
     return Trend(
         request=request,
         questionnaire=questionnaire,
@@ -675,13 +683,7 @@ def build_trend(
 
 def _segment(session, questionnaire, indicator, request, run, why, figures, gate):
     """One unbroken line: its design, estimates and their publication."""
-    question_ids = {"indicator": indicator.question}
-    for variable in DEMOGRAPHICS:
-        question = (
-            questionnaire.dimension_question(variable.dimension) if variable.dimension else None
-        )
-        if question is not None:
-            question_ids[variable.name] = question.id
+    question_ids = _questions(questionnaire, indicator)
     by_language = request.by == "language"
     names = ["borough_from_link"] + (["language"] if by_language else []) + list(question_ids)
     rows = aggregate_cells(
@@ -1015,13 +1017,7 @@ def build_adjusted(
     except PeriodError as error:
         raise ReportError(str(error)) from None
     versions = available_versions(session, questionnaire.id)
-    questions = {"indicator": indicator.question}
-    for variable in DEMOGRAPHICS:
-        question = (
-            questionnaire.dimension_question(variable.dimension) if variable.dimension else None
-        )
-        if question is not None:
-            questions[variable.name] = question.id
+    questions = _questions(questionnaire, indicator)
     names = ["borough_from_link", *questions]
     rows = aggregate_cells(session, Selection(tuple(v.id for v in versions), period), questions)
     data, _left_out = cells_to_columns(rows, names, questionnaire, leave_out_link_boroughs=True)
@@ -1084,14 +1080,7 @@ def build_adjusted(
                 )
             )
     groups.sort(key=lambda g: (g.share is None, g.share if g.share is not None else 0))
-    synthetic = session.scalar(
-        select(func.count())
-        .select_from(Response)
-        .join(Link, Link.id == Response.link_id)
-        .where(
-            Link.synthetic.is_(True), *Selection(tuple(v.id for v in versions), period).conditions()
-        )
-    )
+    synthetic, _keys = _synthetic(session, Selection(tuple(v.id for v in versions), period))
     return Adjusted(
         request=request,
         questionnaire=questionnaire,

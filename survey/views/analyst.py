@@ -60,8 +60,15 @@ def _report():
         db.session, current_app.config["QUESTIONNAIRE_ID"]
     )
     choice = _request_from_args(questionnaire, versions)
+    report, error = _built(reporting_service.build_report, questionnaire, choice)
+    return questionnaire, choice, report, error
+
+
+def _built(build, questionnaire, choice):
+    """Build a report, trend or comparison; or say why not (NoData: nothing to show yet,
+    not the analyst's mistake)."""
     try:
-        report = reporting_service.build_report(
+        made = build(
             db.session,
             questionnaire,
             choice,
@@ -69,10 +76,10 @@ def _report():
             gate=gate_for(current_app.config),
         )
     except reporting_service.NoResponses as error:
-        return questionnaire, choice, None, NoData(str(error))
+        return None, NoData(str(error))
     except reporting_service.ReportError as error:
-        return questionnaire, choice, None, str(error)
-    return questionnaire, choice, report, None
+        return None, str(error)
+    return made, None
 
 
 class NoData(str):
@@ -128,6 +135,18 @@ def report():
     ), _status(error)
 
 
+def _send(download_format, table, stem: str, detail: str) -> Response:
+    """A download table in one format, recorded in the audit log."""
+    body = download_format.build(table, f"{stem}.csv")
+    record_event(db.session, "download", actor=g.current_staff, detail=detail)
+    db.session.commit()
+    response = Response(body, mimetype=download_format.mimetype)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{stem}{download_format.suffix}"'
+    )
+    return response
+
+
 @bp.get("/download.<fmt>")
 def download(fmt: str):
     """Download exactly what the page shows, in any format of exports.FORMATS."""
@@ -139,19 +158,11 @@ def download(fmt: str):
         return render_template("errors/http.html", title=error, code=400), 400
     by = "-".join(choice.by)
     stem = f"prevent-{result.indicator.id}-by-{by}-{clock.today():%Y%m%d}"
-    body = download_format.build(exports.report_table(result), f"{stem}.csv")
-    filename = stem + download_format.suffix
-    record_event(
-        db.session,
-        "download",
-        actor=g.current_staff,
-        detail=f"{fmt}: {result.indicator.id} by {by}, {result.period_label}, "
-        f"{'weighted' if choice.weighted else 'unweighted'}",
+    detail = (
+        f"{fmt}: {result.indicator.id} by {by}, {result.period_label}, "
+        f"{'weighted' if choice.weighted else 'unweighted'}"
     )
-    db.session.commit()
-    response = Response(body, mimetype=download_format.mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return _send(download_format, exports.report_table(result), stem, detail)
 
 
 @bp.get("/weighting")
@@ -204,19 +215,8 @@ def _trend():
         return None, None, None, "No questionnaire has been loaded yet."
     questionnaire = questionnaire_for(version)
     choice = _trend_from_args(questionnaire)
-    try:
-        trend = reporting_service.build_trend(
-            db.session,
-            questionnaire,
-            choice,
-            figures=current_figures(db.session),
-            gate=gate_for(current_app.config),
-        )
-    except reporting_service.NoResponses as error:
-        return questionnaire, choice, None, NoData(str(error))
-    except reporting_service.ReportError as error:
-        return questionnaire, choice, None, str(error)
-    return questionnaire, choice, trend, None
+    trend, error = _built(reporting_service.build_trend, questionnaire, choice)
+    return questionnaire, choice, trend, error
 
 
 @bp.get("/trends")
@@ -264,20 +264,10 @@ def trend_download(table: str, fmt: str):
         + (f"-by-{choice.by}" if choice.by else "")
         + f"-{clock.today():%Y%m%d}"
     )
-    body = download_format.build(build(trend), f"{stem}.csv")
-    record_event(
-        db.session,
-        "download",
-        actor=g.current_staff,
-        detail=f"{fmt}: {table} of {trend.indicator.id}, {trend.kind}"
-        + (f" by {choice.by}" if choice.by else ""),
+    detail = f"{fmt}: {table} of {trend.indicator.id}, {trend.kind}" + (
+        f" by {choice.by}" if choice.by else ""
     )
-    db.session.commit()
-    response = Response(body, mimetype=download_format.mimetype)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{stem}{download_format.suffix}"'
-    )
-    return response
+    return _send(download_format, build(trend), stem, detail)
 
 
 def _adjusted():
@@ -296,19 +286,8 @@ def _adjusted():
         period=period if PERIOD.match(period) else "all",
         confidence_level=LEVELS.get(args.get("confidence", "0.95"), 0.95),
     )
-    try:
-        adjusted = reporting_service.build_adjusted(
-            db.session,
-            questionnaire,
-            choice,
-            figures=current_figures(db.session),
-            gate=gate_for(current_app.config),
-        )
-    except reporting_service.NoResponses as error:
-        return questionnaire, choice, None, NoData(str(error))
-    except reporting_service.ReportError as error:
-        return questionnaire, choice, None, str(error)
-    return questionnaire, choice, adjusted, None
+    adjusted, error = _built(reporting_service.build_adjusted, questionnaire, choice)
+    return questionnaire, choice, adjusted, error
 
 
 @bp.get("/least-reached")
@@ -343,17 +322,7 @@ def least_reached_download(fmt: str):
     if adjusted is None:
         return render_template("errors/http.html", title=error, code=400), 400
     stem = f"prevent-{adjusted.indicator.id}-least-reached-{clock.today():%Y%m%d}"
-    body = download_format.build(exports.adjusted_table(adjusted), f"{stem}.csv")
-    record_event(
-        db.session,
-        "download",
-        actor=g.current_staff,
-        detail=f"{fmt}: least reached, {adjusted.indicator.id}, allowing for "
-        + ", ".join(choice.variables),
+    detail = f"{fmt}: least reached, {adjusted.indicator.id}, allowing for " + ", ".join(
+        choice.variables
     )
-    db.session.commit()
-    response = Response(body, mimetype=download_format.mimetype)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{stem}{download_format.suffix}"'
-    )
-    return response
+    return _send(download_format, exports.adjusted_table(adjusted), stem, detail)
