@@ -95,7 +95,9 @@ def _register_blueprints(app: Flask) -> None:
         health,
         links,
         pages,
+        releases,
         respond,
+        results,
         staff,
     )
 
@@ -109,6 +111,8 @@ def _register_blueprints(app: Flask) -> None:
         coverage.bp,
         admin.bp,
         analyst.bp,
+        releases.bp,
+        results.bp,
     ):
         app.register_blueprint(blueprint)
     access.register(app)
@@ -130,10 +134,10 @@ def _register_commands(app: Flask) -> None:
 
 def _register_assets(app: Flask) -> None:
     from survey import assets
-    from survey.views import pages, respond
+    from survey.views import pages, respond, results
 
     assets.init_app(app)
-    assets.init_compression(app, [respond.bp, pages.bp])
+    assets.init_compression(app, [respond.bp, pages.bp, results.bp])
 
 
 def _register_headers(app: Flask) -> None:

@@ -52,6 +52,8 @@ class Config:
     ARGON2_MEMORY_COST = 64 * 1024  # KiB
     ARGON2_PARALLELISM = 4  # lanes
     SUPPRESSION_THRESHOLD = 10  # respondents; smaller counts are never shown to staff
+    # Public releases: None means the staff threshold; never lower than it.
+    PUBLIC_SUPPRESSION_THRESHOLD: int | None = None
     PERTURBATION_TABLE: str | None = None  # a ptable CSV; None: ONS's published 10-5 table
     MICRODATA_K = 5  # responses that must share each combination of demographics
     PUBLIC_BASE_URL: str | None = None  # where residents reach the service (QR codes)
@@ -301,6 +303,12 @@ SETTINGS: tuple[Setting, ...] = (
         _whole_number(2),
     ),
     Setting(
+        "PUBLIC_SUPPRESSION_THRESHOLD",
+        "the smallest count on public release pages, at least the staff threshold "
+        "(default: the staff threshold)",
+        _whole_number(2),
+    ),
+    Setting(
         "PERTURBATION_TABLE",
         "the cell-key perturbation table for published counts, a CSV of `pcv,ckey,pvalue` "
         "(default: ONS's published 10-5 table, `analysis/ptables/ptable_10_5_rule.csv.gz`)",
@@ -411,6 +419,13 @@ def finish(settings: dict[str, Any], env_name: str, instance_path: str) -> None:
             raise ConfigurationError("Production refuses to start with debug on.")
         if settings.get("BENCH_ENDPOINT"):
             raise ConfigurationError("Production refuses to start with SURVEY_BENCH_ENDPOINT.")
+    public = settings.get("PUBLIC_SUPPRESSION_THRESHOLD")
+    if public is not None and public < settings["SUPPRESSION_THRESHOLD"]:
+        raise ConfigurationError(
+            f"SURVEY_PUBLIC_SUPPRESSION_THRESHOLD ({public}) is below the staff threshold "
+            f"({settings['SUPPRESSION_THRESHOLD']}): the public may never see smaller counts "
+            "than staff"
+        )
     if not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = _instance_secret_key(instance_path)
     if not settings.get("SQLALCHEMY_DATABASE_URI"):

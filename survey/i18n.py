@@ -8,15 +8,18 @@ with the right voice. Staff pages are in English only.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 
 from babel import Locale
-from babel.numbers import format_decimal
+from babel.dates import format_date, get_month_names
+from babel.numbers import format_decimal, format_percent
 from flask import current_app, g, request, session
 from flask_babel import Babel, force_locale, get_translations, refresh
 from flask_babel import gettext as plain_gettext
 from markupsafe import Markup, escape
 
+from survey.clock import LONDON
 from survey.extensions import db
 from survey.questionnaire.answers import AnswerError
 from survey.questionnaire.schema import DEFAULT_LANGUAGE, LocalText, Questionnaire
@@ -24,7 +27,7 @@ from survey.services.questionnaires import newest_questionnaire
 
 LANGUAGE_KEY = "lang"  # the session key holding the resident's chosen language
 LANGUAGE_PARAMETER = "lang"  # ?lang=pl on any resident page
-RESIDENT_BLUEPRINTS = frozenset({"respond", "pages", None})  # None: pages not found
+RESIDENT_BLUEPRINTS = frozenset({"respond", "pages", "results", None})  # None: pages not found
 
 babel = Babel()
 
@@ -37,6 +40,11 @@ def init_app(app) -> None:
         gettext=plain_gettext,
         local=local,
         language_name=language_name,
+        percent=percent,
+        number=number,
+        text_in=text_in,
+        period_words=period_words,
+        long_date=long_date,
     )
 
     @app.before_request
@@ -137,7 +145,8 @@ def ui(message: str, **values: object) -> Markup:
     language = current_language()
     translated = _catalogue(language).gettext(message)
     missing = language != DEFAULT_LANGUAGE and translated == message
-    text = translated % values if values else translated
+    # Escaped before filling: a value already made safe (Markup) goes in as it is.
+    text = escape(translated) % values if values else translated
     return _marked(text, DEFAULT_LANGUAGE if missing else language)
 
 
@@ -184,3 +193,45 @@ def answer_error(error: AnswerError) -> Markup:
     if error.custom is not None:
         return local(error.custom)
     return ui(error.message, **error.values)
+
+
+def percent(value: float, places: int = 0) -> str:
+    """A fraction as a percentage, written as the page's language writes it (45,2% in
+    Polish)."""
+    pattern = "#,##0%" if places == 0 else "#,##0." + "0" * places + "%"
+    return format_percent(value, pattern, locale=current_language())
+
+
+def number(value: int | float) -> str:
+    """A number as the page's language writes it (12 345 in Polish)."""
+    return format_decimal(value, locale=current_language())
+
+
+def text_in(texts: dict[str, str]) -> Markup:
+    """A text stored in several languages ({"en": ..., "pl": ...}), in the page's language;
+    English marked where it has none."""
+    language = current_language()
+    if language in texts:
+        return _marked(texts[language], language)
+    return _marked(texts.get(DEFAULT_LANGUAGE, ""), DEFAULT_LANGUAGE)
+
+
+def period_words(key: str) -> str:
+    """A calendar quarter or year in the page's language: "July to September 2026"."""
+    if len(key) == 4:
+        return key
+    quarter = int(key[-1])
+    months = get_month_names("wide", context="stand-alone", locale=current_language())
+    first, last = months[3 * quarter - 2], months[3 * quarter]
+    return str(
+        ui("%(first)s to %(last)s %(year)s", first=first, last=last, year=key[:4]).striptags()
+    )
+
+
+def long_date(moment: dt.date | dt.datetime) -> str:
+    """A date (or the London date of a time) as the page's language writes it in full."""
+    if isinstance(moment, dt.datetime):
+        if moment.tzinfo is None:  # SQLite hands back UTC without its zone
+            moment = moment.replace(tzinfo=dt.UTC)
+        moment = moment.astimezone(LONDON).date()
+    return format_date(moment, format="long", locale=current_language())

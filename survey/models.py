@@ -252,4 +252,36 @@ class TextAnswer(Base):
     response: Mapped[Response] = relationship(back_populates="text_answers")
 
 
+class Release(Base):
+    """Published results for residents ("What London told us"): chosen figures for one
+    period, frozen once approved. A correction is a new release pointing at the old one.
+
+    Staff-side: it names who prepared and approved it. Its snapshot holds only what the
+    public pages show, every count already through the public gate.
+    """
+
+    __tablename__ = "releases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    questionnaire_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    period: Mapped[str] = mapped_column(String(16))  # "2026-Q3" or "2026"
+    indicators: Mapped[list[str]] = mapped_column(JSON)
+    breakdowns: Mapped[list[str]] = mapped_column(JSON)
+    commentary: Mapped[str] = mapped_column(Text, default="")
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id"))
+    correction_note: Mapped[str] = mapped_column(Text, default="")  # what changed and why
+    prepared_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    prepared_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    publish_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    problems: Mapped[list[str]] = mapped_column(JSON)  # why it cannot be approved
+
+    corrects: Mapped[Release | None] = relationship(remote_side=[id])
+    preparer: Mapped[StaffUser] = relationship(foreign_keys=[prepared_by])
+    approver: Mapped[StaffUser | None] = relationship(foreign_keys=[approved_by])
+
+
 RESPONSE_TABLES = ("responses", "answers", "text_answers")

@@ -117,3 +117,12 @@ def gate_for(config: Mapping[str, Any]) -> Gate:
         threshold=config["SUPPRESSION_THRESHOLD"],
         ptable=load_ptable(config.get("PERTURBATION_TABLE") or TEN_FIVE),
     )
+
+
+def public_gate_for(config: Mapping[str, Any]) -> Gate:
+    """The gate for public releases: the same perturbation table (the same people always
+    publish as the same number), and the public threshold where it is stricter."""
+    return Gate(
+        threshold=config.get("PUBLIC_SUPPRESSION_THRESHOLD") or config["SUPPRESSION_THRESHOLD"],
+        ptable=load_ptable(config.get("PERTURBATION_TABLE") or TEN_FIVE),
+    )

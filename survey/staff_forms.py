@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import unicodedata
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from survey.clock import LONDON
 from survey.geography import LONDON_AUTHORITIES
 from survey.services.links import CHANNELS, MAX_CAP
 from survey.services.staff import MAX_PASSWORD, ROLES
@@ -93,3 +106,74 @@ class PopulationForm(FlaskForm):
         ],
     )
     figures = FileField("Population figures (CSV)")
+
+
+def plain_paragraphs(form, field) -> None:
+    """As plain_text, but line breaks between paragraphs are kept (as \\n)."""
+    if field.data is None:
+        return
+    value = unicodedata.normalize("NFC", field.data).replace("\r\n", "\n").replace("\r", "\n")
+    if any(unicodedata.category(ch) == "Cc" and ch != "\n" for ch in value):
+        raise ValidationError("Remove hidden control characters such as tabs")
+    field.data = value.strip()
+
+
+class ReleaseForm(FlaskForm):
+    period = SelectField("Period", validate_choice=True)
+    indicators = SelectMultipleField(
+        "Indicators to publish", validators=[DataRequired("Choose at least one indicator")]
+    )
+    breakdowns = SelectMultipleField(
+        "Groups to publish figures for",
+        validators=[DataRequired("Choose at least one breakdown")],
+    )
+    commentary = TextAreaField(
+        "Commentary",
+        validators=[
+            Length(max=2000, message="The commentary must be 2,000 characters or fewer"),
+            plain_paragraphs,
+        ],
+    )
+    correction_note = TextAreaField(
+        "What this correction changes, and why",
+        validators=[Length(max=1000), plain_paragraphs],
+    )
+
+
+class ApproveForm(FlaskForm):
+    """When to publish: now, or a London date (GOV.UK date input) and time."""
+
+    when = RadioField(
+        "When should it be published?",
+        choices=[SelectChoice("now", "Now"), SelectChoice("later", "At a date and time")],
+        validators=[DataRequired("Choose when to publish")],
+    )
+    day = StringField("Day", validators=[Optional(), Length(max=2)])
+    month = StringField("Month", validators=[Optional(), Length(max=2)])
+    year = StringField("Year", validators=[Optional(), Length(max=4)])
+    time = StringField("Time", validators=[Optional(), Length(max=5)])
+
+    def publish_at(self, now: dt.datetime) -> dt.datetime | None:
+        """The time chosen, in UTC; None with an error on the form if it is not one."""
+        if self.when.data == "now":
+            return now
+        parts = (self.day.data, self.month.data, self.year.data)
+        if not all(p and p.strip().isdigit() for p in parts):
+            self.day.errors = ["Enter the date to publish, as day, month and year"]
+            return None
+        match = re.fullmatch(r"([01]?\d|2[0-3])[:.]([0-5]\d)", (self.time.data or "").strip())
+        if match is None:
+            self.time.errors = [
+                "Enter the time as hours and minutes on the 24-hour clock, like 09:30"
+            ]
+            return None
+        try:
+            day = dt.date(int(parts[2]), int(parts[1]), int(parts[0]))
+        except ValueError:
+            self.day.errors = ["Enter a real date"]
+            return None
+        moment = dt.datetime.combine(day, dt.time(int(match[1]), int(match[2])), tzinfo=LONDON)
+        if moment.astimezone(dt.UTC) < now - dt.timedelta(minutes=1):
+            self.day.errors = ["Choose a date and time from now on, or publish now"]
+            return None
+        return moment.astimezone(dt.UTC)

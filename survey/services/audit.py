@@ -42,6 +42,12 @@ ACTIONS = {
     "link_closed": "Link closed",
     "population_uploaded": "Population figures uploaded",
     "download": "Download",
+    "release_prepared": "Release prepared",
+    "release_revised": "Release revised",
+    "release_refused": "Release refused approval",
+    "release_approved": "Release approved",
+    "release_withdrawn": "Release approval withdrawn",
+    "release_published": "Release published",
 }
 
 

@@ -31,7 +31,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "bench_hello",
     }
 )
-PUBLIC_BLUEPRINTS = frozenset({"respond"})
+PUBLIC_BLUEPRINTS = frozenset({"respond", "results"})
 ROLE_ACCESS: dict[str, frozenset[str]] = {
     "auth.sign_out": ALL_STAFF,
     "staff.home": ALL_STAFF,
@@ -50,6 +50,12 @@ ROLE_ACCESS: dict[str, frozenset[str]] = {
     "analyst.trend_download": ANALYSTS,
     "analyst.least_reached": ANALYSTS,
     "analyst.least_reached_download": ANALYSTS,
+    "releases.index": ANALYSTS,
+    "releases.new": ANALYSTS,
+    "releases.edit": ANALYSTS,
+    "releases.detail": ANALYSTS,
+    "releases.approve": ADMINS,
+    "releases.withdraw": ADMINS,
     "admin.users": ADMINS,
     "admin.new_user": ADMINS,
     "admin.disable_user": ADMINS,

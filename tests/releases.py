@@ -1,0 +1,106 @@
+"""Releases for tests: responses treated as real, prepared by one person, approved by
+another, as the staff pages do it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import update
+
+from survey import clock
+from survey.demo import SYNTHETIC_CODE, load_synthetic_responses
+from survey.extensions import db
+from survey.models import Link, PopulationSet, StaffUser
+from survey.publication import public_gate_for
+from survey.services import releases as release_service
+from survey.services import staff as staff_service
+from survey.services.population import current_figures
+from survey.services.questionnaires import latest_version, questionnaire_for
+from tests.staff import PASSWORD
+
+INDICATORS = ("aware", "confident_helps")
+BREAKDOWNS = ("borough", "age_band", "sex")
+
+
+def last_quarter(today: dt.date | None = None) -> str:
+    today = today or clock.today()
+    year, quarter = today.year, (today.month - 1) // 3 + 1
+    year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+    return f"{year}-Q{quarter}"
+
+
+def quarter_before(period: str) -> str:
+    year, quarter = int(period[:4]), int(period[-1])
+    year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+    return f"{year}-Q{quarter}"
+
+
+def responses_as_real(app, size: int = 0, days: int = 365, seed: int = 7) -> None:
+    """Load responses (or take those loaded) and treat them as real: their links are not
+    marked synthetic and the population figures are not the demo's. Tests only."""
+    with app.app_context():
+        if size:
+            version = latest_version(db.session, "prevent-awareness")
+            load_synthetic_responses(
+                db.session, questionnaire_for(version), version.id, size, seed=seed, days=days
+            )
+        # Renamed, so the next call adds more (the demo loader adds its link only once).
+        db.session.execute(
+            update(Link)
+            .where(Link.code == SYNTHETIC_CODE)
+            .values(code=f"as-real-{seed}-{size}-{days}")
+        )
+        db.session.execute(update(Link).values(synthetic=False))
+        db.session.execute(update(PopulationSet).values(is_demo=False))
+        db.session.commit()
+
+
+def _user(email: str, role: str) -> StaffUser:
+    user = db.session.query(StaffUser).filter_by(email=email).one_or_none()
+    return user or staff_service.create_user(db.session, email, role, PASSWORD)
+
+
+def publish(
+    app,
+    period: str | None = None,
+    *,
+    indicators=INDICATORS,
+    breakdowns=BREAKDOWNS,
+    commentary: str = "More people have heard of Prevent than last year.",
+    corrects: int | None = None,
+    correction_note: str = "",
+    publish_at: dt.datetime | None = None,
+) -> int:
+    """Prepare (an analyst) and approve (an admin) a release; return its id."""
+    with app.app_context():
+        questionnaire = questionnaire_for(latest_version(db.session, "prevent-awareness"))
+        preparer = _user("release-analyst@example.org", "analyst")
+        approver = _user("release-admin@example.org", "admin")
+        figures, gate = current_figures(db.session), public_gate_for(app.config)
+        release = release_service.prepare(
+            db.session,
+            questionnaire,
+            release_service.ReleaseChoice(
+                period or last_quarter(),
+                tuple(indicators),
+                tuple(breakdowns),
+                commentary,
+                corrects,
+                correction_note,
+            ),
+            by=preparer,
+            figures=figures,
+            gate=gate,
+        )
+        assert not release.problems, release.problems
+        release_service.approve(
+            db.session,
+            release,
+            questionnaire,
+            by=approver,
+            publish_at=publish_at or clock.now(),
+            figures=figures,
+            gate=gate,
+        )
+        db.session.commit()
+        return release.id
