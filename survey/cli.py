@@ -7,9 +7,12 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 
+from survey import clock
 from survey.demo import ensure_demo_population, load_synthetic_responses, reset_demo_staff
 from survey.extensions import db
+from survey.models import StaffUser
 from survey.questionnaire import QuestionnaireError, load_file, parse_questionnaire, xlsform
 from survey.services import drafts as draft_service
 from survey.services import staff as staff_service
@@ -185,11 +188,17 @@ def demo_command(base_url: str, synthetic_responses: int) -> None:
         ),
     )
     db.session.commit()
+    preview = _demo_release(questionnaire_for(version)) if synthetic else None
     click.echo(f"Questionnaires ready: {', '.join(sorted(set(loaded)))}")
     if population:
         click.echo("Loaded demo population figures (not official statistics).")
     if synthetic:
         click.echo(f"Loaded {synthetic:,} synthetic demo responses (made up; reports say so).")
+    if preview is not None:
+        click.echo(
+            f"Prepared release {preview.id} ({preview.period}) from the synthetic responses: "
+            f"a preview only, it can never be published: {base_url}/staff/releases/{preview.id}"
+        )
     click.echo(f"Resident survey (demo link): {base_url}/s/{link.code}")
     click.echo(
         f"Staff sign-in: {base_url}/staff/sign-in with one of these demo accounts "
@@ -197,6 +206,42 @@ def demo_command(base_url: str, synthetic_responses: int) -> None:
     )
     for role, email, password in credentials:
         click.echo(f"  {role:<8} {email:<24} {password}")
+
+
+def _demo_release(questionnaire):
+    """A release prepared by the demo analyst from the synthetic responses, so staff can see
+    what the public pages will look like. Its problems (synthetic responses, demo figures)
+    mean it can never be approved."""
+    from survey.publication import public_gate_for
+    from survey.services import releases as release_service
+    from survey.services.population import current_figures
+
+    analyst = db.session.scalar(select(StaffUser).where(StaffUser.role == "analyst"))
+    periods = release_service.release_periods(clock.today())
+    year = next(key for key, _label in periods if len(key) == 4)
+    for period in (periods[0][0], year):  # the last quarter; a year if a quarter is too few
+        try:
+            release = release_service.prepare(
+                db.session,
+                questionnaire,
+                release_service.ReleaseChoice(
+                    period=period,
+                    indicators=tuple(i.id for i in questionnaire.indicators[:2]),
+                    breakdowns=release_service.DEFAULT_BREAKDOWNS,
+                    commentary="A preview made from synthetic demo responses: made up, "
+                    "nobody's answers. Real releases say here what the figures show and what "
+                    "is being done about them.",
+                ),
+                by=analyst,
+                figures=current_figures(db.session),
+                gate=public_gate_for(current_app.config),
+            )
+        except release_service.ReleaseError:
+            db.session.rollback()
+            continue
+        db.session.commit()
+        return release
+    return None
 
 
 def register(app: Flask) -> None:

@@ -4,6 +4,7 @@ another, as the staff pages do it."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from sqlalchemy import update
 
@@ -39,25 +40,47 @@ def responses_as_real(app, size: int = 0, days: int = 365, seed: int = 7) -> Non
     """Load responses (or take those loaded) and treat them as real: their links are not
     marked synthetic and the population figures are not the demo's. Tests only."""
     with app.app_context():
+        _set_aside_synthetic_link()  # the demo loader adds responses only while it has none
         if size:
             version = latest_version(db.session, "prevent-awareness")
             load_synthetic_responses(
                 db.session, questionnaire_for(version), version.id, size, seed=seed, days=days
             )
-        # Renamed, so the next call adds more (the demo loader adds its link only once).
-        db.session.execute(
-            update(Link)
-            .where(Link.code == SYNTHETIC_CODE)
-            .values(code=f"as-real-{seed}-{size}-{days}")
-        )
+            _set_aside_synthetic_link()
         db.session.execute(update(Link).values(synthetic=False))
         db.session.execute(update(PopulationSet).values(is_demo=False))
         db.session.commit()
 
 
+def _set_aside_synthetic_link() -> None:
+    db.session.execute(
+        update(Link)
+        .where(Link.code == SYNTHETIC_CODE)
+        .values(code=f"as-real-{secrets.token_hex(6)}")
+    )
+
+
 def _user(email: str, role: str) -> StaffUser:
     user = db.session.query(StaffUser).filter_by(email=email).one_or_none()
     return user or staff_service.create_user(db.session, email, role, PASSWORD)
+
+
+def prepare(app, period: str | None = None, *, indicators=INDICATORS, breakdowns=BREAKDOWNS):
+    """Prepare a release (an analyst) without approving it; return its id."""
+    with app.app_context():
+        questionnaire = questionnaire_for(latest_version(db.session, "prevent-awareness"))
+        release = release_service.prepare(
+            db.session,
+            questionnaire,
+            release_service.ReleaseChoice(
+                period or last_quarter(), tuple(indicators), tuple(breakdowns)
+            ),
+            by=_user("release-analyst@example.org", "analyst"),
+            figures=current_figures(db.session),
+            gate=public_gate_for(app.config),
+        )
+        db.session.commit()
+        return release.id
 
 
 def publish(

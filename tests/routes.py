@@ -45,6 +45,30 @@ def staff_clients(app, synthetic_responses: int = 300) -> tuple[dict, dict]:
     return clients, ids
 
 
+# Which release an endpoint is asked about: one not yet approved can be changed, one
+# approved for later can be withdrawn; the others show a published one.
+RELEASE_FOR = {"releases.edit": "draft_release_id", "releases.withdraw": "scheduled_release_id"}
+
+
+def release_ids(app) -> dict:
+    """A published release, one awaiting approval and one approved for tomorrow (the
+    responses are treated as real: tests only)."""
+    import datetime as dt
+
+    from survey import clock
+    from tests.releases import last_quarter, prepare, publish, responses_as_real
+
+    responses_as_real(app, size=1500)
+    small = {"indicators": ("aware",), "breakdowns": ("sex",)}
+    return {
+        "release_id": publish(app, **small),
+        "draft_release_id": prepare(app, last_quarter(), **small),
+        "scheduled_release_id": publish(
+            app, publish_at=clock.now() + dt.timedelta(days=1), **small
+        ),
+    }
+
+
 def path_for(app, endpoint: str, ids: dict) -> str:
     """A concrete path for the endpoint: the demo link, the officer's link, and so on."""
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
@@ -57,6 +81,7 @@ def path_for(app, endpoint: str, ids: dict) -> str:
         "fmt": "csv",
         "kind": "csv",
         "table": "trend",
+        "release_id": ids.get(RELEASE_FOR.get(endpoint, "release_id"), 1),
     }
     fixed = rule.defaults or {}
     arguments = {a: values[a] for a in rule.arguments if a not in fixed}

@@ -179,9 +179,7 @@ def test_an_approval_can_be_withdrawn_before_publication_only(app, real):
         assert db.session.get(Release, published).approved_at is not None
 
 
-def test_a_published_release_never_changes_and_a_correction_says_what_changed(
-    app, real, client
-):
+def test_a_published_release_never_changes_and_a_correction_says_what_changed(app, real, client):
     release_id = publish(app)
     before = client.get(f"/results/{release_id}.json").get_json()
     responses_as_real(app, size=400, days=200, seed=99)  # more responses, some in its period
@@ -249,9 +247,7 @@ def test_the_change_since_the_previous_release_is_shown_in_words(app, real, clie
     assert "since" in text and ("percentage point" in text or "No clear change" in text)
 
 
-def test_release_pages_are_in_the_residents_languages_with_their_number_formats(
-    app, demo, client
-):
+def test_release_pages_are_in_the_residents_languages_with_their_number_formats(app, demo, client):
     responses_as_real(app, size=5000)  # over a thousand in the quarter: a grouped number
     release_id = publish(app)
     polish = page(client.get(f"/results/{release_id}?lang=pl"))
