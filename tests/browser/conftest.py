@@ -64,9 +64,10 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(folder: Path, prepare: list[list[str]] = ()):
-    """Migrate a fresh SQLite database, load the demo, run any further `flask` commands,
-    and serve it with gunicorn; yield the base URL with the demo staff credentials."""
+def serve(folder: Path, prepare: list[list[str]] = (), setup=None):
+    """Migrate a fresh SQLite database, load the demo, run any further `flask` commands
+    and `setup(database_url)`, and serve it with gunicorn; yield the base URL with the demo
+    staff credentials."""
     port = _free_port()
     env = clean_environ(
         SURVEY_ENV="development",
@@ -91,6 +92,8 @@ def serve(folder: Path, prepare: list[list[str]] = ()):
     (folder / "demo.txt").write_text(demo.stdout)
     for command in prepare:
         subprocess.run([*flask, *command], env=env, cwd=PROJECT, check=True, capture_output=True)
+    if setup is not None:
+        setup(env["SURVEY_DATABASE_URL"])
     log = open(folder / "gunicorn.log", "w")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "survey.wsgi:app"],
@@ -127,6 +130,26 @@ def serve(folder: Path, prepare: list[list[str]] = ()):
 def live_server(tmp_path_factory):
     """The platform as `make run` sets it up, served by gunicorn."""
     with serve(tmp_path_factory.mktemp("live")) as server:
+        yield server
+
+
+def _publish_two_releases(database_url: str) -> None:
+    """The demo's responses treated as real (tests only), and releases for the last two
+    quarters published, so the public pages have figures and a change to show."""
+    from survey import create_app
+    from tests.releases import last_quarter, publish, quarter_before, responses_as_real
+
+    app = create_app({"SURVEY_ENV": "test", "SQLALCHEMY_DATABASE_URI": database_url})
+    responses_as_real(app, size=4000)
+    breakdowns = ("borough", "age_band", "sex", "ethnic_group")
+    publish(app, quarter_before(last_quarter()), breakdowns=breakdowns)
+    publish(app, breakdowns=breakdowns)
+
+
+@pytest.fixture(scope="session")
+def published_server(tmp_path_factory):
+    """The platform with two published releases (ids 2 and 3: the demo's preview is 1)."""
+    with serve(tmp_path_factory.mktemp("published"), setup=_publish_two_releases) as server:
         yield server
 
 

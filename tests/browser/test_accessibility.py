@@ -26,6 +26,10 @@ NOT_PAGES = {
     "analyst.least_reached_download",
     "admin.microdata_file",
     "admin.codebook_csv",
+    "results.latest",  # a redirect to the newest release
+    "results.data",
+    "results.document",
+    "results.feed",
 }
 
 
@@ -209,8 +213,17 @@ def test_every_staff_page_and_error_state(browser, live_server, flask_app):
         "/staff/analysis?by=borough&link_boroughs=yes",
         "/staff/admin/population",
         "/staff/admin/microdata",
+        "/staff/releases",
+        "/staff/releases/1",  # the demo's preview: synthetic, never publishable
+        "/staff/releases/1/edit",
     ):
         walk.visit(path)
+
+    walk.visit("/staff/releases/new")
+    for box in page.locator("input[name=indicators]").all():
+        box.uncheck()
+    page.click("button:has-text('Save and work out the figures')")
+    check_error_pattern(page, walk, "new release error")
 
     walk.visit("/staff/links/new")
     page.click("button:has-text('Create link')")
@@ -260,6 +273,50 @@ def test_every_staff_page_and_error_state(browser, live_server, flask_app):
         other.close()
     context.close()
     assert not walk.problems, "\n".join(walk.problems)
+
+
+def test_every_results_page_in_every_language(browser, published_server, flask_app):
+    """The public results: the index, a release (figures, maps, tables) and its methods,
+    in each language, at 320 px; and a staff member's view of a published release."""
+    context = browser.new_context(viewport=NARROW)
+    page = context.new_page()
+    walk = Walk(page, published_server, flask_app)
+    for language in ("en", "pl", "bn", "ur"):
+        for path in ("/results", "/results/3", "/results/3/methods"):
+            walk.visit(f"{path}?lang={language}", f"{path} in {language}")
+    sign_in(page, published_server, published_server.credentials["admin"])
+    walk.visit("/staff/releases/3", "published release, staff view")
+    context.close()
+    assert not walk.problems, "\n".join(walk.problems)
+
+
+def test_a_release_reads_with_a_keyboard_alone_and_without_javascript(browser, published_server):
+    """Tab reaches every link in order with a visible focus; with JavaScript off the page
+    shows the same figures."""
+    context = browser.new_context(viewport=NARROW)
+    page = context.new_page()
+    page.goto(published_server + "/results/3")
+    reached = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "(() => { const e = document.activeElement; const s = getComputedStyle(e);"
+            " return [e.getAttribute('href') || '', s.outlineStyle !== 'none'"
+            " || s.boxShadow !== 'none' || s.backgroundColor !== 'rgba(0, 0, 0, 0)']; })()"
+        )
+        reached.append(focused[0])
+        assert focused[1], f"no visible focus on {focused[0]}"
+        if focused[0].endswith("/data.csv"):
+            break
+    assert reached[-1].endswith("/data.csv"), reached
+    figures = page.locator(".app-headline__figure").all_inner_texts()
+    context.close()
+    plain = browser.new_context(viewport=NARROW, java_script_enabled=False)
+    page = plain.new_page()
+    page.goto(published_server + "/results/3")
+    assert page.locator(".app-headline__figure").all_inner_texts() == figures
+    assert len(figures) == 2 and all(f.endswith("%") for f in figures)
+    plain.close()
 
 
 def test_the_walks_cover_every_page(flask_app):
