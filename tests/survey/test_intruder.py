@@ -1,8 +1,8 @@
-"""A motivated intruder against the live app: eight ways of combining what the platform
-publishes to single someone out. On random data with rare respondents planted, none may
+"""A motivated intruder against the live app: eleven ways of combining what the platform
+publishes, to staff and on the public results pages, to single someone out. On random data with rare respondents planted, none may
 recover a count of 1 to k-1, or a respondent's answer, with certainty.
 
-The intruder sees only what staff see: pages and downloads. It knows the publication
+The intruder sees only what staff and the public see: pages and downloads. It knows the publication
 rules, which are public, including the perturbation table: a published count tells it
 only the set of true counts that publish as that number.
 """
@@ -30,7 +30,8 @@ from survey.models import Answer, Link, Response, random_response_id
 from survey.services.questionnaires import latest_version, load_questionnaire, questionnaire_for
 from tests.conftest import PROJECT, empty_tables
 from tests.resident import COMPLETE_ANSWERS, page
-from tests.staff import create_staff, sign_in
+from tests.releases import responses_as_real
+from tests.staff import create_staff, csrf_from, sign_in
 
 K = 10  # the threshold the app runs with in the tests
 EXTRACT_K = 5
@@ -535,6 +536,81 @@ def attack_least_reached(client, ids) -> list[str]:
     return found
 
 
+def _public_tables(client, release_id: int) -> tuple[dict, dict]:
+    """A release's published counts: {(indicator, breakdown): {group: bounds}}, London as
+    "All" in each, from the JSON anyone may download."""
+    document = _json(client, f"/results/{release_id}.json")
+    meta = document["metadata"]
+    tables = {}
+    for indicator in document["indicators"]:
+        london = possible(indicator["london"]["n"], meta)
+        for found in indicator["tables"]:
+            rows = {row["code"]: possible(row["n"], meta) for row in found["rows"]}
+            tables[indicator["id"], found["by"]] = {**rows, "All": london}
+    return tables, meta
+
+
+def attack_public_releases(s, ids) -> list[str]:
+    """Releases for the last two finished quarters, with rare residents planted in the
+    newer one (a Sikh, a Polish speaker, someone outside London), prepared and approved
+    through the staff pages; then each public table's hidden groups as London less the
+    groups shown, and each public quarter less the staff pages' tables of its other
+    months."""
+    app, found = ids["app"], []
+    with app.app_context():
+        link = db.session.query(Link).filter_by(code="demo").one()
+        day = dt.date(2026, 9, 15)
+        for answers in ({"religion": "sikh"}, {"borough": "outside_london"}, {}):
+            _plant(ids["main"], link.id, "en", day, {**COMPLETE_ANSWERS, **answers})
+        _plant(ids["main"], link.id, "pl", day, {**COMPLETE_ANSWERS, "heard_of_prevent": "yes"})
+        db.session.commit()
+    responses_as_real(app)
+    released = {}
+    for quarter in ("2026-Q2", "2026-Q3"):
+        token = csrf_from(s["analyst"], "/staff/releases/new")
+        response = s["analyst"].post(
+            "/staff/releases/new",
+            data={
+                "csrf_token": token,
+                "period": quarter,
+                "indicators": ["aware"],
+                "breakdowns": BREAKDOWNS,
+                "commentary": "",
+            },
+        )
+        if response.status_code != 303:
+            continue  # too few to weight: nothing published to attack
+        release_id = int(response.headers["Location"].rsplit("/", 1)[1])
+        token = csrf_from(s["admin"], f"/staff/releases/{release_id}")
+        approved = s["admin"].post(
+            f"/staff/releases/{release_id}/approve", data={"csrf_token": token, "when": "now"}
+        )
+        if approved.status_code == 303:
+            released[quarter] = release_id
+    public = app.test_client()
+    for quarter, release_id in released.items():
+        tables, _meta = _public_tables(public, release_id)
+        for (indicator, by), counts in tables.items():
+            total = counts["All"]
+            shown = [b for code, b in counts.items() if code != "All" and b is not None]
+            hidden = sum(1 for code, b in counts.items() if code != "All" and b is None)
+            if total is not None and hidden and exact_small(minus(total, *shown)):
+                found.append(f"public {quarter} {by}: hidden groups add up")
+        months = _months_of_quarter(quarter)
+        for (indicator, by), counts in tables.items():
+            staff = {m: table(s["analyst"], indicator=indicator, by=by, period=m) for m in months}
+            for month in months:
+                others = [t for m, t in staff.items() if m != month]
+                if None in others:
+                    continue
+                for code, bounds in counts.items():
+                    parts = [row_bounds(t, (code,)) for t in others]
+                    if bounds is not None and None not in parts:
+                        if exact_small(minus(bounds, *parts)):
+                            found.append(f"public {quarter} less staff months: {month} {code}")
+    return found
+
+
 ATTACKS = {
     "version against all versions": lambda s, ids: attack_version_against_all_versions(
         s["analyst"], ids
@@ -550,6 +626,7 @@ ATTACKS = {
     "microdata": lambda s, ids: attack_microdata(s["admin"]),
     "trend tables": lambda s, ids: attack_trend_tables(s["analyst"], ids),
     "least reached": lambda s, ids: attack_least_reached(s["analyst"], ids),
+    "public releases": attack_public_releases,
 }
 
 
@@ -557,7 +634,7 @@ ATTACKS = {
 @PAGES_OF_DATA
 @given(**DATA)
 def test_no_attack_singles_anyone_out(app, runner, staff, attack, size, seed):
-    ids = build(app, runner, size, seed)
+    ids = {**build(app, runner, size, seed), "app": app}
     refresh_staff(app, staff)
     TRIED["derivations"] = 0
     found = ATTACKS[attack](staff, ids)

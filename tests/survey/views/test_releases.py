@@ -322,3 +322,46 @@ def test_every_step_is_in_the_audit_log(app, real):
         "release_approved",
         "release_published",
     ]
+
+
+def test_a_release_made_under_a_lower_threshold_than_todays_cannot_be_approved(app, real, make_app):
+    analyst = signed_in(app, "analyst@example.org", "analyst")
+    release_id = int(
+        prepare_through_the_form(analyst, last_quarter()).headers["Location"].rsplit("/", 1)[1]
+    )
+    stricter = make_app(PUBLIC_SUPPRESSION_THRESHOLD=40)  # the rules changed since
+    admin = signed_in(stricter, "admin@example.org", "admin")
+    response = approve_through_the_form(admin, release_id)
+    assert response.status_code == 400
+    assert "The figures have changed since this release was prepared" in page(response).get_text(
+        " "
+    )
+    with app.app_context():
+        assert db.session.get(Release, release_id).approved_at is None
+
+
+def test_the_release_page_is_light_and_loads_nothing_from_elsewhere(app, real, client):
+    """The same budget as resident pages: a first visit (the page and everything it loads,
+    compressed) within 40 KB, and every address on the page this site's own."""
+    import re
+
+    release_id = publish(app, breakdowns=("borough", "age_band", "sex", "ethnic_group"))
+    response = client.get(f"/results/{release_id}", headers={"Accept-Encoding": "br"})
+    assert response.headers["Content-Encoding"] == "br"
+    total = len(response.data)
+    html = client.get(f"/results/{release_id}").get_data(as_text=True)
+    addresses = re.findall(r'(?:href|src|action)="([^"]+)"', html)
+    assert addresses and all(a.startswith(("/", "#")) and not a.startswith("//") for a in addresses)
+    for link in re.findall(r'(?:href|src)="(/static/[^"]+)"', html):
+        with client.get(link, headers={"Accept-Encoding": "br"}) as static:
+            total += len(static.data)
+        if link.endswith(".mjs"):
+            with client.get(link) as plain:
+                script = plain.get_data(as_text=True)
+            for imported in re.findall(r'from "\./([^"]+)"', script):
+                with client.get(
+                    f"/static/js/{imported}", headers={"Accept-Encoding": "br"}
+                ) as module:
+                    total += len(module.data)
+    print(f"first visit to a release page: {total:,} bytes")
+    assert total <= 40_000, total
