@@ -1,6 +1,7 @@
 """A motivated intruder against the live app: eleven ways of combining what the platform
-publishes, to staff and on the public results pages, to single someone out. On random data with rare respondents planted, none may
-recover a count of 1 to k-1, or a respondent's answer, with certainty.
+publishes, to staff and on the public results pages, to single someone out. On random
+data with rare respondents planted, none may recover a count of 1 to k-1, or a
+respondent's answer, with certainty.
 
 The intruder sees only what staff and the public see: pages and downloads. It knows the publication
 rules, which are public, including the perturbation table: a published count tells it
@@ -29,8 +30,8 @@ from survey.extensions import db
 from survey.models import Answer, Link, Response, random_response_id
 from survey.services.questionnaires import latest_version, load_questionnaire, questionnaire_for
 from tests.conftest import PROJECT, empty_tables
-from tests.resident import COMPLETE_ANSWERS, page
 from tests.releases import responses_as_real
+from tests.resident import COMPLETE_ANSWERS, page
 from tests.staff import create_staff, csrf_from, sign_in
 
 K = 10  # the threshold the app runs with in the tests
@@ -590,7 +591,7 @@ def attack_public_releases(s, ids) -> list[str]:
     public = app.test_client()
     for quarter, release_id in released.items():
         tables, _meta = _public_tables(public, release_id)
-        for (indicator, by), counts in tables.items():
+        for (_indicator, by), counts in tables.items():
             total = counts["All"]
             shown = [b for code, b in counts.items() if code != "All" and b is not None]
             hidden = sum(1 for code, b in counts.items() if code != "All" and b is None)
@@ -605,9 +606,9 @@ def attack_public_releases(s, ids) -> list[str]:
                     continue
                 for code, bounds in counts.items():
                     parts = [row_bounds(t, (code,)) for t in others]
-                    if bounds is not None and None not in parts:
-                        if exact_small(minus(bounds, *parts)):
-                            found.append(f"public {quarter} less staff months: {month} {code}")
+                    known = bounds is not None and None not in parts
+                    if known and exact_small(minus(bounds, *parts)):
+                        found.append(f"public {quarter} less staff months: {month} {code}")
     return found
 
 
