@@ -58,6 +58,8 @@ PAGES = [
     "/staff/admin/audit",
     "/staff/admin/population",
     "/staff/admin/microdata",
+    "/staff/releases",
+    "/results",
 ]
 
 
@@ -176,6 +178,13 @@ def test_no_payload_runs_or_renders_as_markup_for_any_role(browser, hostile_serv
     resident.check("confirmation")
 
     analyst = Visitor(browser, hostile_server, "analyst")
+    analyst.page.goto(hostile_server + "/staff/releases/new")
+    analyst.page.fill("#commentary", ALL)
+    analyst.page.click("button:has-text('Save and work out the figures')")
+    preview = analyst.check("release preview")
+    assert analyst.page.url.rsplit("/", 1)[1].isdigit(), "the release was prepared"
+    assert ALL in preview.replace("\n", " "), "the commentary shows as text"
+    assert PAYLOADS[0] in preview, "indicator labels on the public page show as text"
     for visitor in (officer, admin, analyst, resident):
         for path in PAGES:
             visitor.visit(path)

@@ -36,9 +36,11 @@ QUERY_PARAMETERS = (
     "to",
     "language",
     "allow",
+    "lang",
+    "corrects",
 )
 STRING_SEGMENTS = {"code": "demo", "question_id": "heard_of_prevent", "fmt": "csv"}
-CHOICE_SEGMENTS = {"table": "trend", "kind": "csv"}  # one of a fixed few: no payload fits
+CHOICE_SEGMENTS = {"table": "trend", "kind": "csv", "release_id": 1}  # no payload fits
 PAYLOAD_SLEEP = 5  # seconds the corpus's sleep payloads ask for
 SURVEY_DATA = (  # every table of responses, links, accounts and population figures
     models.Answer,
@@ -46,6 +48,7 @@ SURVEY_DATA = (  # every table of responses, links, accounts and population figu
     models.PopulationFigure,
     models.PopulationSet,
     models.QuestionnaireVersion,
+    models.Release,
     models.Response,
     models.StaffUser,
     models.TextAnswer,

@@ -132,3 +132,39 @@ def test_staff_pages_take_hostile_query_strings(admin, bad_inputs):
         for path in ("/staff/coverage", "/staff/links", "/staff/admin/audit"):
             response = admin.get(path, query_string={"period": value, "page": value})
             assert response.status_code == 200, (path, value)
+
+
+RELEASE_FIELDS = ("period", "indicators", "breakdowns", "commentary")
+
+
+@pytest.mark.parametrize("field", RELEASE_FIELDS)
+def test_every_release_field_refuses_or_stores_valid_values(
+    app, admin, db_session, bad_inputs, field
+):
+    from survey.models import Release
+    from survey.services.releases import BREAKDOWNS, MAX_COMMENTARY
+    from tests.releases import last_quarter, responses_as_real
+
+    responses_as_real(app, size=1500)
+    token = csrf_from(admin, "/staff/releases/new")
+    for value in corpus(bad_inputs):
+        data = {
+            "csrf_token": token,
+            "period": last_quarter(),
+            "indicators": "aware",
+            "breakdowns": "sex",
+            "commentary": "Plain words.",
+            field: value,
+        }
+        response = admin.post("/staff/releases/new", data=data)
+        assert response.status_code in (303, 400), (field, value, response.status_code)
+    stored = list(db_session.scalars(select(Release)))
+    # No hostile value is one of the choices offered; most are fine words for a commentary.
+    assert bool(stored) == (field == "commentary")
+    for release in stored:
+        assert release.period == last_quarter()
+        assert release.indicators == ["aware"] and set(release.breakdowns) <= set(BREAKDOWNS)
+        text = release.commentary
+        assert text == unicodedata.normalize("NFC", text).strip()
+        assert not any(unicodedata.category(ch) == "Cc" and ch != "\n" for ch in text)
+        assert len(text) <= MAX_COMMENTARY
