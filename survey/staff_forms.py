@@ -10,7 +10,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
-    DateField,
     IntegerField,
     PasswordField,
     RadioField,
@@ -19,7 +18,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields import Field
 from wtforms.fields.choices import SelectChoice
+from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from survey.clock import LONDON
@@ -38,6 +39,45 @@ def plain_text(form, field) -> None:
     if any(unicodedata.category(ch) == "Cc" for ch in value):
         raise ValidationError("Remove hidden control characters such as line breaks")
     field.data = value
+
+
+DATE_PARTS = ("day", "month", "year")
+
+
+class DateInputField(Field):
+    """A date as the GOV.UK date input asks for it: day, month and year boxes named
+    `<name>-day`, `<name>-month` and `<name>-year`. Empty is None; a part that is not a
+    number, or a date that does not exist, is an error that keeps what was typed."""
+
+    def process(self, formdata, data=unset_value, extra_filters=None) -> None:
+        self.process_errors = []
+        self.raw_data = []
+        if data is unset_value:
+            data = self.default() if callable(self.default) else self.default
+        self.object_data = self.data = data
+        self.parts = dict.fromkeys(DATE_PARTS, "")
+        if data:
+            self.parts = {"day": str(data.day), "month": str(data.month), "year": str(data.year)}
+        if formdata is None:
+            return
+        self.parts = {p: (formdata.get(f"{self.name}-{p}") or "").strip()[:4] for p in DATE_PARTS}
+        self.data = None
+        if not any(self.parts.values()):
+            return
+        self.raw_data = [" ".join(self.parts.values())]
+        if not all(value.isdigit() for value in self.parts.values()):
+            self.process_errors.append(f"{self.label.text} must be a real date, like 27 3 2026")
+            return
+        day, month, year = (int(self.parts[p]) for p in DATE_PARTS)
+        try:
+            self.data = dt.date(year, month, day) if year >= 1000 else None
+        except ValueError:
+            self.data = None
+        if self.data is None:
+            self.process_errors.append(f"{self.label.text} must be a real date, like 27 3 2026")
+
+    def _value(self) -> str:
+        return self.raw_data[0] if self.raw_data else ""
 
 
 class SignInForm(FlaskForm):
@@ -69,8 +109,8 @@ class LinkForm(FlaskForm):
             *(SelectChoice(code, name) for code, name in LONDON_AUTHORITIES),
         ],
     )
-    opens_on = DateField("Open from (optional)", validators=[Optional()])
-    closes_on = DateField("Close after (optional)", validators=[Optional()])
+    opens_on = DateInputField("Open from (optional)")
+    closes_on = DateInputField("Close after (optional)")
     cap = IntegerField(
         "Most responses to accept (optional)",
         validators=[
@@ -148,18 +188,16 @@ class ApproveForm(FlaskForm):
         choices=[SelectChoice("now", "Now"), SelectChoice("later", "At a date and time")],
         validators=[DataRequired("Choose when to publish")],
     )
-    day = StringField("Day", validators=[Optional(), Length(max=2)])
-    month = StringField("Month", validators=[Optional(), Length(max=2)])
-    year = StringField("Year", validators=[Optional(), Length(max=4)])
+    publish_on = DateInputField("The date")
     time = StringField("Time", validators=[Optional(), Length(max=5)])
 
     def publish_at(self, now: dt.datetime) -> dt.datetime | None:
         """The time chosen, in UTC; None with an error on the form if it is not one."""
         if self.when.data == "now":
             return now
-        parts = (self.day.data, self.month.data, self.year.data)
-        if not all(p and p.strip().isdigit() for p in parts):
-            self.day.errors = ["Enter the date to publish, as day, month and year"]
+        if self.publish_on.data is None:
+            if not self.publish_on.errors:
+                self.publish_on.errors = ["Enter the date to publish, as day, month and year"]
             return None
         match = re.fullmatch(r"([01]?\d|2[0-3])[:.]([0-5]\d)", (self.time.data or "").strip())
         if match is None:
@@ -167,13 +205,10 @@ class ApproveForm(FlaskForm):
                 "Enter the time as hours and minutes on the 24-hour clock, like 09:30"
             ]
             return None
-        try:
-            day = dt.date(int(parts[2]), int(parts[1]), int(parts[0]))
-        except ValueError:
-            self.day.errors = ["Enter a real date"]
-            return None
-        moment = dt.datetime.combine(day, dt.time(int(match[1]), int(match[2])), tzinfo=LONDON)
+        moment = dt.datetime.combine(
+            self.publish_on.data, dt.time(int(match[1]), int(match[2])), tzinfo=LONDON
+        )
         if moment.astimezone(dt.UTC) < now - dt.timedelta(minutes=1):
-            self.day.errors = ["Choose a date and time from now on, or publish now"]
+            self.publish_on.errors = ["Choose a date and time from now on, or publish now"]
             return None
         return moment.astimezone(dt.UTC)

@@ -40,6 +40,7 @@ ACTIONS = {
     "password_reset": "Password reset",
     "link_created": "Link created",
     "link_closed": "Link closed",
+    "link_reopened": "Link reopened",
     "population_uploaded": "Population figures uploaded",
     "download": "Download",
     "release_prepared": "Release prepared",

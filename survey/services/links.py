@@ -35,6 +35,15 @@ class LinkState(enum.Enum):
     OPEN = "open"
     NOT_YET_OPEN = "not_yet_open"
     CLOSED = "closed"
+    FULL = "full"  # it reached its most responses
+
+
+STATE_WORDS = {
+    "open": "Open",
+    "not_yet_open": "Not open yet",
+    "closed": "Closed",
+    "full": "Full",
+}
 
 
 class LinkError(ValueError):
@@ -82,7 +91,7 @@ def link_state(link: Link, today: dt.date) -> LinkState:
     if link.closed or (link.closes_on is not None and today > link.closes_on):
         return LinkState.CLOSED
     if link.cap is not None and link.completed_count >= link.cap:
-        return LinkState.CLOSED
+        return LinkState.FULL
     if link.opens_on is not None and today < link.opens_on:
         return LinkState.NOT_YET_OPEN
     return LinkState.OPEN
@@ -166,6 +175,11 @@ def link_for(session: Session, user: StaffUser, link_id: int) -> Link | None:
 
 def close_link(link: Link) -> None:
     link.closed = True
+
+
+def reopen_link(link: Link) -> None:
+    """Undo closing: the link takes responses again unless its dates or cap say not."""
+    link.closed = False
 
 
 def completed_responses(session: Session, link_ids: list[int]) -> dict[int, tuple[int, int]]:

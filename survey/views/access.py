@@ -40,6 +40,8 @@ ROLE_ACCESS: dict[str, frozenset[str]] = {
     "links.new": OFFICERS,
     "links.detail": OFFICERS,
     "links.close": OFFICERS,
+    "links.confirm_close": OFFICERS,
+    "links.reopen": OFFICERS,
     "links.qr_svg": OFFICERS,
     "links.qr_png": OFFICERS,
     "links.poster": OFFICERS,

@@ -10,6 +10,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     g,
     redirect,
     render_template,
@@ -54,6 +55,7 @@ def index():
         links=links,
         counts={i: gate.count(*c) for i, c in counts.items()},
         states={link.id: link_service.link_state(link, today).value for link in links},
+        state_words=link_service.STATE_WORDS,
     )
 
 
@@ -107,8 +109,19 @@ def detail(link_id: int):
         form=ConfirmForm(),
         count=count,
         state=link_service.link_state(link, clock.today()).value,
+        state_words=link_service.STATE_WORDS,
+        qr_data_uri=_qr(link).svg_data_uri(scale=4, border=4),
         borough=BOROUGH_NAMES.get(link.distribution_borough or "", "Not one borough"),
         channel=link_service.CHANNELS.get(link.channel, link.channel),
+    )
+
+
+@bp.get("/<int:link_id>/close")
+def confirm_close(link_id: int):
+    """Ask before closing: what closing does, and that it can be undone."""
+    link = _own_link(link_id)
+    return render_template(
+        "links/close.html", link=link, url=resident_url(link.code), form=ConfirmForm()
     )
 
 
@@ -121,6 +134,35 @@ def close(link_id: int):
         link_service.close_link(link)
         record_event(db.session, "link_closed", actor=g.current_staff, detail=f"link {link.code}")
         db.session.commit()
+        flash(
+            "Link closed. Residents who open it or scan its QR code now see that the survey "
+            "has closed; responses already sent are kept. You can reopen it below."
+        )
+    return redirect(url_for("links.detail", link_id=link.id), 303)
+
+
+@bp.post("/<int:link_id>/reopen")
+def reopen(link_id: int):
+    """Undo closing a link."""
+    link = _own_link(link_id)
+    form = ConfirmForm()
+    if form.validate_on_submit() and link.closed:
+        link_service.reopen_link(link)
+        record_event(
+            db.session, "link_reopened", actor=g.current_staff, detail=f"link {link.code}"
+        )
+        db.session.commit()
+        state = link_service.link_state(link, clock.today())
+        flash(
+            "Link reopened: residents can answer through it again."
+            if state is link_service.LinkState.OPEN
+            else "Link reopened, but it still takes no responses: "
+            + {
+                "closed": "its close date has passed. Create a new link for a new event.",
+                "full": "it has reached its most responses.",
+                "not_yet_open": "its open date has not come yet.",
+            }[state.value]
+        )
     return redirect(url_for("links.detail", link_id=link.id), 303)
 
 
@@ -143,12 +185,17 @@ def qr_svg(link_id: int):
     return _download(buffer.getvalue(), "image/svg+xml", f"survey-{link.code}.svg")
 
 
+PRINT_PIXELS = 1000  # the PNG's side at least: sharp at 8 cm and 300 dots per inch
+
+
 @bp.get("/<int:link_id>/qr.png")
 def qr_png(link_id: int):
-    """Download the link's QR code as PNG."""
+    """Download the link's QR code as a PNG at print resolution (at least 1,000 pixels)."""
     link = _own_link(link_id)
+    qr = _qr(link)
+    side = qr.symbol_size(scale=1, border=4)[0]
     buffer = io.BytesIO()
-    _qr(link).save(buffer, kind="png", scale=12, border=4)
+    qr.save(buffer, kind="png", scale=-(-PRINT_PIXELS // side), border=4)
     return _download(buffer.getvalue(), "image/png", f"survey-{link.code}.png")
 
 

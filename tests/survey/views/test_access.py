@@ -33,6 +33,8 @@ EXPECTED = {
     "links.new": ("GET", SIGN_IN, 200, 403, 200),
     "links.detail": ("GET", SIGN_IN, 200, 403, 200),
     "links.close": ("POST", 403, 303, 403, 303),
+    "links.confirm_close": ("GET", SIGN_IN, 200, 403, 200),
+    "links.reopen": ("POST", 403, 303, 403, 303),
     "links.qr_svg": ("GET", SIGN_IN, 200, 403, 200),
     "links.qr_png": ("GET", SIGN_IN, 200, 403, 200),
     "links.poster": ("GET", SIGN_IN, 200, 403, 200),

@@ -24,13 +24,25 @@ def officer(app, demo):
     return client
 
 
+def date_parts(name: str, iso: str) -> dict[str, str]:
+    """A date as the GOV.UK date input sends it: day, month and year boxes."""
+    year, month, day = iso.split("-")
+    return {
+        f"{name}-day": day.lstrip("0"),
+        f"{name}-month": month.lstrip("0"),
+        f"{name}-year": year,
+    }
+
+
 def create(client, **fields):
     data = {
         "label": "Whitechapel mosque open day, 12 March",
         "channel": "event",
         "borough": "none",
-        **fields,
     }
+    for name, value in fields.items():
+        as_parts = name in ("opens_on", "closes_on") and "-" in value
+        data.update(date_parts(name, value) if as_parts else {name: value})
     data["csrf_token"] = csrf_from(client, "/staff/links/new")
     return client.post("/staff/links/new", data=data)
 
@@ -81,7 +93,11 @@ def test_missing_or_bad_fields_show_errors_and_keep_what_was_typed(officer):
     errors = soup.select_one(".govuk-error-summary").get_text()
     assert "Enter a name for the link" in errors
     assert "from 1 to" in errors
-    assert soup.select_one("#closes_on")["value"] == "2020-01-01"
+    assert [soup.select_one(f"#closes_on-{p}")["value"] for p in ("day", "month", "year")] == [
+        "1",
+        "1",
+        "2020",
+    ]
 
 
 def test_qr_codes_download_as_svg_and_png(officer, db_session):
@@ -104,8 +120,12 @@ def test_the_qr_code_encodes_the_links_public_address(app, demo, db_session):
     link = created_link(client, db_session)
     expected = segno.make(f"https://survey.example.org/s/{link.code}", error="m")
     buffer = __import__("io").BytesIO()
-    expected.save(buffer, kind="png", scale=12, border=4)
+    side = expected.symbol_size(scale=1, border=4)[0]
+    expected.save(buffer, kind="png", scale=-(-1000 // side), border=4)  # at least 1,000 px
     assert client.get(f"/staff/links/{link.id}/qr.png").data == buffer.getvalue()
+    svg = __import__("io").BytesIO()
+    expected.save(svg, kind="svg", scale=10, border=4, title=f"Survey link {link.code}")
+    assert client.get(f"/staff/links/{link.id}/qr.svg").data == svg.getvalue()
 
 
 def test_the_poster_shows_the_qr_code_address_and_one_line(officer, db_session):
@@ -242,3 +262,88 @@ def test_per_link_submission_limits_use_no_stored_address(
             assert "127.0.0.1" not in " ".join(map(str, row))
     assert "exceeded at endpoint" in caplog.text  # the breach is logged, without the key
     assert "127.0.0.1" not in caplog.text
+
+
+def test_closing_asks_first_says_what_happened_and_can_be_undone(app, officer, db_session):
+    link = created_link(officer, db_session)
+    detail = page(officer.get(f"/staff/links/{link.id}"))
+    close = detail.select_one(f"a[href='/staff/links/{link.id}/close']")
+    assert close is not None and "Close this link" in close.get_text()
+    confirm = page(officer.get(f"/staff/links/{link.id}/close"))
+    assert "Are you sure you want to close this link?" in confirm.get_text()
+    assert "You can reopen the link afterwards" in confirm.get_text()
+    db_session.expire_all()
+    assert db_session.get(Link, link.id).closed is False  # asking closes nothing
+
+    token = confirm.select_one("input[name=csrf_token]")["value"]
+    response = officer.post(f"/staff/links/{link.id}/close", data={"csrf_token": token})
+    shown = page(officer.get(response.headers["Location"]))
+    assert "Link closed." in shown.select_one(".govuk-notification-banner").get_text()
+    assert "Closed" in shown.select_one(".govuk-summary-list").get_text()
+    assert app.test_client().get(f"/s/{link.code}").status_code == 410
+
+    token = shown.select_one("input[name=csrf_token]")["value"]
+    response = officer.post(f"/staff/links/{link.id}/reopen", data={"csrf_token": token})
+    shown = page(officer.get(response.headers["Location"]))
+    assert "Link reopened: residents can answer" in shown.get_text()
+    assert app.test_client().get(f"/s/{link.code}").status_code == 200
+    actions = list(db_session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+    assert actions[-2:] == ["link_closed", "link_reopened"]
+
+
+def test_reopening_a_link_past_its_date_says_why_it_still_takes_nothing(officer, db_session):
+    ended = created_link(officer, db_session, closes_on="2020-01-31")
+    token = csrf_from(officer, f"/staff/links/{ended.id}/close")
+    officer.post(f"/staff/links/{ended.id}/close", data={"csrf_token": token})
+    token = csrf_from(officer, f"/staff/links/{ended.id}")
+    response = officer.post(f"/staff/links/{ended.id}/reopen", data={"csrf_token": token})
+    shown = page(officer.get(response.headers["Location"])).get_text()
+    assert "its close date has passed" in shown
+
+
+def test_a_full_link_says_so(app, officer, db_session):
+    capped = created_link(officer, db_session, cap="1")
+    complete_through(app, capped.code, 1)
+    detail = page(officer.get(f"/staff/links/{capped.id}"))
+    assert "Full" in detail.select_one(".govuk-summary-list").get_text()
+    assert "Full" in page(officer.get("/staff/links")).get_text()
+
+
+def test_the_link_page_shows_its_qr_code_and_address_to_copy(officer, db_session):
+    link = created_link(officer, db_session)
+    detail = page(officer.get(f"/staff/links/{link.id}"))
+    qr = detail.select_one("img.app-qr")
+    assert qr["src"].startswith("data:image/svg+xml") and link.code in qr["alt"]
+    address = detail.select_one("#link-address")
+    assert address.get_text() == address["data-copy"] and address.get_text().endswith(
+        f"/s/{link.code}"
+    )
+
+
+def test_the_png_qr_code_is_at_print_resolution(officer, db_session):
+    import struct
+
+    link = created_link(officer, db_session)
+    png = officer.get(f"/staff/links/{link.id}/qr.png").data
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+    assert width == height >= 1000
+
+
+def test_dates_use_day_month_and_year_boxes(officer, db_session):
+    form = page(officer.get("/staff/links/new"))
+    assert not form.select("input[type=date]")
+    for name in ("opens_on", "closes_on"):
+        assert [form.select_one(f"#{name}-{p}")["name"] for p in ("day", "month", "year")] == [
+            f"{name}-day",
+            f"{name}-month",
+            f"{name}-year",
+        ]
+    link = created_link(officer, db_session, opens_on="2026-03-27")
+    assert link.opens_on == dt.date(2026, 3, 27)
+    bad = create(
+        officer, **{"closes_on-day": "31", "closes_on-month": "2", "closes_on-year": "2027"}
+    )
+    assert bad.status_code == 400
+    soup = page(bad)
+    assert "must be a real date" in soup.select_one(".govuk-error-summary").get_text()
+    assert soup.select_one("#closes_on-day")["value"] == "31"
