@@ -14,15 +14,20 @@ from flask import (
     g,
     redirect,
     render_template,
+    request,
     url_for,
 )
+from markupsafe import Markup
 
 from survey import clock
 from survey.extensions import db
 from survey.geography import BOROUGH_NAMES
+from survey.i18n import direction, in_language, language_name, offered_languages
 from survey.publication import gate_for
+from survey.questionnaire.answers import N_
 from survey.services import links as link_service
 from survey.services.audit import record_event
+from survey.services.questionnaires import newest_questionnaire
 from survey.staff_forms import NO_BOROUGH, ConfirmForm, LinkForm
 
 bp = Blueprint("links", __name__, url_prefix="/staff/links")
@@ -199,11 +204,74 @@ def qr_png(link_id: int):
     return _download(buffer.getvalue(), "image/png", f"survey-{link.code}.png")
 
 
+@bp.app_template_filter("address_lines")
+def address_lines(url: str) -> Markup:
+    """An address that may wrap after a slash but never at a hyphen or inside a word."""
+    parts = url.split("/")
+    return Markup("/<wbr>").join(
+        Markup('<span class="app-nowrap">{}</span>').format(part) if part else Markup("")
+        for part in parts
+    )
+
+
+POSTER_SIZES = {"a4": "A4", "a5": "A5"}
+POSTER_HEADLINE = N_("Have your say on Prevent")
+POSTER_CALL = N_(
+    "A short, anonymous survey about Prevent in your community. It takes about %(minutes)s "
+    "minutes."
+)
+POSTER_SCAN = N_("Scan the code or go to")
+POSTER_ANONYMOUS = N_("We do not ask for your name or contact details.")
+POSTER_CONTACT = N_("Questions? Contact %(organisation)s: %(email)s")
+POSTER_RUN_BY = N_("Run by %(organisation)s")
+
+
 @bp.get("/<int:link_id>/poster")
 def poster(link_id: int):
-    """A printable A4 poster: the QR code, the short address and one line."""
+    """A printable poster, A4 or A5: the headline and call to action in each language
+    chosen, the QR code, the address, and who runs the survey."""
     link = _own_link(link_id)
-    svg = _qr(link).svg_data_uri(scale=10, border=4)
+    questionnaire = newest_questionnaire(db.session, link.questionnaire_id)
+    offered = offered_languages(questionnaire) if questionnaire else ("en",)
+    chosen = [code for code in offered if code in request.args.getlist("language")] or [
+        offered[0]
+    ]
+    size = request.args.get("size", "a4")
+    size = size if size in POSTER_SIZES else "a4"
+    organisation = current_app.config["ORGANISATION_NAME"]
+    email = current_app.config.get("CONTACT_EMAIL")
+    minutes = questionnaire.minutes if questionnaire else 5
+    blocks = [
+        {
+            "language": code,
+            "direction": direction(code),
+            "name": language_name(code),
+            "headline": in_language(POSTER_HEADLINE, code),
+            "call": in_language(POSTER_CALL, code, minutes=minutes),
+            "scan": in_language(POSTER_SCAN, code),
+            "anonymous": in_language(POSTER_ANONYMOUS, code),
+        }
+        for code in chosen
+    ]
+    url = resident_url(link.code)
+    who = in_language(POSTER_RUN_BY, chosen[0], organisation=in_language(organisation, chosen[0]))
+    if email:
+        who = in_language(
+            POSTER_CONTACT,
+            chosen[0],
+            organisation=in_language(organisation, chosen[0]),
+            email=email,
+        )
     return render_template(
-        "links/poster.html", link=link, url=resident_url(link.code), qr_data_uri=svg
+        "links/poster.html",
+        link=link,
+        url=url,
+        qr_data_uri=_qr(link).svg_data_uri(scale=10, border=4),
+        blocks=blocks,
+        offered=[(code, language_name(code)) for code in offered],
+        chosen=chosen,
+        size=size,
+        sizes=POSTER_SIZES,
+        who=who,
+        address_size="long" if len(url) > 40 else "medium" if len(url) > 28 else "short",
     )
