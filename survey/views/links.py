@@ -153,9 +153,7 @@ def reopen(link_id: int):
     form = ConfirmForm()
     if form.validate_on_submit() and link.closed:
         link_service.reopen_link(link)
-        record_event(
-            db.session, "link_reopened", actor=g.current_staff, detail=f"link {link.code}"
-        )
+        record_event(db.session, "link_reopened", actor=g.current_staff, detail=f"link {link.code}")
         db.session.commit()
         state = link_service.link_state(link, clock.today())
         flash(
@@ -217,8 +215,7 @@ def address_lines(url: str) -> Markup:
 POSTER_SIZES = {"a4": "A4", "a5": "A5"}
 POSTER_HEADLINE = N_("Have your say on Prevent")
 POSTER_CALL = N_(
-    "A short, anonymous survey about Prevent in your community. It takes about %(minutes)s "
-    "minutes."
+    "A short, anonymous survey about Prevent in your community. It takes about %(minutes)s minutes."
 )
 POSTER_SCAN = N_("Scan the code or go to")
 POSTER_ANONYMOUS = N_("We do not ask for your name or contact details.")
@@ -233,9 +230,7 @@ def poster(link_id: int):
     link = _own_link(link_id)
     questionnaire = newest_questionnaire(db.session, link.questionnaire_id)
     offered = offered_languages(questionnaire) if questionnaire else ("en",)
-    chosen = [code for code in offered if code in request.args.getlist("language")] or [
-        offered[0]
-    ]
+    chosen = [code for code in offered if code in request.args.getlist("language")] or [offered[0]]
     size = request.args.get("size", "a4")
     size = size if size in POSTER_SIZES else "a4"
     organisation = current_app.config["ORGANISATION_NAME"]

@@ -233,12 +233,17 @@ def test_every_staff_page_and_error_state(browser, live_server, flask_app):
     page.click("button:has-text('Create link')")
     walk.audit("link detail")
     detail = page.url
-    page.click("text=Printable A4 poster")
+    page.click("text=Printable poster")
     walk.audit("poster")
+    page.check("#language-2")
+    page.check("#size-2")
+    page.click("button:has-text('Show the poster')")
+    walk.audit("poster in two languages, A5")
     page.goto(detail)
-    address = page.locator(".govuk-summary-list__row", has_text="Address")
-    code = address.locator(".govuk-summary-list__value").inner_text().strip().rsplit("/", 1)[1]
-    page.click("button:has-text('Close this link')")
+    code = page.locator("#link-address").inner_text().strip().rsplit("/", 1)[1]
+    page.click("text=Close this link")
+    walk.audit("close link confirmation")
+    page.click("button:has-text('Yes, close this link')")
     walk.audit("closed link detail")
     walk.visit(f"/s/{code}", "closed survey link (410)")
 
@@ -335,6 +340,7 @@ def test_the_walks_cover_every_page(flask_app):
         "links.new",
         "links.detail",
         "links.poster",
+        "links.confirm_close",
         "admin.new_user",
     }
     missing = set(get_endpoints(flask_app)) - NOT_PAGES - walked - reached_by_clicks

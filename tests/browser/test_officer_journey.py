@@ -19,16 +19,17 @@ def test_officer_link_to_resident_response_to_count_and_coverage(browser, live_s
     page.select_option("#channel", "event")
     page.select_option("#borough", "E09000012")
     page.click("button:has-text('Create link')")
-    address = (
-        page.locator(".govuk-summary-list__row", has_text="Address")
-        .locator(".govuk-summary-list__value")
-        .inner_text()
-        .strip()
-    )
+    address = page.locator("#link-address").inner_text().strip()
     assert address.startswith(live_server + "/s/")
+    # The copy button puts exactly the address on the clipboard.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.click("button:has-text('Copy address')")
+    page.locator(".app-copy__status").filter(has_text="copied").wait_for(timeout=5000)
+    assert page.locator(".app-copy__status").inner_text() == "Address copied"
+    assert page.evaluate("navigator.clipboard.readText()") == address
     assert "fewer than 10" in page.locator("main").inner_text()
     with page.expect_download() as download:
-        page.click("text=Download QR code (PNG)")
+        page.click("text=Download QR code (PNG, for print)")
     assert download.value.suggested_filename.endswith(".png")
     coverage_before = _hackney_count(page, live_server)
 

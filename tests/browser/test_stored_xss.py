@@ -141,7 +141,7 @@ def test_no_payload_runs_or_renders_as_markup_for_any_role(browser, hostile_serv
     assert all(p in listing for p in PAYLOADS)
     officer.page.locator("tbody a").first.click()
     officer.check("link detail")
-    officer.page.click("text=Printable A4 poster")
+    officer.page.click("text=Printable poster")
     officer.check("poster")
 
     admin = Visitor(browser, hostile_server, "admin")

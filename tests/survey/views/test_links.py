@@ -347,3 +347,39 @@ def test_dates_use_day_month_and_year_boxes(officer, db_session):
     soup = page(bad)
     assert "must be a real date" in soup.select_one(".govuk-error-summary").get_text()
     assert soup.select_one("#closes_on-day")["value"] == "31"
+
+
+def test_the_poster_speaks_each_chosen_language_and_names_who_runs_the_survey(
+    app, officer, db_session
+):
+    app.config["CONTACT_EMAIL"] = "prevent.survey@example.org"
+    link = created_link(officer, db_session, slug="whitechapel-march")
+    soup = page(
+        officer.get(f"/staff/links/{link.id}/poster?language=pl&language=ur&language=fr&size=a5")
+    )
+    poster = soup.select_one(".app-poster")
+    assert "app-poster--a5" in poster["class"]
+    blocks = poster.select(".app-poster__language")
+    assert [(b["lang"], b["dir"]) for b in blocks] == [("pl", "ltr"), ("ur", "rtl")]
+    assert blocks[0].select_one("h1").get_text() == "Wyraź swoje zdanie o programie Prevent"
+    assert "Prevent کے بارے میں اپنی رائے دیں" in blocks[1].get_text()
+    assert "Zajmuje około 5 minut" in blocks[0].get_text()
+    assert "prevent.survey@example.org" in poster.get_text()
+    # The organisation's name in the first language chosen, where the catalogue has it.
+    assert "Londyńskie partnerstwo na rzecz bezpieczeństwa społeczności" in poster.get_text()
+    # The address wraps only after a slash: the hyphenated code is one unbreakable piece.
+    pieces = [s.get_text() for s in poster.select(".app-poster__url .app-nowrap")]
+    assert "whitechapel-march" in pieces
+    # The form offers the survey's languages, the ones chosen ticked; French is not one.
+    ticked = [box["value"] for box in soup.select("input[name=language][checked]")]
+    assert ticked == ["pl", "ur"]
+    assert not soup.select("input[name=language][value=fr]")
+
+
+def test_the_poster_is_a4_in_english_unless_asked(officer, db_session):
+    link = created_link(officer, db_session)
+    soup = page(officer.get(f"/staff/links/{link.id}/poster?size=letter"))
+    poster = soup.select_one(".app-poster")
+    assert "app-poster--a4" in poster["class"]
+    assert [b["lang"] for b in poster.select(".app-poster__language")] == ["en"]
+    assert poster.select_one("h1").get_text() == "Have your say on Prevent"
