@@ -108,13 +108,16 @@ def demo_population(questionnaire: Questionnaire) -> dict[str, dict[str, int]]:
         if variable in categories and variable in SHARES:
             shares = SHARES[variable]
             values[variable] = _spread(total, {c: shares[c] for c in categories[variable]})
+    # Crossed figures: London's shares multiplied out, and within each borough its
+    # people in London's proportions (the demo knows no borough's own mix).
+    shares = {**SHARES, "borough": {code: people / total for code, people in boroughs.items()}}
     for crossed, parts in crossed_population().items():
         if crossed in categories:
             values[crossed] = _spread(
                 total,
                 {
                     "*".join(combination): math.prod(
-                        SHARES[part][value] for part, value in zip(parts, combination, strict=True)
+                        shares[part][value] for part, value in zip(parts, combination, strict=True)
                     )
                     for combination in itertools.product(*(categories[p] for p in parts))
                 },

@@ -99,6 +99,15 @@ def breakdowns() -> dict[str, str]:
     return {d.name: d.label for d in DEMOGRAPHICS if d.breakdown}
 
 
+# Population figures within each borough, optional in an upload: coverage compares a
+# borough's (or a borough's link's) respondents with its own people, and "what to do
+# next" ranks the borough's groups. Age band by sex together, as raking weights them.
+BOROUGH_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("borough", "age_band", "sex"),
+    ("borough", "ethnic_group"),
+)
+
+
 def margin_name(names: tuple[str, ...]) -> str:
     """A raking margin's key in reports: "borough", "age_band_sex", "ethnic_group"."""
     return "_".join(names)
@@ -115,9 +124,10 @@ def population_dimensions() -> tuple[str, ...]:
 
 
 def crossed_population() -> dict[str, tuple[str, ...]]:
-    """The crossed population variables raking needs: {"age_band*sex": (age_band, sex)}."""
+    """The crossed population variables: those raking needs ({"age_band*sex": (age_band,
+    sex)}) and those within boroughs ("borough*age_band*sex", "borough*ethnicity")."""
     return {
         population_variable(names): tuple(demographic(n).source for n in names)
-        for names in RAKING_MARGINS
+        for names in (*RAKING_MARGINS, *BOROUGH_GROUPS)
         if len(names) > 1
     }

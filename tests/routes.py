@@ -48,6 +48,8 @@ def staff_clients(app, synthetic_responses: int = 300) -> tuple[dict, dict]:
 # Which release an endpoint is asked about: one not yet approved can be changed, one
 # approved for later can be withdrawn; the others show a published one.
 RELEASE_FOR = {"releases.edit": "draft_release_id", "releases.withdraw": "scheduled_release_id"}
+# Where an endpoint's `code` is not a survey link's.
+ENDPOINT_VALUES = {"coverage.borough": {"code": "E09000030"}}
 
 
 def release_ids(app) -> dict:
@@ -83,6 +85,7 @@ def path_for(app, endpoint: str, ids: dict) -> str:
         "table": "trend",
         "release_id": ids.get(RELEASE_FOR.get(endpoint, "release_id"), 1),
     }
+    values.update(ENDPOINT_VALUES.get(endpoint, {}))
     fixed = rule.defaults or {}
     arguments = {a: values[a] for a in rule.arguments if a not in fixed}
     return app.url_map.bind("localhost").build(endpoint, arguments)

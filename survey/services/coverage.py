@@ -205,3 +205,209 @@ def most_under_represented(
         return row.ratio if row.ratio is not None else row.ratio_bound or 0.0
 
     return sorted(candidates, key=worst)[:limit]
+
+
+# --- within a borough, and through one link -------------------------------------------------
+
+
+class _Where:
+    """Conditions for `reporting.aggregate_cells`: responses to these versions, in a period,
+    and any more conditions (one link, outside a period)."""
+
+    def __init__(self, *conditions) -> None:
+        self._conditions = list(conditions)
+
+    def conditions(self) -> list:
+        return self._conditions
+
+
+def _versions(questionnaire: Questionnaire):
+    return Response.questionnaire_version_id.in_(
+        select(QuestionnaireVersion.id).where(
+            QuestionnaireVersion.questionnaire_id == questionnaire.id
+        )
+    )
+
+
+BOROUGH_COVERAGE = ("age_band", "sex", "ethnic_group")  # the groups compared within a borough
+
+
+def borough_population(figures: Figures | None, borough: str, source: str) -> dict[str, int]:
+    """The borough's people by one dimension ("age_band", "ethnicity"), from the figures
+    uploaded within boroughs; empty when none were."""
+    if figures is None:
+        return {}
+    found: dict[str, int] = {}
+    for variable, given in figures.values.items():
+        parts = variable.split("*")
+        if parts[0] != "borough" or source not in parts[1:]:
+            continue
+        at = parts.index(source)
+        for category, people in given.items():
+            values = category.split("*")
+            if values[0] == borough:
+                found[values[at]] = found.get(values[at], 0) + people
+        return found
+    return {}
+
+
+def _by_answer(rows, position: int, keep) -> dict[str, tuple[int, int]]:
+    """Respondents and record-key sums by the answer in `position`, for rows `keep` takes."""
+    counts: dict[str, tuple[int, int]] = {}
+    for row in rows:
+        if not keep(row):
+            continue
+        value = row[position]
+        count, keys = counts.get(value, (0, 0))
+        counts[value] = (count + int(row[-2]), keys + int(row[-1] or 0))
+    return counts
+
+
+def _group_tables(
+    session,
+    questionnaire: Questionnaire,
+    where: list,
+    outside: list[list],
+    keep,
+    population_for,
+    gate: Gate,
+) -> list[CoverageTable]:
+    """A coverage table for each of BOROUGH_COVERAGE among the responses `where` selects
+    and `keep` keeps (by their borough answer), checked against the same groups in each
+    `outside` selection."""
+    from survey.services.reporting import aggregate_cells
+
+    borough_question = questionnaire.dimension_question("borough")
+    tables = []
+    for name in BOROUGH_COVERAGE:
+        variable = next(d for d in DEMOGRAPHICS if d.name == name)
+        question = questionnaire.dimension_question(variable.source)
+        if question is None or borough_question is None:
+            continue
+        columns = {"borough": borough_question.id, "value": question.id}
+        rows = aggregate_cells(session, _Where(*where), columns)
+        counts = _by_answer(rows, 2, keep)
+        complements = [
+            _by_answer(aggregate_cells(session, _Where(*other), columns), 2, keep)
+            for other in outside
+        ]
+        population = population_for(variable.source)
+        categories = [(o.value, o.label.get(), o.group) for o in question.options]
+        if variable.grouped:
+            categories, counts, population, complements = _grouped(
+                variable, categories, counts, population, complements
+            )
+        tables.append(_table(variable, categories, counts, population, complements, gate))
+    return tables
+
+
+def borough_coverage(
+    session: Session,
+    questionnaire: Questionnaire,
+    borough: str,
+    period: Period,
+    figures: Figures | None,
+    gate: Gate,
+) -> list[CoverageTable]:
+    """Residents of one borough by age band, sex and ethnic group, against its people."""
+    base = [_versions(questionnaire), Response.borough_from_link.is_(False)]
+    outside = [
+        [*base, *_in_period(wider), not_(and_(*_in_period(period)))] for wider in enclosing(period)
+    ]
+    return _group_tables(
+        session,
+        questionnaire,
+        [*base, *_in_period(period)],
+        outside,
+        lambda row: row[1] == borough,
+        lambda source: borough_population(figures, borough, source),
+        gate,
+    )
+
+
+@dataclass(frozen=True)
+class LinkCoverage:
+    months: list[tuple[str, Count]]  # ("2026-11", completed responses that month)
+    total: Count
+    mix: list[CoverageTable]  # its respondents by age band, sex, ethnic group
+    against: str  # whose population the mix is compared with, in words
+    synthetic: bool
+
+
+def link_coverage(
+    session: Session,
+    questionnaire: Questionnaire,
+    link,
+    figures: Figures | None,
+    gate: Gate,
+    borough_name: str | None,
+) -> LinkCoverage:
+    """A link's completed responses by month, and who answered through it against the
+    people of the borough it is used in (London's, when it is not tied to one). Each
+    table is checked against the same groups among everyone else's responses."""
+    from survey.services.reporting import aggregate_cells
+
+    mine = Response.link_id == link.id
+    others = [_versions(questionnaire), Response.link_id != link.id]
+    rows = aggregate_cells(session, _Where(_versions(questionnaire), mine), {}, months=True)
+    by_month: dict[str, tuple[int, int]] = {}
+    for year, month, *_rest, count, keys in rows:
+        key = f"{int(year)}-{int(month):02d}"
+        before = by_month.get(key, (0, 0))
+        by_month[key] = (before[0] + int(count), before[1] + int(keys or 0))
+    rest_rows = aggregate_cells(session, _Where(*others), {}, months=True)
+    rest: dict[tuple, int] = {}
+    for year, month, *_rest, count, _keys in rest_rows:
+        key = (f"{int(year)}-{int(month):02d}",)
+        rest[key] = rest.get(key, 0) + int(count)
+    months = _months_between(min(by_month), max(by_month)) if by_month else []
+    parts, total = gate.table(
+        months,
+        [by_month.get(m, (0, 0))[0] for m in months],
+        [by_month.get(m, (0, 0))[1] for m in months],
+        complements=[{**{k: v for k, v in rest.items() if k[0] in months}}],
+    )
+    borough = link.distribution_borough
+
+    def population_for(source: str) -> dict[str, int]:
+        if borough:
+            return borough_population(figures, borough, source)
+        return (figures.values.get(source) if figures else None) or {}
+
+    mix = _group_tables(
+        session,
+        questionnaire,
+        [_versions(questionnaire), mine],
+        [others],
+        lambda row: True,
+        population_for,
+        gate,
+    )
+    return LinkCoverage(
+        months=list(zip(months, parts, strict=True)),
+        total=total,
+        mix=mix,
+        against=f"{borough_name}'s people" if borough else "London's people",
+        synthetic=bool(link.synthetic),
+    )
+
+
+def _months_between(first: str, last: str) -> list[str]:
+    year, month = int(first[:4]), int(first[5:])
+    months = []
+    while f"{year}-{month:02d}" <= last:
+        months.append(f"{year}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def synthetic_responses(session: Session, questionnaire: Questionnaire, period: Period, gate):
+    """Made-up demo responses in the period, through the gate (None when there are none)."""
+    from survey.models import Link
+
+    count, keys = session.execute(
+        select(func.count(), func.coalesce(func.sum(Response.record_key), 0))
+        .join(Link, Link.id == Response.link_id)
+        .where(Link.synthetic.is_(True), _versions(questionnaire), *_in_period(period))
+    ).one()
+    return gate.count(count, keys) if count else None

@@ -36,6 +36,7 @@ ROLE_ACCESS: dict[str, frozenset[str]] = {
     "auth.sign_out": ALL_STAFF,
     "staff.home": ALL_STAFF,
     "coverage.view": ALL_STAFF,
+    "coverage.borough": ALL_STAFF,
     "links.index": OFFICERS,
     "links.new": OFFICERS,
     "links.detail": OFFICERS,

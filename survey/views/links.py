@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import segno
@@ -25,8 +26,10 @@ from survey.geography import BOROUGH_NAMES
 from survey.i18n import direction, in_language, language_name, offered_languages
 from survey.publication import gate_for
 from survey.questionnaire.answers import N_
+from survey.services import coverage as coverage_service
 from survey.services import links as link_service
 from survey.services.audit import record_event
+from survey.services.population import current_figures
 from survey.services.questionnaires import newest_questionnaire
 from survey.staff_forms import NO_BOROUGH, ConfirmForm, LinkForm
 
@@ -104,9 +107,19 @@ def new():
 def detail(link_id: int):
     """Show one link: its address, QR code, settings and completed responses."""
     link = _own_link(link_id)
-    count = gate_for(current_app.config).count(
-        *link_service.completed_responses(db.session, [link.id])[link.id]
-    )
+    gate = gate_for(current_app.config)
+    count = gate.count(*link_service.completed_responses(db.session, [link.id])[link.id])
+    questionnaire = newest_questionnaire(db.session, link.questionnaire_id)
+    reach = None
+    if questionnaire is not None:
+        reach = coverage_service.link_coverage(
+            db.session,
+            questionnaire,
+            link,
+            current_figures(db.session),
+            gate,
+            BOROUGH_NAMES.get(link.distribution_borough or ""),
+        )
     return render_template(
         "links/detail.html",
         link=link,
@@ -117,6 +130,7 @@ def detail(link_id: int):
         state_words=link_service.STATE_WORDS,
         qr_data_uri=_qr(link).svg_data_uri(scale=4, border=4),
         borough=BOROUGH_NAMES.get(link.distribution_borough or "", "Not one borough"),
+        reach=reach,
         channel=link_service.CHANNELS.get(link.channel, link.channel),
     )
 
@@ -200,6 +214,12 @@ def qr_png(link_id: int):
     buffer = io.BytesIO()
     qr.save(buffer, kind="png", scale=-(-PRINT_PIXELS // side), border=4)
     return _download(buffer.getvalue(), "image/png", f"survey-{link.code}.png")
+
+
+@bp.app_template_filter("month_words")
+def month_words(key: str) -> str:
+    """ "2026-11" as "November 2026"."""
+    return f"{dt.date(int(key[:4]), int(key[5:]), 1):%B %Y}"
 
 
 @bp.app_template_filter("address_lines")

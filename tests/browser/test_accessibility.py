@@ -200,6 +200,7 @@ def test_every_staff_page_and_error_state(browser, live_server, flask_app):
         "/staff/links",
         "/staff/coverage",
         "/staff/coverage?period=all",
+        "/staff/coverage/borough/E09000030",
         "/staff/analysis",
         "/staff/analysis?by=age_band&by2=sex",
         "/staff/analysis?weighted=no&by=ethnicity",

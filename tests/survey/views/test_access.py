@@ -29,6 +29,7 @@ EXPECTED = {
     "auth.sign_out": ("POST", 403, 303, 303, 303),
     "staff.home": ("GET", SIGN_IN, 200, 200, 200),
     "coverage.view": ("GET", SIGN_IN, 200, 200, 200),
+    "coverage.borough": ("GET", SIGN_IN, 200, 200, 200),
     "links.index": ("GET", SIGN_IN, 200, 403, 200),
     "links.new": ("GET", SIGN_IN, 200, 403, 200),
     "links.detail": ("GET", SIGN_IN, 200, 403, 200),

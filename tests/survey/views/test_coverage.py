@@ -93,15 +93,120 @@ def test_a_lone_small_group_forces_another_to_be_hidden(officer, db_session):
     assert sex["Female"][0] == "50"
 
 
-def test_the_most_under_represented_groups_are_listed(officer, db_session):
-    add_responses(db_session, "E09000030", 300)
-    add_responses(db_session, "E09000007", 100)
+def test_what_to_do_next_ranks_the_gaps_and_says_how_many_more_would_close_them(
+    officer, db_session
+):
+    add_responses(db_session, "E09000030", 300)  # Tower Hamlets: women aged 25 to 34
+    add_responses(db_session, "E09000007", 100, sex="male", age="65-plus")  # Camden
     soup = page(officer.get("/staff/coverage"))
-    gaps = [li.get_text(" ", strip=True) for li in soup.select("main ol li")]
-    # Nobody answered "male": the largest group with fewer than 10 responses comes first.
-    assert gaps[0].startswith("Sex: Male – fewer than 10 responses")
-    assert len(gaps) == 5
+    steps = [li.get_text(" ", strip=True) for li in soup.select(".app-next-steps li")]
+    assert 3 <= len(steps) <= 10
+    # Nobody answered from Barnet: shown as "fewer than 10", so the advice is "at least".
+    barnet = next(s for s in steps if s.startswith("Barnet:"))
+    assert "at least" in barnet and "more responses would close the gap" in barnet
+    # London's groups nobody in them answered; never the women aged 25 to 34, who did.
+    london = [s for s in steps if s.startswith("All of London, ")]
+    assert london and all("at least" in s and "at most" in s for s in london)
+    assert not any("women aged 25 to 34" in s for s in london)
+    # Each says what the gap costs the weighting.
+    assert all("design effect" in s for s in steps if "Weighting by" in s)
     assert "demo figures" in soup.select_one(".govuk-warning-text").get_text()
+
+
+def test_the_advice_is_worked_out_from_published_counts():
+    from survey.publication import Count
+    from survey.services.gaps import _deff, _level_gaps, _needed
+
+    # 40 of 1,000 responses against 10% of the people: (40 + x) / (1000 + x) = 0.08.
+    assert _needed(40, 1000, 0.10, 0.2) == pytest.approx(40 / 0.92)
+    assert _needed(90, 1000, 0.10, 0.2) == 0
+    # Equal shares of responses and people: no weighting cost.
+    assert _deff({"a": 50, "b": 50}, {"a": 10, "b": 10}) == pytest.approx(1.0)
+    assert _deff({"a": 20, "b": 80}, {"a": 10, "b": 10}) > 1.0
+
+    class Gate:
+        threshold = 10
+
+    published = {"a": Count(40, 10), "b": Count(None, 10), "c": Count(955, 10)}
+    people = {"a": 100, "b": 100, "c": 800}
+    gaps = {g.place: g for g in _level_gaps(
+        "borough", published, people, 1000, 1000, Gate(), 0.2,
+        lambda cell: (cell, cell, ""),
+    )}  # fmt: skip
+    assert set(gaps) == {"a", "b"}
+    assert gaps["a"].needed == 45 and not gaps["a"].at_least  # 43.5, rounded up to 5
+    assert gaps["b"].at_least  # hidden: taken at 9, the most it could be
+    assert gaps["a"].deff_after < gaps["a"].deff_now
+
+
+def test_a_boroughs_page_compares_its_residents_with_its_own_people(officer, db_session):
+    add_responses(db_session, "E09000030", 60, age="16-24")
+    add_responses(db_session, "E09000030", 40, age="65-plus", sex="male")
+    add_responses(db_session, "E09000007", 50, age="35-44")
+    soup = page(officer.get("/staff/coverage/borough/E09000030"))
+    assert soup.select_one("h1").get_text(strip=True) == "Tower Hamlets"
+    ages = rows(soup, "Age band in Tower Hamlets")
+    assert ages["16 to 24"][0] == "60" and ages["65 or over"][0] == "40"
+    assert ages["35 to 44"][0] == "fewer than 10"  # Camden's residents are not counted
+    assert ages["16 to 24"][1] == "60.0%"
+    assert ages["16 to 24"][2] == "14.0%"  # the demo gives each borough London's mix
+    assert "Share of the borough's people" in soup.get_text()
+    assert officer.get("/staff/coverage/borough/E09999999").status_code == 404
+    listing = page(officer.get("/staff/coverage"))
+    assert listing.select_one("a[href='/staff/coverage/borough/E09000030?period=all']")
+
+
+def test_without_figures_within_boroughs_the_borough_page_says_so(app, officer, db_session):
+    from survey.models import PopulationFigure
+
+    add_responses(db_session, "E09000030", 30)
+    for figure in db_session.scalars(
+        select(PopulationFigure).where(PopulationFigure.variable.startswith("borough*"))
+    ):
+        db_session.delete(figure)
+    db_session.commit()
+    soup = page(officer.get("/staff/coverage/borough/E09000030"))
+    assert "none within boroughs" in soup.get_text()
+    assert rows(soup, "Age band in Tower Hamlets")["25 to 34"][2] == "—"
+
+
+def test_a_link_shows_its_responses_by_month_and_its_mix_against_its_borough(
+    app, officer, db_session
+):
+    token = page(officer.get("/staff/links/new")).select_one("input[name=csrf_token]")["value"]
+    created = officer.post(
+        "/staff/links/new",
+        data={"csrf_token": token, "label": "Market stall", "channel": "event",
+              "borough": "E09000030"},
+    )  # fmt: skip
+    link_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    demo_link = db_session.scalar(select(Link).where(Link.code == "demo"))
+    add_responses(db_session, "E09000030", 40, age="16-24")
+    add_responses(db_session, "E09000030", 30, age="45-54")
+    for response in db_session.scalars(select(Response)):
+        response.link_id = link_id
+    db_session.commit()
+    add_responses(db_session, "E09000030", 30, age="16-24")  # through the demo link
+    assert demo_link is not None
+    soup = page(officer.get(f"/staff/links/{link_id}"))
+    months = rows(soup, "Completed responses by month")
+    assert months[f"{dt.date.today():%B %Y}"] == ["70"]
+    ages = rows(soup, "Age band")
+    assert ages["16 to 24"][0] == "40" and ages["45 to 54"][0] == "30"
+    assert "Share of Tower Hamlets's people" in soup.get_text()
+    assert "synthetic" not in soup.get_text()
+
+
+def test_synthetic_responses_are_marked_on_every_coverage_view(app, demo, db_session):
+    from tests.routes import staff_clients
+
+    clients, ids = staff_clients(app, synthetic_responses=200)
+    synthetic = db_session.scalar(select(Link).where(Link.synthetic.is_(True)))
+    for path in ("/staff/coverage", "/staff/coverage/borough/E09000030"):
+        text = page(clients["admin"].get(path)).get_text()
+        assert "synthetic demo responses" in text, path
+    text = page(clients["admin"].get(f"/staff/links/{synthetic.id}")).get_text()
+    assert "These are synthetic demo responses" in text
 
 
 def test_the_period_filter_counts_only_that_period(officer, db_session):
