@@ -22,7 +22,11 @@ def test_every_dimension_in_the_register_is_asked_by_the_questionnaire():
 
 def test_population_figures_and_raking_follow_the_register():
     assert VARIABLES == ("borough", "age_band", "sex", "ethnicity")
-    assert CROSSED == {"age_band*sex": ("age_band", "sex")}
+    assert CROSSED == {
+        "age_band*sex": ("age_band", "sex"),  # raking
+        "borough*age_band*sex": ("borough", "age_band", "sex"),  # within boroughs
+        "borough*ethnicity": ("borough", "ethnicity"),
+    }
     assert {name for margin in RAKING_MARGINS for name in margin} <= {
         d.name for d in DEMOGRAPHICS if d.population
     }
