@@ -1,4 +1,4 @@
-"""A motivated intruder against the live app: eleven ways of combining what the platform
+"""A motivated intruder against the live app: twelve ways of combining what the platform
 publishes, to staff and on the public results pages, to single someone out. On random
 data with rare respondents planted, none may recover a count of 1 to k-1, or a
 respondent's answer, with certainty.
@@ -27,6 +27,7 @@ from sqlalchemy import bindparam, insert, select, update
 from survey import clock
 from survey.demo import load_synthetic_responses
 from survey.extensions import db
+from survey.geography import BOROUGH_NAMES
 from survey.models import Answer, Link, Response, random_response_id
 from survey.services.questionnaires import latest_version, load_questionnaire, questionnaire_for
 from tests.conftest import PROJECT, empty_tables
@@ -612,6 +613,72 @@ def attack_public_releases(s, ids) -> list[str]:
     return found
 
 
+def _coverage_tables(client, path: str) -> dict[str, tuple]:
+    """Each coverage table on a page: (total, {group: bounds}) by its caption's first word."""
+    soup = page(client.get(path))
+    found = {}
+    for table in soup.select("main table"):
+        caption = table.caption.get_text(" ", strip=True)
+        stated = re.search(r"\(([\d,]+|fewer than \d+|not shown) responses\)", caption)
+        total = stated and possible(
+            stated.group(1) if stated.group(1)[0].isdigit() else None, {"count_perturbation": 1}
+        )
+        groups = {}
+        for row in table.select("tbody tr"):
+            cells = [c.get_text(" ", strip=True) for c in row.select("th, td")]
+            shown = cells[1].replace(",", "") if len(cells) > 1 else ""
+            groups[cells[0]] = (
+                possible(shown, {"count_perturbation": 1}) if shown.isdigit() else None
+            )
+        found[caption.split(" (")[0]] = (total, groups)
+    return found
+
+
+def attack_coverage_within_boroughs_and_links(s, ids) -> list[str]:
+    """A borough's page: hidden groups against its total; London's age, sex and ethnic
+    tables less every borough's page (what is left is residents who gave no borough);
+    a link's months against its total, and its mix against London's."""
+    found = []
+    officer, admin = s["officer"], s["admin"]
+    london = _coverage_tables(officer, "/staff/coverage")
+    boroughs = list(BOROUGH_NAMES)
+    pages = {b: _coverage_tables(officer, f"/staff/coverage/borough/{b}") for b in boroughs}
+    for borough, tables in pages.items():
+        for caption, (total, groups) in tables.items():
+            shown = [g for g in groups.values() if g is not None]
+            hidden = sum(1 for g in groups.values() if g is None)
+            if total is not None and hidden and exact_small(minus(total, *shown)):
+                found.append(f"{borough} {caption}: hidden groups add up")
+    for title in ("Age band", "Sex", "Ethnic group"):
+        whole = london.get(title)
+        if whole is None:
+            continue
+        for group, bounds in whole[1].items():
+            parts = [pages[b].get(f"{title} in {BOROUGH_NAMES[b]}", (None, {}))[1].get(group)
+                     for b in boroughs]  # fmt: skip
+            if bounds is not None and None not in parts and exact_small(minus(bounds, *parts)):
+                found.append(f"London {title} {group} less every borough")
+    for link_id in (1, 2):
+        tables = _coverage_tables(admin, f"/staff/links/{link_id}")
+        months = tables.get("Completed responses by month")
+        if months is None:
+            continue
+        _none, rows = months
+        total = rows.pop("All months", None)
+        shown = [r for r in rows.values() if r is not None]
+        if total is not None and len(shown) < len(rows) and exact_small(minus(total, *shown)):
+            found.append(f"link {link_id}: hidden months add up")
+        for title in ("Age band", "Sex", "Ethnic group"):
+            mine, whole = tables.get(title), london.get(title)
+            if mine is None or whole is None:
+                continue
+            for group, bounds in whole[1].items():
+                part = mine[1].get(group)
+                if bounds is not None and part is not None and exact_small(minus(bounds, part)):
+                    found.append(f"London {title} {group} less link {link_id}")
+    return found
+
+
 ATTACKS = {
     "version against all versions": lambda s, ids: attack_version_against_all_versions(
         s["analyst"], ids
@@ -628,6 +695,7 @@ ATTACKS = {
     "trend tables": lambda s, ids: attack_trend_tables(s["analyst"], ids),
     "least reached": lambda s, ids: attack_least_reached(s["analyst"], ids),
     "public releases": attack_public_releases,
+    "coverage within boroughs and links": attack_coverage_within_boroughs_and_links,
 }
 
 
