@@ -51,7 +51,8 @@ class CoverageTable:
     left_out: Count | None = None
 
 
-def _in_period(period: Period) -> list:
+def in_period(period: Period) -> list:
+    """Conditions for responses sent in the period."""
     where = []
     if period.start is not None:
         where.append(Response.submitted_on >= period.start)
@@ -97,13 +98,13 @@ def coverage(
             continue
         # Where a link recorded the borough it was used in, it is not the resident's.
         from_link = False if variable.name == "borough" else None
-        counts = _counts(session, question.id, version_ids, _in_period(period), from_link=from_link)
+        counts = _counts(session, question.id, version_ids, in_period(period), from_link=from_link)
         complements = [
             _counts(
                 session,
                 question.id,
                 version_ids,
-                [*_in_period(wider), not_(and_(*_in_period(period)))],
+                [*in_period(wider), not_(and_(*in_period(period)))],
                 from_link=from_link,
             )
             for wider in enclosing(period)
@@ -116,7 +117,7 @@ def coverage(
             )
         left_out = None
         if variable.name == "borough":
-            linked = _counts(session, question.id, version_ids, _in_period(period), from_link=True)
+            linked = _counts(session, question.id, version_ids, in_period(period), from_link=True)
             respondents = sum(c for c, _ in linked.values())
             if respondents:
                 left_out = gate.count(respondents, sum(k for _, k in linked.values()))
@@ -210,7 +211,7 @@ def most_under_represented(
 # --- within a borough, and through one link -------------------------------------------------
 
 
-class _Where:
+class Where:
     """Conditions for `reporting.aggregate_cells`: responses to these versions, in a period,
     and any more conditions (one link, outside a period)."""
 
@@ -221,7 +222,8 @@ class _Where:
         return self._conditions
 
 
-def _versions(questionnaire: Questionnaire):
+def of_questionnaire(questionnaire: Questionnaire):
+    """Responses to any version of the questionnaire."""
     return Response.questionnaire_version_id.in_(
         select(QuestionnaireVersion.id).where(
             QuestionnaireVersion.questionnaire_id == questionnaire.id
@@ -285,10 +287,10 @@ def _group_tables(
         if question is None or borough_question is None:
             continue
         columns = {"borough": borough_question.id, "value": question.id}
-        rows = aggregate_cells(session, _Where(*where), columns)
+        rows = aggregate_cells(session, Where(*where), columns)
         counts = _by_answer(rows, 2, keep)
         complements = [
-            _by_answer(aggregate_cells(session, _Where(*other), columns), 2, keep)
+            _by_answer(aggregate_cells(session, Where(*other), columns), 2, keep)
             for other in outside
         ]
         population = population_for(variable.source)
@@ -310,14 +312,14 @@ def borough_coverage(
     gate: Gate,
 ) -> list[CoverageTable]:
     """Residents of one borough by age band, sex and ethnic group, against its people."""
-    base = [_versions(questionnaire), Response.borough_from_link.is_(False)]
+    base = [of_questionnaire(questionnaire), Response.borough_from_link.is_(False)]
     outside = [
-        [*base, *_in_period(wider), not_(and_(*_in_period(period)))] for wider in enclosing(period)
+        [*base, *in_period(wider), not_(and_(*in_period(period)))] for wider in enclosing(period)
     ]
     return _group_tables(
         session,
         questionnaire,
-        [*base, *_in_period(period)],
+        [*base, *in_period(period)],
         outside,
         lambda row: row[1] == borough,
         lambda source: borough_population(figures, borough, source),
@@ -348,14 +350,14 @@ def link_coverage(
     from survey.services.reporting import aggregate_cells
 
     mine = Response.link_id == link.id
-    others = [_versions(questionnaire), Response.link_id != link.id]
-    rows = aggregate_cells(session, _Where(_versions(questionnaire), mine), {}, months=True)
+    others = [of_questionnaire(questionnaire), Response.link_id != link.id]
+    rows = aggregate_cells(session, Where(of_questionnaire(questionnaire), mine), {}, months=True)
     by_month: dict[str, tuple[int, int]] = {}
     for year, month, *_rest, count, keys in rows:
         key = f"{int(year)}-{int(month):02d}"
         before = by_month.get(key, (0, 0))
         by_month[key] = (before[0] + int(count), before[1] + int(keys or 0))
-    rest_rows = aggregate_cells(session, _Where(*others), {}, months=True)
+    rest_rows = aggregate_cells(session, Where(*others), {}, months=True)
     rest: dict[tuple, int] = {}
     for year, month, *_rest, count, _keys in rest_rows:
         key = (f"{int(year)}-{int(month):02d}",)
@@ -377,7 +379,7 @@ def link_coverage(
     mix = _group_tables(
         session,
         questionnaire,
-        [_versions(questionnaire), mine],
+        [of_questionnaire(questionnaire), mine],
         [others],
         lambda row: True,
         population_for,
@@ -408,6 +410,6 @@ def synthetic_responses(session: Session, questionnaire: Questionnaire, period: 
     count, keys = session.execute(
         select(func.count(), func.coalesce(func.sum(Response.record_key), 0))
         .join(Link, Link.id == Response.link_id)
-        .where(Link.synthetic.is_(True), _versions(questionnaire), *_in_period(period))
+        .where(Link.synthetic.is_(True), of_questionnaire(questionnaire), *in_period(period))
     ).one()
     return gate.count(count, keys) if count else None

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from survey.geography import BOROUGH_NAMES
 from survey.publication import Count, Gate
 from survey.questionnaire import Questionnaire
-from survey.services.coverage import _in_period, _versions, _Where
+from survey.services.coverage import Where, in_period, of_questionnaire
 from survey.services.periods import Period, enclosing
 from survey.services.population import Figures
 from survey.services.report_columns import option_groups
@@ -132,12 +132,12 @@ def next_steps(
     groups = option_groups(questionnaire).get("ethnic_group", {})
     from survey.demographics import ETHNIC_GROUPS
 
-    base = [_versions(questionnaire)]
-    rows = aggregate_cells(session, _Where(*base, *_in_period(period)), questions)
+    base = [of_questionnaire(questionnaire)]
+    rows = aggregate_cells(session, Where(*base, *in_period(period)), questions)
     wider = [
         aggregate_cells(
             session,
-            _Where(*base, *_in_period(other), not_(and_(*_in_period(period)))),
+            Where(*base, *in_period(other), not_(and_(*in_period(period)))),
             questions,
         )
         for other in enclosing(period)
