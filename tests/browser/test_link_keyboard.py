@@ -43,8 +43,8 @@ def test_close_and_reopen_a_link_with_the_keyboard(browser, live_server):
     assert "Link closed." in page.locator(".govuk-notification-banner").inner_text()
     problems += problems_on(page, "closed, with its banner")
     _tab_to(page, "Reopen this link")
-    page.keyboard.press("Enter")
-    page.wait_for_url(detail)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert "Link reopened" in page.locator(".govuk-notification-banner").inner_text()
     assert "Open" in page.locator(".govuk-summary-list").inner_text()
     context.close()
