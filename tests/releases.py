@@ -11,7 +11,7 @@ from sqlalchemy import update
 from survey import clock
 from survey.demo import SYNTHETIC_CODE, load_synthetic_responses
 from survey.extensions import db
-from survey.models import Link, PopulationSet, StaffUser
+from survey.models import Link, PopulationSet, Release, StaffUser
 from survey.publication import public_gate_for
 from survey.services import releases as release_service
 from survey.services import staff as staff_service
@@ -65,25 +65,7 @@ def _user(email: str, role: str) -> StaffUser:
     return user or staff_service.create_user(db.session, email, role, PASSWORD)
 
 
-def prepare(app, period: str | None = None, *, indicators=INDICATORS, breakdowns=BREAKDOWNS):
-    """Prepare a release (an analyst) without approving it; return its id."""
-    with app.app_context():
-        questionnaire = questionnaire_for(latest_version(db.session, "prevent-awareness"))
-        release = release_service.prepare(
-            db.session,
-            questionnaire,
-            release_service.ReleaseChoice(
-                period or last_quarter(), tuple(indicators), tuple(breakdowns)
-            ),
-            by=_user("release-analyst@example.org", "analyst"),
-            figures=current_figures(db.session),
-            gate=public_gate_for(app.config),
-        )
-        db.session.commit()
-        return release.id
-
-
-def publish(
+def prepare(
     app,
     period: str | None = None,
     *,
@@ -92,14 +74,10 @@ def publish(
     commentary: str = "More people have heard of Prevent than last year.",
     corrects: int | None = None,
     correction_note: str = "",
-    publish_at: dt.datetime | None = None,
 ) -> int:
-    """Prepare (an analyst) and approve (an admin) a release; return its id."""
+    """Prepare a release (an analyst) without approving it; return its id."""
     with app.app_context():
         questionnaire = questionnaire_for(latest_version(db.session, "prevent-awareness"))
-        preparer = _user("release-analyst@example.org", "analyst")
-        approver = _user("release-admin@example.org", "admin")
-        figures, gate = current_figures(db.session), public_gate_for(app.config)
         release = release_service.prepare(
             db.session,
             questionnaire,
@@ -111,19 +89,28 @@ def publish(
                 corrects,
                 correction_note,
             ),
-            by=preparer,
-            figures=figures,
-            gate=gate,
+            by=_user("release-analyst@example.org", "analyst"),
+            figures=current_figures(db.session),
+            gate=public_gate_for(app.config),
         )
+        db.session.commit()
+        return release.id
+
+
+def publish(app, period: str | None = None, *, publish_at: dt.datetime | None = None, **choice):
+    """Prepare (an analyst) and approve (an admin) a release; return its id."""
+    release_id = prepare(app, period, **choice)
+    with app.app_context():
+        release = db.session.get(Release, release_id)
         assert not release.problems, release.problems
         release_service.approve(
             db.session,
             release,
-            questionnaire,
-            by=approver,
+            questionnaire_for(latest_version(db.session, "prevent-awareness")),
+            by=_user("release-admin@example.org", "admin"),
             publish_at=publish_at or clock.now(),
-            figures=figures,
-            gate=gate,
+            figures=current_figures(db.session),
+            gate=public_gate_for(app.config),
         )
         db.session.commit()
-        return release.id
+        return release_id

@@ -149,6 +149,16 @@ def _grouped(variable: Demographic, categories, counts, population, complements)
     return grouped, add_up(counts), grouped_population, [add_up(c) for c in complements]
 
 
+def outside_counts(labels, complements: list[dict]) -> list[dict[tuple, int]]:
+    """For `Gate.table`: each group's respondents outside this table (another period,
+    everyone else) and their total, from {label: (respondents, key sum)} per selection."""
+    return [
+        {(str(label),): outside.get(label, (0, 0))[0] for label in labels}
+        | {("All",): sum(count for count, _ in outside.values())}
+        for outside in complements
+    ]
+
+
 def _table(variable, categories, counts, population, complements, gate: Gate) -> CoverageTable:
     values = [counts.get(value, (0, 0)) for value, _, _ in categories]
     parts, total = gate.table(
@@ -156,11 +166,7 @@ def _table(variable, categories, counts, population, complements, gate: Gate) ->
         [count for count, _ in values],
         [keys for _, keys in values],
         hide_first=(PREFER_NOT_TO_SAY,),
-        complements=[
-            {(value,): outside.get(value, (0, 0))[0] for value, _, _ in categories}
-            | {("All",): sum(c for c, _ in outside.values())}
-            for outside in complements
-        ],
+        complements=outside_counts([value for value, _, _ in categories], complements),
     )
     in_population = [value not in NOT_POPULATION for value, _, _ in categories]
     # Shares of what is published, so no share reveals a count the table hides.

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from sqlalchemy import and_, not_
 from sqlalchemy.orm import Session
 
+from survey.demographics import ETHNIC_GROUPS
 from survey.geography import BOROUGH_NAMES
 from survey.publication import Count, Gate
 from survey.questionnaire import Questionnaire
-from survey.services.coverage import Where, in_period, of_questionnaire
+from survey.services.coverage import Where, in_period, of_questionnaire, outside_counts
 from survey.services.periods import Period, enclosing
 from survey.services.population import Figures
 from survey.services.report_columns import option_groups
@@ -82,11 +83,7 @@ def _published(gate: Gate, labels, counts, complements) -> dict:
         [str(label) for label in labels],
         [counts.get(label, (0, 0))[0] for label in labels],
         [counts.get(label, (0, 0))[1] for label in labels],
-        complements=[
-            {(str(label),): outside.get(label, (0, 0))[0] for label in labels}
-            | {("All",): sum(c for c, _ in outside.values())}
-            for outside in complements
-        ],
+        complements=outside_counts(labels, complements),
     )
     return dict(zip(labels, parts, strict=True))
 
@@ -130,8 +127,6 @@ def next_steps(
         for dimension in ("age_band", "sex")
     }
     groups = option_groups(questionnaire).get("ethnic_group", {})
-    from survey.demographics import ETHNIC_GROUPS
-
     base = [of_questionnaire(questionnaire)]
     rows = aggregate_cells(session, Where(*base, *in_period(period)), questions)
     wider = [
@@ -235,8 +230,6 @@ def _by_borough(crossed: dict[str, int], parts: int, groups: dict | None = None)
 
 
 def _describe(level: str, cell, labels, borough: str | None) -> tuple[str | None, str, str]:
-    from survey.demographics import ETHNIC_GROUPS
-
     if level == "borough":
         return cell, BOROUGH_NAMES.get(cell, cell), ""
     place = BOROUGH_NAMES.get(borough, borough) if borough else "All of London"

@@ -14,7 +14,6 @@ from survey import charts
 from survey.models import Release
 from survey.services import exports
 from survey.services import releases as release_service
-from survey.services.reporting import BREAKDOWNS
 
 HIDDEN_WORDS = {
     "small": "too few responses",
@@ -99,15 +98,13 @@ def tile_maps(snapshot: dict) -> dict[str, charts.TileMap]:
 
 
 def page_context(session: Session, release: Release) -> dict:
-    """What a release page needs beyond the snapshot: maps, corrections, files."""
+    """What a release page needs beyond the snapshot: maps and corrections."""
     return {
         "release": release,
         "snapshot": release.snapshot,
         "maps": tile_maps(release.snapshot),
         "corrected_by": release_service.corrections_of(session, release),
         "corrects": release.corrects,
-        "formats": exports.FORMATS,
-        "breakdowns": BREAKDOWNS,
     }
 
 
