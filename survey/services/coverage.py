@@ -357,23 +357,16 @@ def link_coverage(
 
     mine = Response.link_id == link.id
     others = [of_questionnaire(questionnaire), Response.link_id != link.id]
-    rows = aggregate_cells(session, Where(of_questionnaire(questionnaire), mine), {}, months=True)
-    by_month: dict[str, tuple[int, int]] = {}
-    for year, month, *_rest, count, keys in rows:
-        key = f"{int(year)}-{int(month):02d}"
-        before = by_month.get(key, (0, 0))
-        by_month[key] = (before[0] + int(count), before[1] + int(keys or 0))
-    rest_rows = aggregate_cells(session, Where(*others), {}, months=True)
-    rest: dict[tuple, int] = {}
-    for year, month, *_rest, count, _keys in rest_rows:
-        key = (f"{int(year)}-{int(month):02d}",)
-        rest[key] = rest.get(key, 0) + int(count)
+    by_month = _by_month(
+        aggregate_cells(session, Where(of_questionnaire(questionnaire), mine), {}, months=True)
+    )
+    rest = _by_month(aggregate_cells(session, Where(*others), {}, months=True))
     months = _months_between(min(by_month), max(by_month)) if by_month else []
     parts, total = gate.table(
         months,
         [by_month.get(m, (0, 0))[0] for m in months],
         [by_month.get(m, (0, 0))[1] for m in months],
-        complements=[{**{k: v for k, v in rest.items() if k[0] in months}}],
+        complements=outside_counts(months, [rest]),
     )
     borough = link.distribution_borough
 
@@ -398,6 +391,16 @@ def link_coverage(
         against=f"{borough_name}'s people" if borough else "London's people",
         synthetic=bool(link.synthetic),
     )
+
+
+def _by_month(rows) -> dict[str, tuple[int, int]]:
+    """Respondents and record-key sums by month ("2026-11") from `aggregate_cells` rows."""
+    found: dict[str, tuple[int, int]] = {}
+    for year, month, *_rest, count, keys in rows:
+        key = f"{int(year)}-{int(month):02d}"
+        before = found.get(key, (0, 0))
+        found[key] = (before[0] + int(count), before[1] + int(keys or 0))
+    return found
 
 
 def _months_between(first: str, last: str) -> list[str]:
