@@ -11,6 +11,12 @@ DATABASE_STAMP := instance/.migrated
 CATALOGUES := $(wildcard survey/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 HOST ?= 127.0.0.1
+# Tests run on every core (pytest-xdist); the browser tests share one live server, so they
+# stay together on one worker (--dist loadgroup). PYTEST_WORKERS=0 runs them in one process.
+PYTEST_WORKERS ?= auto
+PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
+# When make started, so the test targets can say how long the whole command took.
+STARTED := $(shell date +%s)
 PORT ?= 5000
 export FLASK_APP := survey
 
@@ -32,10 +38,17 @@ serve: $(PY_STAMP) $(MANIFEST) $(COMPILED) ## Serve with gunicorn (SQLite, or Po
 	SURVEY_BIND=127.0.0.1:8000 $(BIN)/gunicorn -c gunicorn.conf.py survey.wsgi:app
 
 test: $(PY_STAMP) $(MANIFEST) $(COMPILED) ## Set everything up and run the test suite (SQLite; PostgreSQL with TEST_DATABASE_URL)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	@$(call timed,$(BIN)/python -m pytest $(PARALLEL) -m "not slow" $(PYTEST_ARGS))
 
 test-all: $(PY_STAMP) $(MANIFEST) $(COMPILED) ## Run every test, slow suites included
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(call timed,$(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS))
+
+# Run a command, then say how long `make` took in all (set-up included) and pass on its
+# exit status (pytest's 5, no tests collected, fails the target like any other).
+timed = echo "$(1)"; status=0; $(1) || status=$$?; \
+	seconds=$$(( $$(date +%s) - $(STARTED) )); \
+	echo "make $@: $$((seconds / 60)) min $$((seconds % 60)) s in all, set-up included"; \
+	exit $$status
 
 audit: $(PY_STAMP) ## Check the locked dependencies for known vulnerabilities (pip-audit)
 	$(BIN)/python .ci/audit

@@ -243,8 +243,10 @@ def load_synthetic_responses(
                 if v is not None
             )
         if len(responses) == INSERT_BATCH or index + 1 == count:
-            session.execute(insert(Response), responses)
-            session.execute(insert(Answer), answers)
+            # Core inserts (executemany), not the ORM's bulk path, which costs more than
+            # making up the answers.
+            session.execute(insert(Response.__table__), responses)
+            session.execute(insert(Answer.__table__), answers)
             responses, answers = [], []
         if progress is not None and (index + 1) % 500 == 0:
             progress(index + 1)

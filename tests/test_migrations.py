@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import create_engine, inspect, text
 
-from survey.config import normalise_database_url
 from survey.models import Base
+from tests.databases import new_postgres_database
 
 
 def test_migrated_schema_has_every_table(database_url):
@@ -58,18 +57,8 @@ def empty_database(request, tmp_path):
     server = os.environ.get("TEST_DATABASE_URL")
     if not server:
         pytest.skip("PostgreSQL migrations need TEST_DATABASE_URL")
-    name = f"prevent_migration_{secrets.token_hex(4)}"
-    admin = create_engine(make_url(normalise_database_url(server)), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    yield (
-        make_url(normalise_database_url(server))
-        .set(database=name)
-        .render_as_string(hide_password=False)
-    )
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
+    with new_postgres_database(server, "migration") as url:
+        yield url
 
 
 def test_responses_whose_borough_a_link_set_are_marked_and_drafts_ask_again(empty_database):

@@ -8,7 +8,7 @@ import io
 import itertools
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from survey import clock
@@ -141,13 +141,18 @@ def store_figures(
         uploaded_by=uploaded_by.id if uploaded_by else None,
         is_demo=is_demo,
     )
-    figures.figures = [
-        PopulationFigure(variable=v, category=c, population=p)
-        for v, given in values.items()
-        for c, p in given.items()
-    ]
     session.add(figures)
     session.flush()
+    # One executemany, not an ORM object per figure: an upload within boroughs is over a
+    # thousand rows.
+    session.execute(
+        insert(PopulationFigure.__table__),
+        [
+            {"set_id": figures.id, "variable": v, "category": c, "population": p}
+            for v, given in values.items()
+            for c, p in given.items()
+        ],
+    )
     return figures
 
 

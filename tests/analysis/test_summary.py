@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis import Mean, Proportion, proportion_ci, summarise
+from tests.properties import examples
 
 REFERENCE = {
     c["label"]: c
@@ -329,7 +330,7 @@ def test_an_unknown_method_is_refused_naming_the_allowed_ones():
 GROUPS = ["g1", "g2", "g3", "g4", "g5"]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(min_value=0, max_value=100_000),
     size=st.integers(min_value=5, max_value=300),

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import RakingError, rake
+from tests.properties import examples
 
 CASES = {
     c["label"]: c
@@ -109,7 +110,7 @@ def test_kish_design_effect_is_reported_by_category():
     assert by_sex == {"f": pytest.approx(1.0), "m": pytest.approx(1.0)}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     seed=st.integers(min_value=0, max_value=10_000),
     size=st.integers(min_value=200, max_value=600),

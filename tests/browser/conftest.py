@@ -32,7 +32,10 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    """Mark the browser tests, skip them (saying why) without a browser, and keep them on
+    one pytest-xdist worker, so one live server and one browser serve them all."""
     reason = None
     if not os.path.exists(CHROMIUM):
         reason = "browser tests need Debian's chromium (apt-get install chromium)"
@@ -44,6 +47,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/browser" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group("browser"))
             if reason:
                 item.add_marker(pytest.mark.skip(reason=reason))
 

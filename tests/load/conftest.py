@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.databases import new_postgres_database
 from tests.environment import clean_environ
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -21,11 +22,15 @@ SECONDS = float(os.environ.get("LOAD_SECONDS", "60"))
 RESIDENTS = int(os.environ.get("LOAD_RESIDENTS", "200"))
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    """Mark the load runs slow, and keep them on one pytest-xdist worker: one at a time,
+    so two servers under load never share the machine."""
     for item in items:
         if "tests/load" in str(item.fspath):
             item.add_marker(pytest.mark.load)
             item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group("load"))
 
 
 class Server:
@@ -111,16 +116,19 @@ def server(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'load.db'}"
     else:
-        url = os.environ.get("TEST_DATABASE_URL")
-        if not url:
+        server_url = os.environ.get("TEST_DATABASE_URL")
+        if not server_url:
             pytest.skip("PostgreSQL load runs need TEST_DATABASE_URL (.ci/run sets it)")
-        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        url = request.getfixturevalue("load_database")
     server = Server(tmp_path, url)
     server.prepare()
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def load_database():
+    """A PostgreSQL database of the load run's own, dropped afterwards."""
+    with new_postgres_database(os.environ["TEST_DATABASE_URL"], "load") as url:
+        yield url.replace("postgresql+psycopg://", "postgresql://", 1)

@@ -75,13 +75,8 @@ class Proxy:
 
 
 @pytest.fixture
-def postgres_server(tmp_path):
-    url = os.environ["TEST_DATABASE_URL"]
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+def postgres_server(tmp_path, load_database):
+    url = load_database
     proxy = Proxy()
     proxied = url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}").replace(
         "localhost:5432", f"127.0.0.1:{proxy.port}"
@@ -141,23 +136,14 @@ def test_an_unreachable_database_gets_an_honest_503_then_one_stored_submission(
 
 
 @pytest.fixture
-def direct_server(tmp_path):
+def direct_server(tmp_path, load_database):
     """gunicorn connected straight to PostgreSQL."""
-    url = os.environ["TEST_DATABASE_URL"]
-    _rebuild(url)
+    url = load_database
     server = Server(tmp_path, url)
     server.prepare()
     server.start()
     yield server, url
     server.stop()
-
-
-def _rebuild(url: str) -> None:
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def test_terminated_connections_are_replaced_and_nothing_is_lost(direct_server):

@@ -31,6 +31,7 @@ from survey.geography import BOROUGH_NAMES
 from survey.models import Answer, Link, Response, random_response_id
 from survey.services.questionnaires import latest_version, load_questionnaire, questionnaire_for
 from tests.conftest import PROJECT, empty_tables
+from tests.properties import examples
 from tests.releases import responses_as_real
 from tests.resident import COMPLETE_ANSWERS, page
 from tests.staff import create_staff, csrf_from, sign_in
@@ -38,7 +39,7 @@ from tests.staff import create_staff, csrf_from, sign_in
 K = 10  # the threshold the app runs with in the tests
 EXTRACT_K = 5
 PAGES_OF_DATA = settings(
-    max_examples=3,
+    max_examples=examples(3),
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # a success is shown as found
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

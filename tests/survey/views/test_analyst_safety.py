@@ -20,6 +20,7 @@ from survey.models import Answer, Link, Response
 from survey.services.exports import FORMULA_TRIGGERS
 from survey.services.questionnaires import latest_version, load_questionnaire, questionnaire_for
 from tests.conftest import PROJECT
+from tests.properties import examples
 from tests.staff import create_staff, sign_in
 
 
@@ -93,7 +94,7 @@ INDICATORS = {
 
 
 @settings(
-    max_examples=25,
+    max_examples=examples(25),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
