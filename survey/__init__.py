@@ -6,7 +6,8 @@ import os
 from typing import Any
 
 from flask import Flask
-from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from jinja2 import BytecodeCache, ChoiceLoader, PackageLoader, PrefixLoader
+from jinja2.bccache import Bucket
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from survey import logs
@@ -42,7 +43,31 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Compiled templates kept for the life of the process, shared by every app it builds.
+
+    A server builds one app, but the CLI and the test suite build many (one per test), and
+    compiling the templates anew for each cost more than the tests themselves. Jinja keys
+    each entry by the template's name and checks its source, so an edited template is
+    compiled again. Sharing is sound because every app this factory builds has the same
+    Jinja settings and extensions."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self._compiled:
+            bucket.bytecode_from_string(self._compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED_TEMPLATES = _CompiledTemplates()
+
+
 def _register_templates(app: Flask) -> None:
+    app.jinja_env.bytecode_cache = _COMPILED_TEMPLATES
     app.jinja_loader = ChoiceLoader(
         [
             PackageLoader("survey"),
