@@ -9,6 +9,7 @@ import contextlib
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -34,8 +35,9 @@ CHROMIUM_ARGS = [
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Mark the browser tests, skip them (saying why) without a browser, and keep them on
-    one pytest-xdist worker, so one live server and one browser serve them all."""
+    """Mark the browser tests, skip them (saying why) without a browser, and keep the
+    tests of each server together on one pytest-xdist worker, so each server is built once
+    (the groups themselves may run on different workers)."""
     reason = None
     if not os.path.exists(CHROMIUM):
         reason = "browser tests need Debian's chromium (apt-get install chromium)"
@@ -47,9 +49,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/browser" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
-            item.add_marker(pytest.mark.xdist_group("browser"))
+            server = next((f for f in SERVERS if f in item.fixturenames), "live_server")
+            item.add_marker(pytest.mark.xdist_group(f"browser-{server}"))
             if reason:
                 item.add_marker(pytest.mark.skip(reason=reason))
+
+
+# The servers the browser tests use, each built at most once per worker.
+SERVERS = ("published_server", "hostile_server", "live_server")
 
 
 class LiveServer(str):
@@ -67,33 +74,61 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextlib.contextmanager
-def serve(folder: Path, prepare: list[list[str]] = (), setup=None):
-    """Migrate a fresh SQLite database, load the demo, run any further `flask` commands
-    and `setup(database_url)`, and serve it with gunicorn; yield the base URL with the demo
-    staff credentials."""
-    port = _free_port()
-    env = clean_environ(
-        SURVEY_ENV="development",
-        SURVEY_DATABASE_URL=f"sqlite:///{folder / 'survey.db'}",
-        SURVEY_SECRET_KEY="browser-tests-secret-key-0123456789abcdef",
-        FLASK_APP="survey",
-        SURVEY_BIND=f"127.0.0.1:{port}",
-        SURVEY_WEB_WORKERS="2",
-        # "Exit this page" leaves for a neutral site: here another origin on this machine.
-        SURVEY_EXIT_URL=f"http://localhost:{port}/",
-    )
+SERVER_SETTINGS = {
+    "SURVEY_ENV": "development",
+    "SURVEY_SECRET_KEY": "browser-tests-secret-key-0123456789abcdef",
+    "FLASK_APP": "survey",
+    "SURVEY_WEB_WORKERS": "2",
+}
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory) -> tuple[Path, str]:
+    """A SQLite database as `make run` leaves it (`flask db upgrade`, then `flask demo`
+    with its synthetic responses and preview release), built once per worker; each server
+    starts from a copy. Returns the file and what `flask demo` printed."""
+    folder = tmp_path_factory.mktemp("demo")
+    env = clean_environ(**SERVER_SETTINGS, SURVEY_DATABASE_URL=f"sqlite:///{folder / 'survey.db'}")
     flask = [sys.executable, "-m", "flask"]
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=PROJECT, check=True, capture_output=True)
     demo = subprocess.run(
-        [*flask, "demo", "--base-url", f"http://127.0.0.1:{port}"],
+        [*flask, "demo", "--base-url", "http://127.0.0.1"],
         env=env,
         cwd=PROJECT,
         check=True,
         capture_output=True,
         text=True,
     )
-    (folder / "demo.txt").write_text(demo.stdout)
+    return folder / "survey.db", demo.stdout
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """Copy a SQLite database with SQLite's backup, so pages still in its write-ahead log
+    come too."""
+    with (
+        contextlib.closing(sqlite3.connect(source)) as old,
+        contextlib.closing(sqlite3.connect(target)) as new,
+    ):
+        old.backup(new)
+
+
+@contextlib.contextmanager
+def serve(folder: Path, demo_database: tuple[Path, str], prepare: list[list[str]] = (), setup=None):
+    """Copy the demo database, run any further `flask` commands and `setup(database_url)`
+    on the copy, and serve it with gunicorn; yield the base URL with the demo staff
+    credentials."""
+    port = _free_port()
+    env = clean_environ(
+        **SERVER_SETTINGS,
+        SURVEY_DATABASE_URL=f"sqlite:///{folder / 'survey.db'}",
+        SURVEY_BIND=f"127.0.0.1:{port}",
+        # "Exit this page" leaves for a neutral site: here another origin on this machine.
+        SURVEY_EXIT_URL=f"http://localhost:{port}/",
+    )
+    flask = [sys.executable, "-m", "flask"]
+    source, printed = demo_database
+    _copy_database(source, folder / "survey.db")
+    (folder / "demo.txt").write_text(printed)
     for command in prepare:
         subprocess.run([*flask, *command], env=env, cwd=PROJECT, check=True, capture_output=True)
     if setup is not None:
@@ -109,7 +144,7 @@ def serve(folder: Path, prepare: list[list[str]] = (), setup=None):
     base = f"http://127.0.0.1:{port}"
     credentials = {
         line.split()[0]: (line.split()[1], line.split()[2])
-        for line in demo.stdout.splitlines()
+        for line in printed.splitlines()
         if "@demo.example.org" in line
     }
     deadline = time.monotonic() + 30
@@ -131,9 +166,9 @@ def serve(folder: Path, prepare: list[list[str]] = (), setup=None):
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def live_server(tmp_path_factory, demo_database):
     """The platform as `make run` sets it up, served by gunicorn."""
-    with serve(tmp_path_factory.mktemp("live")) as server:
+    with serve(tmp_path_factory.mktemp("live"), demo_database) as server:
         yield server
 
 
@@ -151,9 +186,10 @@ def _publish_two_releases(database_url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def published_server(tmp_path_factory):
+def published_server(tmp_path_factory, demo_database):
     """The platform with two published releases (ids 2 and 3: the demo's preview is 1)."""
-    with serve(tmp_path_factory.mktemp("published"), setup=_publish_two_releases) as server:
+    folder = tmp_path_factory.mktemp("published")
+    with serve(folder, demo_database, setup=_publish_two_releases) as server:
         yield server
 
 

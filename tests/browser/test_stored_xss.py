@@ -89,10 +89,11 @@ def hostile_questionnaire(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def hostile_server(tmp_path_factory):
+def hostile_server(tmp_path_factory, demo_database):
     folder = tmp_path_factory.mktemp("hostile")
     questionnaires = hostile_questionnaire(folder)
-    with serve(folder, [["questionnaires", "load", str(questionnaires)]]) as server:
+    load = [["questionnaires", "load", str(questionnaires)]]
+    with serve(folder, demo_database, load) as server:
         yield server
 
 
