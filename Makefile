@@ -40,12 +40,13 @@ serve: $(PY_STAMP) $(MANIFEST) $(COMPILED) ## Serve with gunicorn (SQLite, or Po
 test: $(PY_STAMP) $(MANIFEST) $(COMPILED) ## Set everything up and run the test suite (SQLite; PostgreSQL with TEST_DATABASE_URL)
 	@$(call timed,$(BIN)/python -m pytest $(PARALLEL) -m "not slow" $(PYTEST_ARGS))
 
-test-all: $(PY_STAMP) $(MANIFEST) $(COMPILED) ## Run every test, slow suites included
-	@$(call timed,$(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS))
+test-all: $(PY_STAMP) $(MANIFEST) $(COMPILED) ## Run every test: the suite in parallel, then the slow suites (load, crash, outage) alone
+	@$(call timed,$(BIN)/python -m pytest $(PARALLEL) -m "not slow" $(PYTEST_ARGS) \
+		&& $(BIN)/python -m pytest -m slow $(PYTEST_ARGS))
 
 # Run a command, then say how long `make` took in all (set-up included) and pass on its
 # exit status (pytest's 5, no tests collected, fails the target like any other).
-timed = echo "$(1)"; status=0; $(1) || status=$$?; \
+timed = echo '$(1)'; status=0; $(1) || status=$$?; \
 	seconds=$$(( $$(date +%s) - $(STARTED) )); \
 	echo "make $@: $$((seconds / 60)) min $$((seconds % 60)) s in all, set-up included"; \
 	exit $$status

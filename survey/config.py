@@ -95,7 +95,7 @@ class TestConfig(Config):
     TESTING = True
     RATELIMIT_ENABLED = False  # tests that need the limits switch them on
     ARGON2_TIME_COST = 1  # cheap hashing keeps the suite fast; still argon2id
-    ARGON2_MEMORY_COST = 1024  # KiB
+    ARGON2_MEMORY_COST = 8  # KiB, the least argon2 allows for one lane
     ARGON2_PARALLELISM = 1
     SECRET_KEY = "test-secret-key-not-for-use-anywhere-else"  # noqa: S105 (tests only)
 

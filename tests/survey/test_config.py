@@ -190,3 +190,16 @@ def test_production_refuses_several_workers_with_a_per_process_rate_limit_store(
 )
 def test_one_worker_or_a_shared_store_may_start(env_name, workers, store):
     check_workers({"RATELIMIT_STORAGE_URI": store}, env_name, workers)
+
+
+def test_only_the_tests_hash_passwords_cheaply():
+    """The suite's argon2id costs (one pass, 8 KiB) never reach development or production,
+    which keep argon2-cffi's recommended costs."""
+    from survey.config import config_for
+
+    for name in ("development", "production"):
+        chosen = config_for(name)
+        costs = (chosen.ARGON2_TIME_COST, chosen.ARGON2_MEMORY_COST, chosen.ARGON2_PARALLELISM)
+        assert costs == (3, 64 * 1024, 4), name
+    test = config_for("test")
+    assert (test.ARGON2_TIME_COST, test.ARGON2_MEMORY_COST) == (1, 8)
