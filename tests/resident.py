@@ -27,8 +27,13 @@ COMPLETE_ANSWERS: dict[str, list[str] | str | None] = {
 }
 
 
+# lxml's parser: the same tree as Python's html.parser for the platform's pages, in a
+# fraction of the time (the suite parses thousands of pages).
+PARSER = "lxml"
+
+
 def page(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    return BeautifulSoup(response.get_data(as_text=True), PARSER)
 
 
 class Resident:

@@ -15,7 +15,7 @@ from survey.config import ConfigurationError, language_statuses
 from survey.models import Response
 from survey.questionnaire import QuestionnaireError, load_file, parse_questionnaire
 from tests.conftest import PROJECT
-from tests.resident import COMPLETE_ANSWERS, Resident, page
+from tests.resident import COMPLETE_ANSWERS, PARSER, Resident, page
 from tests.staff import create_staff, sign_in
 
 QUESTIONNAIRE = PROJECT / "questionnaires" / "prevent-awareness.yaml"
@@ -337,7 +337,7 @@ def test_error_pages_render_in_every_language(app, language):
 def page_of(body: str):
     from bs4 import BeautifulSoup
 
-    return BeautifulSoup(body, "html.parser")
+    return BeautifulSoup(body, PARSER)
 
 
 def direction_of(language: str) -> str:

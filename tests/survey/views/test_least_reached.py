@@ -10,6 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from survey.services.exports import FORMATS
+from tests.resident import PARSER
 from tests.routes import staff_clients
 
 WITH_BOROUGH = "allow=borough&allow=age_band&allow=sex&allow=ethnic_group"
@@ -23,7 +24,7 @@ def analyst(app, demo):
 
 def page(response) -> BeautifulSoup:
     assert response.status_code == 200, response.get_data(as_text=True)[-2000:]
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    return BeautifulSoup(response.get_data(as_text=True), PARSER)
 
 
 def shares(soup) -> list[float]:
@@ -92,7 +93,7 @@ def test_a_group_where_everyone_answered_alike_is_named_not_fitted(app, demo):
         clients["analyst"]
         .get(f"/staff/analysis/least-reached?indicator=aware&{WITH_BOROUGH}")
         .data,
-        "html.parser",
+        PARSER,
     )
     assert "Everyone in the group" in soup.get_text() and "answered" in soup.get_text()
     assert not soup.select("#adjusted")

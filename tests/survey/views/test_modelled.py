@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from bs4 import BeautifulSoup
 
+from tests.resident import PARSER
 from tests.routes import staff_clients
 
 QUERY = "/staff/analysis?indicator=aware&by=borough"
@@ -19,7 +20,7 @@ def analyst(app, demo):
 
 def page(response) -> BeautifulSoup:
     assert response.status_code == 200, response.get_data(as_text=True)[-2000:]
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    return BeautifulSoup(response.get_data(as_text=True), PARSER)
 
 
 def limits(cell) -> tuple[float, float, float]:

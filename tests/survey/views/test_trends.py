@@ -16,6 +16,7 @@ from survey.models import QuestionnaireVersion, Response
 from survey.services.exports import FORMATS
 from survey.services.questionnaires import load_questionnaire
 from tests.conftest import PROJECT
+from tests.resident import PARSER
 from tests.routes import staff_clients
 
 
@@ -27,7 +28,7 @@ def analyst(app, demo):
 
 def page(response) -> BeautifulSoup:
     assert response.status_code == 200, response.get_data(as_text=True)[-2000:]
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    return BeautifulSoup(response.get_data(as_text=True), PARSER)
 
 
 def test_the_demo_spans_eight_quarters_and_the_page_draws_the_line(analyst):
