@@ -162,8 +162,14 @@ def current_figures(session: Session) -> Figures | None:
     if latest is None:
         return None
     values: dict[str, dict[str, int]] = {}
-    for figure in latest.figures:
-        values.setdefault(figure.variable, {})[figure.category] = figure.population
+    # Plain rows, not ORM objects: figures within boroughs are over a thousand, and every
+    # report reads them.
+    rows = session.execute(
+        select(PopulationFigure.variable, PopulationFigure.category, PopulationFigure.population)
+        .where(PopulationFigure.set_id == latest.id)
+    )
+    for variable, category, population in rows:
+        values.setdefault(variable, {})[category] = population
     return Figures(latest.version, latest.label, latest.is_demo, values)
 
 
