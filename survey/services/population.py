@@ -165,8 +165,9 @@ def current_figures(session: Session) -> Figures | None:
     # Plain rows, not ORM objects: figures within boroughs are over a thousand, and every
     # report reads them.
     rows = session.execute(
-        select(PopulationFigure.variable, PopulationFigure.category, PopulationFigure.population)
-        .where(PopulationFigure.set_id == latest.id)
+        select(
+            PopulationFigure.variable, PopulationFigure.category, PopulationFigure.population
+        ).where(PopulationFigure.set_id == latest.id)
     )
     for variable, category, population in rows:
         values.setdefault(variable, {})[category] = population
