@@ -11,8 +11,8 @@ DATABASE_STAMP := instance/.migrated
 CATALOGUES := $(wildcard survey/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 HOST ?= 127.0.0.1
-# Tests run on every core (pytest-xdist); the browser tests share one live server, so they
-# stay together on one worker (--dist loadgroup). PYTEST_WORKERS=0 runs them in one process.
+# Tests run on every core (pytest-xdist); the browser tests of each server stay together on
+# one worker (--dist loadgroup). PYTEST_WORKERS=0 runs them all in one process.
 PYTEST_WORKERS ?= auto
 PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
 # When make started, so the test targets can say how long the whole command took.

@@ -17,21 +17,8 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import (
-    Column,
-    MetaData,
-    Table,
-    create_engine,
-    exists,
-    insert,
-    literal,
-    make_url,
-    or_,
-    select,
-    text,
-)
+from sqlalchemy import create_engine, exists, literal, make_url, or_, select, text
 from sqlalchemy.orm import Session
-from sqlalchemy.schema import CreateSchema
 
 from survey import clock, create_app
 from survey.config import normalise_database_url
@@ -102,7 +89,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         for name in ("SURVEY_DATABASE_URL", "DATABASE_URL"):
             if os.environ.get(name) and _same_database(url, os.environ[name]):
                 pytest.exit(f"TEST_DATABASE_URL names the same database as {name}", 2)
-        with new_postgres_database(url, "suite", durable=False) as own:
+        with new_postgres_database(url, "suite") as own:
             yield _migrated(own)
     else:
         yield _migrated("sqlite:///" + str(tmp_path_factory.mktemp("db") / "survey.db"))
@@ -179,49 +166,23 @@ _REAL_CLOCK = (clock.now, clock.today)
 
 
 class DemoRows:
-    """The rows `flask demo --synthetic-responses 0` wrote into an empty database, kept the
-    first time a test of this worker asks for the demo, and copied back for later ones.
-
-    SQLite keeps them in memory and writes them back with one executemany a table;
-    PostgreSQL keeps them in a schema of the worker's own database and copies them back on
-    the server, without sending a row."""
-
-    SCHEMA = "demo_rows"
+    """The rows `flask demo --synthetic-responses 0` wrote into an empty database, kept (in
+    memory) the first time a test of this worker asks for the demo, and written back with
+    one executemany a table for later ones."""
 
     def __init__(self) -> None:
         self.kept: dict[str, list[dict]] | None = None
-        self._metadata = MetaData()
 
     def keep(self, connection) -> None:
-        if connection.dialect.name == "postgresql":
-            connection.execute(CreateSchema(self.SCHEMA))
-            for table in Base.metadata.sorted_tables:
-                kept = self._kept_table(table)
-                kept.create(connection)
-                connection.execute(_copy(table, kept))
-            self.kept = {}
-        else:
-            self.kept = {
-                table.name: [dict(row) for row in connection.execute(table.select()).mappings()]
-                for table in Base.metadata.sorted_tables
-            }
+        self.kept = {
+            table.name: [dict(row) for row in connection.execute(table.select()).mappings()]
+            for table in Base.metadata.sorted_tables
+        }
 
     def copy_back(self, connection) -> None:
         for table in Base.metadata.sorted_tables:
-            if connection.dialect.name == "postgresql":
-                connection.execute(_copy(self._kept_table(table), table))
-            elif self.kept[table.name]:
+            if self.kept[table.name]:
                 connection.execute(table.insert(), self.kept[table.name])
-
-    def _kept_table(self, table: Table) -> Table:
-        """The table's columns in the kept schema, without its keys and constraints."""
-        columns = [Column(column.name, column.type) for column in table.columns]
-        return Table(table.name, self._metadata, *columns, schema=self.SCHEMA, extend_existing=True)
-
-
-def _copy(source: Table, target: Table):
-    names = [column.name for column in source.columns]
-    return insert(target).from_select(names, select(*(source.c[name] for name in names)))
 
 
 _demo_rows = DemoRows()
