@@ -22,6 +22,10 @@ import numpy as np
 KEY_RANGE = 256  # record and cell keys run from 0 to 255
 PTABLES = Path(__file__).parent / "ptables"
 TEN_FIVE = PTABLES / "ptable_10_5_rule.csv.gz"
+# The platform's table: noise of at most 4 either way, variance 3, drawn by the cell key.
+MAX_NOISE = 4
+VARIANCE = 3.0
+KEYED = PTABLES / f"ptable_d{MAX_NOISE}_v{VARIANCE:g}.csv.gz"
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,76 @@ class PerturbationTable:
         return {int(c) for c, row in zip(counts, results, strict=True) if published in row}
 
 
+def noise_distribution(count: int, max_noise: int, variance: float) -> dict[int, float]:
+    """The noise for a true `count`: the distribution of greatest entropy on
+    -`max_noise`..`max_noise` (never below -count) with mean 0 and the given variance,
+    the construction of Enderle, Giessing and Tent's R package `ptable`. Where a count is
+    too close to 0 for the variance, the largest variance it allows is used.
+
+    Examples
+    --------
+    >>> {k: round(v, 3) for k, v in noise_distribution(10, 1, 0.5).items()}
+    {-1: 0.25, 0: 0.5, 1: 0.25}
+    """
+    from scipy.optimize import minimize
+
+    if count == 0:
+        return {0: 1.0}
+    noise = np.arange(max(-count, -max_noise), max_noise + 1)
+    target = variance
+    while target > 0:
+        constraints = [
+            {"type": "eq", "fun": lambda p: p.sum() - 1},
+            {"type": "eq", "fun": lambda p: p @ noise},
+            {"type": "eq", "fun": lambda p, v=target: p @ noise**2 - v},
+        ]
+        found = minimize(
+            lambda p: float(np.sum(p * np.log(np.clip(p, 1e-15, 1)))),
+            np.full(noise.size, 1 / noise.size),
+            method="SLSQP",
+            bounds=[(0, 1)] * noise.size,
+            constraints=constraints,
+            options={"ftol": 1e-12, "maxiter": 1000},
+        )
+        if found.success:
+            p = np.clip(found.x, 0, None)
+            return {int(e): float(q) for e, q in zip(noise, p / p.sum(), strict=True) if q > 0}
+        target = round(target - 0.1, 10)
+    raise ValueError(f"no noise distribution for a count of {count}")
+
+
+def build_ptable(max_noise: int = MAX_NOISE, variance: float = VARIANCE) -> PerturbationTable:
+    """A ptable whose noise depends on the cell key: each count's `noise_distribution`,
+    its cumulative probabilities cut into the 256 cell keys, lowest noise first (ONS's
+    layout). Counts from `max_noise` up share one distribution, so 500 rows hold the
+    table and counts past them wrap onto rows 251 to 500, which all use it."""
+    if max_noise < 1 or not 0 < variance <= max_noise**2:
+        raise ValueError("max_noise must be 1 or more and variance between 0 and max_noise**2")
+    rows = 500
+    table = np.zeros((rows + 1, KEY_RANGE), dtype=np.int64)
+    shared = None
+    for count in range(1, rows + 1):
+        if count >= max_noise and shared is not None:
+            table[count] = shared
+            continue
+        distribution = noise_distribution(count, max_noise, variance)
+        edges = np.rint(np.cumsum(list(distribution.values())) * KEY_RANGE).astype(int)
+        starts = np.concatenate([[0], edges[:-1]])
+        for value, start, end in zip(distribution, starts, edges, strict=True):
+            table[count, start:end] = value
+        if count >= max_noise:
+            shared = table[count].copy()
+    return PerturbationTable(f"ptable_d{max_noise}_v{variance:g}", table)
+
+
+def write_ptable(table: PerturbationTable) -> bytes:
+    """The table as ONS's CSV layout (pcv, ckey, pvalue), gzipped reproducibly."""
+    lines = ['"pcv","ckey","pvalue"']
+    for pcv in range(1, table.max_pcv + 1):
+        lines += [f"{pcv},{key},{table.noise[pcv, key]}" for key in range(KEY_RANGE)]
+    return gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
+
+
 def read_ptable(source: str | Path) -> PerturbationTable:
     """Read a ptable CSV (columns pcv, ckey, pvalue; gzip allowed), checking it is whole."""
     path = Path(source)
@@ -90,8 +164,8 @@ def read_ptable(source: str | Path) -> PerturbationTable:
 
 
 @lru_cache(maxsize=4)
-def load_ptable(source: str | Path = TEN_FIVE) -> PerturbationTable:
-    """The ptable at `source`, read once per process (ONS's published 10-5 table by default)."""
+def load_ptable(source: str | Path = KEYED) -> PerturbationTable:
+    """The ptable at `source`, read once per process (the platform's keyed table by default)."""
     return read_ptable(source)
 
 
@@ -100,6 +174,6 @@ def cell_keys(record_key_sums) -> np.ndarray:
     return np.asarray(record_key_sums, dtype=np.int64) % KEY_RANGE
 
 
-def true_counts_for(published: int, source: str | Path = TEN_FIVE) -> set[int]:
+def true_counts_for(published: int, source: str | Path = KEYED) -> set[int]:
     """The true counts the table at `source` publishes as `published`."""
     return load_ptable(source).true_counts_for(published)

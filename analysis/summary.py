@@ -32,6 +32,7 @@ from analysis.intervals import (
 )
 from analysis.linearisation import DomainEstimates, Projection, estimate_domains
 from analysis.multiplicity import ADJUSTMENTS, adjust_p_values
+from analysis.perturbation import PerturbationTable
 from analysis.weighting import RakeResult, rake
 
 ALL = "All"
@@ -114,6 +115,9 @@ class SummaryRow:
     interval_note: str | None = None
     # Sum of the group's record keys, for perturbing its published count; never output.
     key_sum: int | None = field(default=None, repr=False)
+    # With a ptable: the group's count and positive answers as published (perturbed by
+    # their cell keys), which every figure that needs a count of people is worked from.
+    published_counts: tuple[int, int | None] | None = field(default=None, repr=False)
 
     @property
     def published(self) -> bool:
@@ -220,6 +224,7 @@ def summarise(
     keys: str | None = None,
     complements: Sequence[Mapping[tuple, float]] = (),
     hide_first: Collection[str] = (),
+    ptable: PerturbationTable | None = None,
 ) -> Summary:
     """Estimate an indicator for each group of a breakdown, ready to publish.
 
@@ -270,6 +275,15 @@ def summarise(
     hide_first : collection of str
         Labels whose groups are hidden first when more must be hidden to protect another
         (a "prefer not to say" group tells readers least).
+    ptable : PerturbationTable, optional
+        With `keys`: the table the group counts are published through. Every figure that
+        needs a count of people is then worked from the published counts, never the true
+        ones: degrees of freedom, design effects and interval caps from the published
+        group size, and unweighted shares, intervals and comparisons from the published
+        counts of the group and of its positive answers (the Australian Bureau of
+        Statistics' TableBuilder does the same). No figure can be inverted to a true count.
+        The disclosure rules read the published counts too, so a group's appearing or not
+        does not move deterministically as responses are added.
 
     Returns
     -------
@@ -305,12 +319,21 @@ def summarise(
     allowed = DESIGN_METHODS if weighted else SRS_METHODS
     if isinstance(indicator, Proportion):
         check_choice("method", method, allowed)
+    if ptable is not None and keys is None:
+        raise ValueError("a perturbation table needs the record keys (keys=...)")
     _require_columns(
         data, [*by, indicator.column, weights, frequency, keys, *_margin_columns(margins)]
     )
     records = _records(data, indicator, by, weights, margins, frequency, bounds, raking, keys)
     context = _Context(
-        indicator, weighted or raking is not None, method, level, min_cell, compare, records
+        indicator,
+        weighted or raking is not None,
+        method,
+        level,
+        min_cell,
+        compare,
+        records,
+        ptable,
     )
     if len(by) == 1:
         rows, constraints, family = _one_way(context, records.groups[0], by[0])
@@ -633,6 +656,7 @@ class _Context:
     min_cell: int
     compare: bool
     records: _Records
+    ptable: PerturbationTable | None = None
 
 
 def _estimate(context: _Context, domain: np.ndarray, n_domains: int) -> DomainEstimates:
@@ -643,23 +667,65 @@ def _estimate(context: _Context, domain: np.ndarray, n_domains: int) -> DomainEs
     )
 
 
-def _key_sums(context: _Context, domain: np.ndarray, n_domains: int) -> np.ndarray:
-    """Each domain's sum of record keys, over the same respondents as its count."""
+def _key_sums(
+    context: _Context, domain: np.ndarray, n_domains: int, *, positive: bool = False
+) -> np.ndarray:
+    """Each domain's sum of record keys, over the same respondents as its count (with
+    `positive`, over its positive answers: the cell of its numerator)."""
     r = context.records
     if r.k is None:
         return np.zeros(n_domains)
     inside = r.in_denominator & (domain >= 0)
+    if positive:
+        inside &= r.y > 0
     return np.bincount(domain[inside], weights=r.k[inside], minlength=n_domains)
+
+
+def _counts(context: _Context, domain: np.ndarray, n_domains: int) -> tuple:
+    """Each domain's true count and positive answers, with their key sums."""
+    r = context.records
+    inside = r.in_denominator & (domain >= 0)
+    n = np.bincount(domain[inside], weights=r.f[inside], minlength=n_domains)
+    yes = inside & (r.y > 0)
+    x = np.bincount(domain[yes], weights=r.f[yes], minlength=n_domains)
+    return (
+        n,
+        x,
+        _key_sums(context, domain, n_domains),
+        _key_sums(context, domain, n_domains, positive=True),
+    )
+
+
+def _published(context: _Context, n, x, key_sum, positive_key_sum):
+    """A group's count and positive answers as the ptable publishes them (None without
+    one); the positive answers never more than the group."""
+    if context.ptable is None:
+        return None
+    table = context.ptable
+    n_published = int(table.perturb(int(round(float(n))), int(round(float(key_sum)))))
+    if not isinstance(context.indicator, Proportion):
+        return n_published, None
+    x_published = int(table.perturb(int(round(float(x))), int(round(float(positive_key_sum)))))
+    return n_published, min(x_published, n_published)
 
 
 def _one_way(context: _Context, group: Coded, name: str):
     estimates = _estimate(context, group.codes, len(group.labels))
-    keys = _key_sums(context, group.codes, len(group.labels))
+    n, x, keys, positive = _counts(context, group.codes, len(group.labels))
+    overall = _published(context, n.sum(), x.sum(), keys.sum(), positive.sum())
     rows = [
-        _row(context, (label,), estimates, index, key_sum=keys[index])
+        _row(
+            context,
+            (label,),
+            estimates,
+            index,
+            key_sum=keys[index],
+            published=_published(context, n[index], x[index], keys[index], positive[index]),
+            overall=overall,
+        )
         for index, label in enumerate(group.labels)
     ]
-    rows.append(_row(context, (ALL,), estimates, None, key_sum=keys.sum()))
+    rows.append(_row(context, (ALL,), estimates, None, key_sum=keys.sum(), published=overall))
     family = f"{name}: {len(group.labels)} groups, each against the rest"
     return rows, [list(range(len(rows)))], family
 
@@ -670,21 +736,51 @@ def _two_way(context: _Context, a: Coded, b: Coded, names):
     cells = _estimate(context, cell, ka * kb)
     rows_a = _estimate(context, np.where(b.codes >= 0, a.codes, -1), ka)
     rows_b = _estimate(context, np.where(a.codes >= 0, b.codes, -1), kb)
-    cell_keys = _key_sums(context, cell, ka * kb).reshape(ka, kb)
+    n, x, keys, positive = (part.reshape(ka, kb) for part in _counts(context, cell, ka * kb))
+
+    def published(where):
+        return _published(context, n[where].sum(), x[where].sum(), keys[where].sum(),
+                          positive[where].sum())  # fmt: skip
+
+    overall = published(np.s_[:, :])
     rows = [
-        _row(context, (la, lb), cells, i * kb + j, key_sum=cell_keys[i, j])
+        _row(
+            context,
+            (la, lb),
+            cells,
+            i * kb + j,
+            key_sum=keys[i, j],
+            published=published(np.s_[i, j]),
+            overall=overall,
+        )
         for i, la in enumerate(a.labels)
         for j, lb in enumerate(b.labels)
     ]
     rows += [
-        _row(context, (la, ALL), rows_a, i, compare=False, key_sum=cell_keys[i].sum())
+        _row(
+            context,
+            (la, ALL),
+            rows_a,
+            i,
+            compare=False,
+            key_sum=keys[i].sum(),
+            published=published(np.s_[i, :]),
+        )  # fmt: skip
         for i, la in enumerate(a.labels)
     ]
     rows += [
-        _row(context, (ALL, lb), rows_b, j, compare=False, key_sum=cell_keys[:, j].sum())
+        _row(
+            context,
+            (ALL, lb),
+            rows_b,
+            j,
+            compare=False,
+            key_sum=keys[:, j].sum(),
+            published=published(np.s_[:, j]),
+        )  # fmt: skip
         for j, lb in enumerate(b.labels)
     ]
-    rows.append(_row(context, (ALL, ALL), cells, None, key_sum=cell_keys.sum()))
+    rows.append(_row(context, (ALL, ALL), cells, None, key_sum=keys.sum(), published=overall))
     margin_a, margin_b, total = ka * kb, ka * kb + ka, ka * kb + ka + kb
     constraints = [[i * kb + j for j in range(kb)] + [margin_a + i] for i in range(ka)]
     constraints += [[i * kb + j for i in range(ka)] + [margin_b + j] for j in range(kb)]
@@ -695,9 +791,19 @@ def _two_way(context: _Context, a: Coded, b: Coded, names):
 
 
 def _row(
-    context: _Context, labels, estimates: DomainEstimates, index, *, compare=True, key_sum=0.0
+    context: _Context,
+    labels,
+    estimates: DomainEstimates,
+    index,
+    *,
+    compare=True,
+    key_sum=0.0,
+    published=None,
+    overall=None,
 ):
-    """Build one row's figures (before disclosure control)."""
+    """Build one row's figures (before disclosure control). With `published` counts (a
+    ptable), every figure that needs a count of people uses them, and an unweighted
+    comparison reads the rest from the `overall` published counts."""
     if index is None:
         n, x = estimates.sums.n.sum(), estimates.sums.x.sum()
         estimate, variance = estimates.overall_estimate, estimates.overall_variance
@@ -707,12 +813,17 @@ def _row(
         estimate, variance = estimates.estimate[index], estimates.variance[index]
         srs, kish = estimates.srs_variance[index], _kish(estimates.sums, index)
     n = int(round(float(n)))
-    figures: dict = {
-        "n": n,
-        "df": float(n - 1) if n > 0 else math.nan,
-        "key_sum": int(round(float(key_sum))),
-    }
+    figures: dict = {"n": n, "key_sum": int(round(float(key_sum)))}
     proportion = isinstance(context.indicator, Proportion)
+    if published is not None:
+        figures["published_counts"] = published
+        true_n = n
+        n, x = published[0], (published[1] if proportion else x)
+        # The simple-random-sampling variance and Kish's effect for a group of the
+        # published size: a design effect times an effective number gives no true count.
+        srs = srs * (true_n - 1) / (n - 1) if n > 1 and true_n > 1 else math.nan
+        kish = kish * n / true_n if true_n > 0 else math.nan
+    figures["df"] = float(n - 1) if n > 0 else math.nan
     if proportion:
         figures["numerator"] = float(x)
     if n == 0:
@@ -737,7 +848,8 @@ def _row(
             _mean_figures(context, n, float(estimate), float(variance), float(srs), kish)
         )
     if context.compare and compare and index is not None:
-        figures.update(_comparison(context, estimates, index))
+        counts = None if published is None else (published, overall)
+        figures.update(_comparison(context, estimates, index, counts))
     return SummaryRow(labels, PUBLISHED, **figures)
 
 
@@ -816,22 +928,29 @@ def _mean_figures(context, n, estimate, variance, srs, kish) -> dict:
     }
 
 
-def _comparison(context: _Context, estimates: DomainEstimates, index: int) -> dict:
-    rest_n = estimates.sums.n.sum() - estimates.sums.n[index]
-    if rest_n <= 0 or estimates.sums.n[index] <= 0:
+def _comparison(context: _Context, estimates: DomainEstimates, index: int, counts) -> dict:
+    """The group against the rest. With published `counts` ((group n, x), (overall n, x)),
+    the degrees of freedom and an unweighted comparison are worked from them."""
+    n, total, x, total_x = (
+        (estimates.sums.n[index], estimates.sums.n.sum(), estimates.sums.x[index],
+         estimates.sums.x.sum())
+        if counts is None
+        else (counts[0][0], counts[1][0], counts[0][1], counts[1][1])
+    )  # fmt: skip
+    rest_n = total - n
+    if rest_n <= 0 or n <= 0:
         return {}
     if context.weighted or isinstance(context.indicator, Mean):
         diff = float(estimates.difference[index])
         variance = float(estimates.difference_variance[index])
-        df = float(estimates.sums.n.sum() - 1)
+        df = float(total - 1)
         quantile = t_quantile(0.5 + context.level / 2, df)
 
         def tail(statistic: float) -> float:
             return float(scipy_special().stdtr(df, -statistic))
     else:
-        n = estimates.sums.n[index]
-        p = estimates.sums.x[index] / n
-        rest_p = (estimates.sums.x.sum() - estimates.sums.x[index]) / rest_n
+        p = x / n
+        rest_p = min(max((total_x - x) / rest_n, 0.0), 1.0)
         diff = float(p - rest_p)
         variance = float(p * (1 - p) / n + rest_p * (1 - rest_p) / rest_n)
         quantile = float(scipy_special().ndtri(0.5 + context.level / 2))
@@ -861,7 +980,16 @@ def _disclose(rows, constraints, min_cell, proportion, complements, hide_first, 
     up small, are protected too; weighted, only small sums of respondents need to be."""
     n = np.array([r.n or 0 for r in rows], dtype=float)
     x = np.array([r.numerator or 0 for r in rows], dtype=float) if proportion else None
-    small = primary_suppression(n, x, min_cell=min_cell)
+    if rows and rows[0].published_counts is not None:
+        # Perturbed: the rules read the published counts, so whether a group shows does
+        # not step deterministically as responses are added; a group under the threshold
+        # never shows, whatever its noise.
+        shown_n = np.array([r.published_counts[0] for r in rows], dtype=float)
+        small = primary_suppression(shown_n, x, min_cell=min_cell)
+        small |= (n >= 1) & (n < min_cell)
+        exact = False
+    else:
+        small = primary_suppression(n, x, min_cell=min_cell)
     outside = withheld_for_complements([r.labels for r in rows], complements, min_cell=min_cell)
     primary = small | outside
     first = set(hide_first)
@@ -893,10 +1021,14 @@ def _disclose(rows, constraints, min_cell, proportion, complements, hide_first, 
 def _withhold_small_rest(rows, min_cell: int):
     """No estimate or comparison for a group whose rest of the table is 1 to k - 1: the
     overall figure and the group's would give the rest's away."""
-    total = next(r.n or 0 for r in rows if r.is_overall)
+
+    def size(row):  # the published count where there is one: the rule reads what shows
+        return row.published_counts[0] if row.published_counts else (row.n or 0)
+
+    total = next(size(r) for r in rows if r.is_overall)
     out = []
     for row in rows:
-        rest = total - (row.n or 0)
+        rest = total - size(row)
         if row.disclosure == PUBLISHED and not row.is_overall and 1 <= rest <= min_cell - 1:
             hidden = ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff", *COMPARISON)
             row = _replace(row, disclosure=SMALL_REST, **{name: None for name in hidden})
@@ -922,7 +1054,8 @@ def _adjust(rows, adjust: str, compare: bool):
 def _publishable(row: SummaryRow, withhold_unreliable: bool) -> SummaryRow:
     """Strip figures that must not leave the engine."""
     if not row.published:
-        return _replace(row, key_sum=None, **{name: None for name in (*FIGURES, *COMPARISON)})
+        hidden = {name: None for name in (*FIGURES, *COMPARISON)}
+        return _replace(row, key_sum=None, published_counts=None, **hidden)
     if row.reliability == TOO_UNCERTAIN and withhold_unreliable:
         hidden = ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff", *COMPARISON)
         return _replace(row, **{name: None for name in hidden})

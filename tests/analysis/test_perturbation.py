@@ -1,4 +1,5 @@
-"""Cell-key perturbation matches ONS's own implementation on its published 10-5 table.
+"""Cell-key perturbation matches ONS's own implementation on its published 10-5 table, and
+the platform's own table draws its noise from the cell key.
 
 Expected figures: `tests/data/cell-key/ons_perturbed.csv`, made by ONS's
 `cell-key-perturbation` 3.1.0 (`create_perturbed_table`) from `microdata.csv` with the
@@ -19,11 +20,16 @@ import pytest
 
 from analysis.perturbation import (
     KEY_RANGE,
+    KEYED,
+    MAX_NOISE,
     TEN_FIVE,
+    VARIANCE,
+    build_ptable,
     cell_keys,
     load_ptable,
     read_ptable,
     true_counts_for,
+    write_ptable,
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "cell-key"
@@ -53,7 +59,7 @@ def test_published_counts_equal_ons_create_perturbed_table(variables):
         cell = tuple(record[v] for v in variables)
         counts[cell] += 1
         key_sums[cell] += int(record["record_key"])
-    table = load_ptable()
+    table = load_ptable(TEN_FIVE)
     expected = [r for r in _ons() if r["table"] == "*".join(variables)]
     assert len(expected) >= 12
     for row in expected:
@@ -69,10 +75,31 @@ def test_published_counts_equal_ons_create_perturbed_table(variables):
 
 
 def test_a_published_count_stands_for_the_true_counts_the_table_says():
-    assert true_counts_for(10) == {10, 11, 12}
-    assert true_counts_for(15) == {13, 14, 15, 16, 17}
-    assert true_counts_for(2450) == {2448, 2449, 2450, 2451, 2452}
-    assert true_counts_for(0) == set(range(0, 10))
+    assert true_counts_for(10, TEN_FIVE) == {10, 11, 12}
+    assert true_counts_for(15, TEN_FIVE) == {13, 14, 15, 16, 17}
+    assert true_counts_for(2450, TEN_FIVE) == {2448, 2449, 2450, 2451, 2452}
+    assert true_counts_for(0, TEN_FIVE) == set(range(0, 10))
+    # The platform's table: anything within 4 either way.
+    assert true_counts_for(15) == set(range(11, 20))
+    assert true_counts_for(2450) == set(range(2446, 2455))
+
+
+def test_the_shipped_keyed_table_is_the_one_its_parameters_build():
+    assert gzip.decompress(KEYED.read_bytes()) == gzip.decompress(write_ptable(build_ptable()))
+
+
+def test_the_keyed_table_draws_unbiased_noise_from_the_cell_key():
+    table = load_ptable(KEYED)
+    for count in [1, 2, 3, 5, 10, 11, 57, 250, 251, 999, 123_456]:
+        noise = table.perturb(np.full(KEY_RANGE, count), np.arange(KEY_RANGE)) - count
+        assert abs(noise).max() <= MAX_NOISE
+        assert np.all(count + noise >= 0)
+        assert abs(noise.mean()) < 0.01, count  # unbiased, to the 256 keys' resolution
+        if count >= MAX_NOISE:
+            assert noise.var() == pytest.approx(VARIANCE, abs=0.05)
+            assert len(set(noise.tolist())) == 2 * MAX_NOISE + 1
+        else:  # near 0 the noise cannot go as far down
+            assert len(set(noise.tolist())) >= 3
 
 
 def test_the_same_people_always_publish_as_the_same_count():
