@@ -14,7 +14,7 @@ Public API:
   or rolling four-quarter window (`rolling_windows`), and the change between two with its
   interval, p-value and minimum detectable change, overlapping windows' covariance counted.
 - `analysis.perturbation`: cell-key perturbation of published counts (ONS's method and
-  its published 10-5 table).
+  its published 10-5 table; the platform's own keyed table, built by `build_ptable`).
 
 Run ``python -m analysis --help`` for the command line.
 """

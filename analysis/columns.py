@@ -32,9 +32,10 @@ COLUMNS: dict[str, Column] = {
         ),
         Column(
             "numerator",
-            "Weighted positive answers",
+            "Positive answers",
             "double",
-            "The (weighted) number of positive answers in the group; unweighted, a count.",
+            "The number of positive answers in the group (the estimate's numerator). "
+            "Unweighted tables only, perturbed as `n` is; the estimate is this over `n`.",
         ),
         Column(
             "estimate",

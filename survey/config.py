@@ -54,7 +54,7 @@ class Config:
     SUPPRESSION_THRESHOLD = 10  # respondents; smaller counts are never shown to staff
     # Public releases: None means the staff threshold; never lower than it.
     PUBLIC_SUPPRESSION_THRESHOLD: int | None = None
-    PERTURBATION_TABLE: str | None = None  # a ptable CSV; None: ONS's published 10-5 table
+    PERTURBATION_TABLE: str | None = None  # a ptable CSV; None: the platform's keyed table
     MICRODATA_K = 5  # responses that must share each combination of demographics
     PUBLIC_BASE_URL: str | None = None  # where residents reach the service (QR codes)
     TRUSTED_PROXY_HOPS = 0  # reverse proxies in front of the app that set X-Forwarded-For
@@ -311,7 +311,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "PERTURBATION_TABLE",
         "the cell-key perturbation table for published counts, a CSV of `pcv,ckey,pvalue` "
-        "(default: ONS's published 10-5 table, `analysis/ptables/ptable_10_5_rule.csv.gz`)",
+        "(default: the platform's table, noise of at most 4 drawn by the cell key, "
+        "`analysis/ptables/ptable_d4_v3.csv.gz`)",
         _ptable,
     ),
     Setting(

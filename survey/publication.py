@@ -1,11 +1,14 @@
 """The one gate every count passes through before a person sees it.
 
 Pages, downloads, notes and diagnostics never show a true count. They show a `Count` made
-here: counts under the threshold are hidden ("fewer than 10"), and the rest are perturbed
-by the cell-key method (`analysis.perturbation`) with the configured perturbation table,
-ONS's published 10-5 table by default. A cell's key comes from its respondents' record
-keys, so the same respondents always publish as the same count wherever they appear, and
-subtracting one published figure from another gives noise, not people.
+here: counts are perturbed by the cell-key method (`analysis.perturbation`) with the
+configured perturbation table, the platform's keyed table by default (noise of at most 4
+either way, variance 3), and hidden ("fewer than 10") when the true count or the
+perturbed one is under the threshold. A cell's key comes from its respondents' record
+keys, so the same respondents always publish as the same count wherever they appear;
+subtracting one published figure from another gives noise, not people; and adding
+responses to a cell draws its noise afresh, so watching a count while planting responses
+learns no exact number.
 
 The rules that decide which groups of a table may be shown at all (small groups, the
 groups that protect them, filtered tables whose complement is small, a small rest of
@@ -22,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from analysis.disclosure import complementary_suppression, withheld_for_complements
-from analysis.perturbation import TEN_FIVE, PerturbationTable, load_ptable
+from analysis.perturbation import KEYED, PerturbationTable, load_ptable
 
 FEWER_THAN = "fewer than {threshold}"
 NOT_SHOWN = "not shown"
@@ -115,7 +118,7 @@ def gate_for(config: Mapping[str, Any]) -> Gate:
     """The gate the app's settings describe (threshold and perturbation table)."""
     return Gate(
         threshold=config["SUPPRESSION_THRESHOLD"],
-        ptable=load_ptable(config.get("PERTURBATION_TABLE") or TEN_FIVE),
+        ptable=load_ptable(config.get("PERTURBATION_TABLE") or KEYED),
     )
 
 
@@ -124,5 +127,5 @@ def public_gate_for(config: Mapping[str, Any]) -> Gate:
     publish as the same number), and the public threshold where it is stricter."""
     return Gate(
         threshold=config.get("PUBLIC_SUPPRESSION_THRESHOLD") or config["SUPPRESSION_THRESHOLD"],
-        ptable=load_ptable(config.get("PERTURBATION_TABLE") or TEN_FIVE),
+        ptable=load_ptable(config.get("PERTURBATION_TABLE") or KEYED),
     )

@@ -41,15 +41,19 @@ DISCLOSURE_WORDS = {
 }
 PERTURBATION_WORDS = (
     "cell-key perturbation: each count is the true count plus a little noise that depends "
-    "on who is counted (ONS's published 10-5 table: rounded to 5, counts under 10 hidden)"
+    "on who is counted, at most 4 either way (variance 3); counts under 10, and counts "
+    "whose noise takes them under 10, are hidden"
 )
 PERTURBATION_NOTE = (
     "Numbers of responses are perturbed to protect respondents: each is the true count "
-    "plus a little noise fixed by who is counted (the method ONS used for the 2021 Census; "
-    "with its 10-5 table, counts are rounded to the nearest 5). The same people always give "
-    "the same number, on every page and in every file, so subtracting one table from "
-    "another shows nothing about anyone; totals may differ by a few from the sum of their "
-    "parts. Estimates and intervals are worked out from the true responses."
+    "plus a little noise, at most 4 either way, drawn by who is counted (the method ONS used "
+    "for the 2021 Census and the Australian Bureau of Statistics uses in TableBuilder). The "
+    "same people always give the same number, on every page and in every file, so "
+    "subtracting one table from another shows nothing about anyone; totals may differ by a "
+    "few from the sum of their parts. Every figure that needs a number of people (design "
+    "effects, degrees of freedom, unweighted percentages and their intervals) is worked "
+    "out from the published numbers, and figures are rounded, so none gives a true count "
+    "back."
 )
 ADJUSTMENT_WORDS = {
     "holm": "Holm's method",
@@ -399,9 +403,9 @@ def download_records(report: Report) -> list[dict]:
         published = row.estimate is not None
         record.update(
             n=page_row.n,
-            # Unweighted, the numerator is a count of people: it would undo the count's
-            # perturbation, so only the weighted (not a count) one is published.
-            numerator=row.numerator if report.margins and published else None,
+            # Unweighted, the positive answers as published (perturbed like `n`); weighted,
+            # none: the share comes from weights, and a count of people would undo `n`'s noise.
+            numerator=row.numerator if not report.margins and published else None,
             estimate=_finite(row.estimate),
             se=_finite(row.se),
             ci_low=_finite(row.ci_low),
@@ -498,8 +502,9 @@ BOM = b"\xef\xbb\xbf"
 NOT_A_COUNT = {
     "df": " Not published by the platform: here it is the number of responses less one, "
     "an exact count of people, which would undo the perturbation of `n`.",
-    "numerator": " Published for weighted tables only: unweighted, it is an exact count of "
-    "people, which would undo the perturbation of `n`.",
+    "numerator": " Published for unweighted tables only, perturbed as `n` is: a weighted "
+    "table's share comes from its weights, and an exact count of positive answers would "
+    "undo the perturbation of `n`.",
 }
 
 

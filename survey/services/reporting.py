@@ -291,6 +291,7 @@ def build_report(
             min_cell=gate.threshold,
             complements=complements,
             hide_first=(PREFER_NOT_TO_SAY,),
+            ptable=gate.ptable,
         )
     except RakingError as error:
         raise ReportError(

@@ -134,7 +134,9 @@ def test_every_count_in_every_download_went_through_the_gate(canary_app):
             assert counted(row["n"]), (query, row)
             if "weighted=no" in query:
                 assert counted(row["n_eff"]), (query, row)
-                assert row["numerator"] is None, (query, row)  # a count of people
+                assert counted(row["numerator"]), (query, row)  # a count of people
+            else:  # weighted: the share comes from weights; no count of people
+                assert row["numerator"] is None, (query, row)
             assert row["df"] is None, (query, row)  # responses less one: a count too
         body = analyst.get(f"/staff/analysis/download.csv?{query}").data.decode("utf-8-sig")
         table = list(csv.reader(io.StringIO(body)))

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from survey.models import Answer, Link, QuestionnaireVersion, Response, random_response_id
+from tests.counts import could_show, number
 from tests.resident import page
 from tests.staff import create_staff, sign_in
 
@@ -70,15 +71,17 @@ def test_counts_under_10_show_as_fewer_than_10_and_no_share(officer, db_session)
     add_responses(db_session, "E09000004", 40, sex="male")
     soup = page(officer.get("/staff/coverage"))
     borough = rows(soup, "Borough")
-    # Perturbed (the ONS 10-5 table rounds to 5); shares are of the published counts.
-    assert borough["Tower Hamlets"][:2] == ["300", "75.9%"]
-    assert borough["Camden"][:2] == ["95", "24.1%"]
+    # Perturbed; shares are of the published counts.
+    tower, camden = borough["Tower Hamlets"][0], borough["Camden"][0]
+    assert tower in could_show(300) and camden in could_show(97)
+    share = 100 * number(tower) / (number(tower) + number(camden))
+    assert borough["Tower Hamlets"][1] == f"{share:.1f}%"
     assert borough["Barnet"][:2] == ["fewer than 10", "—"]
     # Barnet's 3 would be the total less the rest: the smallest other group is hidden too.
     assert borough["Bexley"][:2] == ["not shown", "—"]
     assert borough["Brent"][:2] == ["fewer than 10", "—"]  # nobody: no different
     sex = rows(soup, "Sex")
-    assert sex["Female"][0] == "300" and sex["Male"][0] == "140"
+    assert sex["Female"][0] in could_show(300) and sex["Male"][0] in could_show(140)
     for secret in (" 3 ", ">3<"):
         assert secret not in str(soup.select_one("main"))
 
@@ -90,7 +93,7 @@ def test_a_lone_small_group_forces_another_to_be_hidden(officer, db_session):
     sex = rows(page(officer.get("/staff/coverage")), "Sex")
     assert sex["Prefer not to say"][0] == "fewer than 10"
     assert sex["Male"][0] == "not shown" and sex["Male"][1] == "—"
-    assert sex["Female"][0] == "50"
+    assert sex["Female"][0] in could_show(50)
 
 
 def test_what_to_do_next_ranks_the_gaps_and_says_how_many_more_would_close_them(
@@ -146,9 +149,10 @@ def test_a_boroughs_page_compares_its_residents_with_its_own_people(officer, db_
     soup = page(officer.get("/staff/coverage/borough/E09000030"))
     assert soup.select_one("h1").get_text(strip=True) == "Tower Hamlets"
     ages = rows(soup, "Age band in Tower Hamlets")
-    assert ages["16 to 24"][0] == "60" and ages["65 or over"][0] == "40"
+    young, old = ages["16 to 24"][0], ages["65 or over"][0]
+    assert young in could_show(60) and old in could_show(40)
     assert ages["35 to 44"][0] == "fewer than 10"  # Camden's residents are not counted
-    assert ages["16 to 24"][1] == "60.0%"
+    assert ages["16 to 24"][1] == f"{100 * number(young) / (number(young) + number(old)):.1f}%"
     assert ages["16 to 24"][2] == "14.0%"  # the demo gives each borough London's mix
     assert "Share of the borough's people" in soup.get_text()
     assert officer.get("/staff/coverage/borough/E09999999").status_code == 404
@@ -190,9 +194,9 @@ def test_a_link_shows_its_responses_by_month_and_its_mix_against_its_borough(
     assert demo_link is not None
     soup = page(officer.get(f"/staff/links/{link_id}"))
     months = rows(soup, "Completed responses by month")
-    assert months[f"{dt.date.today():%B %Y}"] == ["70"]
+    assert months[f"{dt.date.today():%B %Y}"][0] in could_show(70)
     ages = rows(soup, "Age band")
-    assert ages["16 to 24"][0] == "40" and ages["45 to 54"][0] == "30"
+    assert ages["16 to 24"][0] in could_show(40) and ages["45 to 54"][0] in could_show(30)
     assert "Share of Tower Hamlets's people" in soup.get_text()
     assert "synthetic" not in soup.get_text()
 
@@ -218,9 +222,9 @@ def test_the_period_filter_counts_only_that_period(officer, db_session):
     assert "30-days" not in offered and offered[:2] == ["all", str(dt.date.today().year)]
     recent = rows(soup, "Borough")
     assert recent["Tower Hamlets"][0] == "fewer than 10"
-    assert recent["Camden"][0] == "15"
+    assert recent["Camden"][0] in could_show(15)
     everything = rows(page(officer.get("/staff/coverage?period=all")), "Borough")
-    assert everything["Tower Hamlets"][0] == "20"
+    assert everything["Tower Hamlets"][0] in could_show(20)
     assert officer.get("/staff/coverage?period=' OR 1=1--").status_code == 200
 
 
@@ -232,4 +236,4 @@ def test_coverage_follows_a_completed_survey(app, officer, db_session):
         resident.complete()
         resident.submit()
     borough = rows(page(officer.get("/staff/coverage")), "Borough")
-    assert borough["Tower Hamlets"][0] == "10"
+    assert borough["Tower Hamlets"][0] in could_show(10)
