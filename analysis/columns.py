@@ -8,16 +8,44 @@ percentages), never percentages in one file and fractions in another.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Column:
+    """One output column. `decimals` says how the platform publishes a number: rounded to
+    that many decimal places (0: a whole number), so that no figure carries the precision
+    to be inverted to a count of people; None publishes it as it is (counts are perturbed
+    by the publication gate before they get here; words are words)."""
+
     name: str
     title: str
     datatype: str  # a CSV on the Web (XML Schema) datatype: string, integer, double
     description: str
     fraction: bool = False  # a proportion or difference from 0 to 1 (shown as a percentage)
+    decimals: int | None = None
+
+    def publish(self, value):
+        """The value as published: rounded to `decimals`, anything else as it is."""
+        if self.decimals is None or not isinstance(value, float) or not math.isfinite(value):
+            return value
+        return round(value, self.decimals) + 0.0  # + 0.0: never a "-0.0"
+
+    @property
+    def precision_words(self) -> str:
+        if self.decimals is None:
+            return ""
+        if self.decimals == 0:
+            return "Rounded to a whole number."
+        places = "place" if self.decimals == 1 else "places"
+        return f"Rounded to {self.decimals} decimal {places}."
+
+
+# How finely each kind of figure is published. Shares and their limits to 0.1 percentage
+# point, as ONS publishes survey percentages; standard errors and p-values to 4 places;
+# design effects to 2; effective numbers of responses to whole numbers.
+SHARE, SPREAD, EFFECT, WHOLE = 3, 4, 2, 0
 
 
 COLUMNS: dict[str, Column] = {
@@ -44,6 +72,7 @@ COLUMNS: dict[str, Column] = {
             "The estimated share of the group giving a positive answer, from 0 to 1 (a mean "
             "for a numeric indicator).",
             fraction=True,
+            decimals=SHARE,
         ),
         Column(
             "se",
@@ -51,6 +80,7 @@ COLUMNS: dict[str, Column] = {
             "double",
             "Standard error of the estimate, allowing for weighting and raking (linearisation).",
             fraction=True,
+            decimals=SPREAD,
         ),
         Column(
             "ci_low",
@@ -58,6 +88,7 @@ COLUMNS: dict[str, Column] = {
             "double",
             "Lower limit of the confidence interval, at `confidence_level`, by `method`.",
             fraction=True,
+            decimals=SHARE,
         ),
         Column(
             "ci_high",
@@ -65,6 +96,7 @@ COLUMNS: dict[str, Column] = {
             "double",
             "Upper limit of the confidence interval, at `confidence_level`, by `method`.",
             fraction=True,
+            decimals=SHARE,
         ),
         Column(
             "df",
@@ -78,6 +110,7 @@ COLUMNS: dict[str, Column] = {
             "double",
             "How many unweighted responses would give the same precision (Kish); "
             "unweighted, the number of responses.",
+            decimals=WHOLE,
         ),
         Column(
             "deff_weighting",
@@ -85,12 +118,14 @@ COLUMNS: dict[str, Column] = {
             "double",
             "Kish's design effect from unequal weights: 1 + the squared coefficient of "
             "variation of the group's weights.",
+            decimals=EFFECT,
         ),
         Column(
             "deff",
             "Design effect",
             "double",
             "The estimate's variance over the variance of a simple random sample of the same size.",
+            decimals=EFFECT,
         ),
         Column(
             "method",
@@ -139,6 +174,7 @@ COLUMNS: dict[str, Column] = {
             "double",
             "The group's estimate minus the rest's (everyone not in the group), from -1 to 1.",
             fraction=True,
+            decimals=SHARE,
         ),
         Column(
             "diff_ci_low",
@@ -146,6 +182,7 @@ COLUMNS: dict[str, Column] = {
             "double",
             "Lower limit of the difference's interval, at `confidence_level`.",
             fraction=True,
+            decimals=SHARE,
         ),
         Column(
             "diff_ci_high",
@@ -153,12 +190,14 @@ COLUMNS: dict[str, Column] = {
             "double",
             "Upper limit of the difference's interval, at `confidence_level`.",
             fraction=True,
+            decimals=SHARE,
         ),
         Column(
             "p_value",
             "p-value",
             "double",
             "Two-sided p-value of the difference from the rest, before adjustment.",
+            decimals=SPREAD,
         ),
         Column(
             "p_adjusted",
@@ -166,6 +205,7 @@ COLUMNS: dict[str, Column] = {
             "double",
             "The p-value adjusted for the number of groups compared (`adjust`, across the "
             "family the metadata names).",
+            decimals=SPREAD,
         ),
         Column(
             "comparison",
@@ -195,6 +235,7 @@ COLUMNS: dict[str, Column] = {
             "double",
             "The estimate in `start_period`, from 0 to 1.",
             fraction=True,
+            decimals=SHARE,
         ),
         Column(
             "end_estimate",
@@ -202,6 +243,7 @@ COLUMNS: dict[str, Column] = {
             "double",
             "The estimate in `end_period`, from 0 to 1.",
             fraction=True,
+            decimals=SHARE,
         ),
         Column(
             "change",
@@ -210,6 +252,7 @@ COLUMNS: dict[str, Column] = {
             "`end_estimate` minus `start_estimate`, from -1 to 1. Its standard error counts the "
             "respondents the two periods share (rolling years that overlap).",
             fraction=True,
+            decimals=SHARE,
         ),
         Column(
             "change_se",
@@ -218,6 +261,7 @@ COLUMNS: dict[str, Column] = {
             "Standard error of `change`, by linearising the difference of the two estimates "
             "on one design with the periods as strata.",
             fraction=True,
+            decimals=SPREAD,
         ),
         Column(
             "change_ci_low",
@@ -225,6 +269,7 @@ COLUMNS: dict[str, Column] = {
             "double",
             "Lower limit of the change's interval, at `confidence_level`.",
             fraction=True,
+            decimals=SHARE,
         ),
         Column(
             "change_ci_high",
@@ -232,6 +277,7 @@ COLUMNS: dict[str, Column] = {
             "double",
             "Upper limit of the change's interval, at `confidence_level`.",
             fraction=True,
+            decimals=SHARE,
         ),
         Column(
             "minimum_detectable_change",
@@ -240,6 +286,7 @@ COLUMNS: dict[str, Column] = {
             "The smallest change this design would detect with 80% power in a two-sided test "
             "at 5%, from its own variance: 'no clear change' is not 'no change'.",
             fraction=True,
+            decimals=SHARE,
         ),
         Column(
             "overlapping",
@@ -262,6 +309,7 @@ COLUMNS: dict[str, Column] = {
             "what the other areas suggest, the more so the more uncertain it is; benchmarked "
             "so the areas give the direct estimate for all of them. From 0 to 1.",
             fraction=True,
+            decimals=SHARE,
         ),
         Column(
             "modelled_ci_low",
@@ -269,6 +317,7 @@ COLUMNS: dict[str, Column] = {
             "double",
             "Lower limit of the modelled estimate's interval (from its mean squared error).",
             fraction=True,
+            decimals=SHARE,
         ),
         Column(
             "modelled_ci_high",
@@ -276,6 +325,7 @@ COLUMNS: dict[str, Column] = {
             "double",
             "Upper limit of the modelled estimate's interval.",
             fraction=True,
+            decimals=SHARE,
         ),
         Column(
             "shrinkage",
@@ -284,6 +334,7 @@ COLUMNS: dict[str, Column] = {
             "How far the modelled estimate moved from the direct one towards the model's "
             "prediction, from 0 (not at all) to 1 (all the way), on the arcsine scale.",
             fraction=True,
+            decimals=EFFECT,
         ),
     )
 }

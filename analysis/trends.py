@@ -32,6 +32,7 @@ from analysis._checks import check_choice
 from analysis.coding import Coded, combine, encode
 from analysis.intervals import design_proportion_ci
 from analysis.multiplicity import ADJUSTMENTS, adjust_p_values
+from analysis.perturbation import PerturbationTable
 from analysis.summary import Proportion, _indicator_classes
 from analysis.weighting import RakingError, rake
 
@@ -137,6 +138,9 @@ class TrendDesign:
         A breakdown; records with no value in it count only towards "All".
     frequency : str, optional
         Column giving how many identical respondents each record stands for.
+    keys : str, optional
+        Column of record keys (summed over identical respondents), so that `estimates`
+        can work intervals from published, perturbed group sizes.
     """
 
     def __init__(
@@ -149,6 +153,7 @@ class TrendDesign:
         period_margins: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
         by: str | None = None,
         frequency: str | None = None,
+        keys: str | None = None,
     ) -> None:
         periods = encode(data[period])
         if np.any(periods.codes < 0):
@@ -156,6 +161,7 @@ class TrendDesign:
         stratum = periods.codes
         size = len(stratum)
         f = np.ones(size) if frequency is None else np.asarray(data[frequency], dtype=float)
+        k = np.zeros(size) if keys is None else np.asarray(data[keys], dtype=float)
         answer, value, counted = _indicator_classes(data[indicator.column], indicator)
         # Each record's answer as 0 (no), 1 (yes) or 2 (not counted: left out or missing).
         answered = np.where(counted, value, 2).astype(np.intp)[answer]
@@ -178,7 +184,7 @@ class TrendDesign:
         cell_of = cells.cell_of
         if self.unweighted:
             keep = np.asarray(kept)[stratum]
-            stratum, f, answered, domain = (a[keep] for a in (stratum, f, answered, domain))
+            stratum, f, k, answered, domain = (a[keep] for a in (stratum, f, k, answered, domain))
             stratum = renumber[stratum]
             cell_of = cell_of[keep]
         cell_period = renumber[cells.period]
@@ -195,11 +201,13 @@ class TrendDesign:
             counts = np.bincount(key, weights=None if frequency is None else f, minlength=total)
             present = np.flatnonzero(counts)
             fv = counts[present].astype(float)
+            kv = np.bincount(key, weights=k, minlength=total)[present]
         else:
             present, inverse = np.unique(key, return_inverse=True)
             fv = np.bincount(inverse, weights=f)
+            kv = np.bincount(inverse, weights=k)
         counted_cells = present % 3 < 2
-        present, fv = present[counted_cells], fv[counted_cells]
+        present, fv, kv = present[counted_cells], fv[counted_cells], kv[counted_cells]
         yv = (present % 3).astype(float)
         cell = present // 3 // g
         cv = cell_period[cell] * g + (present // 3) % g
@@ -213,6 +221,7 @@ class TrendDesign:
         shape = (h, g)
         self.n = per_cell(fv).reshape(shape)
         self.x = per_cell(fv * yv).reshape(shape)
+        self.key_sums = per_cell(kv).reshape(shape)  # over the respondents counted in n
         self.s_w = per_cell(fw).reshape(shape)
         self.s_wy = per_cell(fw * yv).reshape(shape)
         self.s_w2 = per_cell(fw2).reshape(shape)
@@ -363,6 +372,11 @@ class TrendDesign:
         mask = np.outer(periods, groups)
         return float(self.n[mask].sum()), float(self.x[mask].sum())
 
+    def key_sum(self, window: Window, group: str = ALL) -> int:
+        """The record keys of the respondents `counts` counts, added up."""
+        periods, groups = self._cells(window, group)
+        return int(round(float(self.key_sums[np.outer(periods, groups)].sum())))
+
     def contrasts(
         self, rows: Sequence[Sequence[tuple[float, Window, str]]]
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -442,8 +456,12 @@ class TrendDesign:
         *,
         confidence_level: float = 0.95,
         method: str = "korn_graubard",
+        ptable: PerturbationTable | None = None,
     ) -> list[PeriodEstimate]:
-        """A window's estimate for each group, with intervals, worked out together."""
+        """A window's estimate for each group, with intervals, worked out together. With a
+        `ptable` (and the design's record keys), each interval's cap and degrees of
+        freedom for the group's size use its published, perturbed count: an interval
+        shown to full precision cannot be inverted to a true count."""
         values, variances = self.contrasts([[(1.0, window, group)] for group in groups])
         found = []
         for group, value, variance in zip(groups, values.tolist(), variances.tolist(), strict=True):
@@ -454,8 +472,11 @@ class TrendDesign:
                 )
                 continue
             se = math.sqrt(variance)
+            size = n
+            if ptable is not None:
+                size = max(int(ptable.perturb(int(n), self.key_sum(window, group))), 1)
             interval = design_proportion_ci(
-                value, se, n=n, df=self.df, confidence_level=confidence_level, method=method
+                value, se, n=size, df=self.df, confidence_level=confidence_level, method=method
             )
             found.append(
                 PeriodEstimate(

@@ -15,7 +15,7 @@ import json
 import math
 from dataclasses import dataclass
 
-from analysis.columns import COLUMNS, Column, reason_words
+from analysis.columns import COLUMNS, EFFECT, SHARE, Column, reason_words
 from analysis.summary import COMPARISON, ROW_COLUMNS
 from survey import __version__
 from survey.services.reporting import (
@@ -472,6 +472,18 @@ class Table:
     methods_note: str
     primary_key: list[str]
 
+    def __post_init__(self) -> None:
+        # Every figure leaves at the precision its column publishes (analysis.columns):
+        # one place, whatever the format.
+        object.__setattr__(
+            self,
+            "records",
+            [
+                {**record, **{c.name: c.publish(record.get(c.name)) for c in self.columns}}
+                for record in self.records
+            ],
+        )
+
 
 def report_table(report: Report) -> Table:
     """A report (one period, a breakdown) as a download table."""
@@ -509,7 +521,8 @@ NOT_A_COUNT = {
 
 
 def _definition(column: Column) -> str:
-    return column.description + NOT_A_COUNT.get(column.name, "")
+    words = column.description + NOT_A_COUNT.get(column.name, "")
+    return f"{words} {column.precision_words}".rstrip()
 
 
 def to_csvw(table: Table, csv_name: str) -> bytes:
@@ -904,15 +917,26 @@ ADJUSTED_COLUMNS = (
         "The share the model predicts if everyone in London were in this group, everything "
         "else as it is (an average marginal prediction), from 0 to 1.",
         fraction=True,
+        decimals=SHARE,
     ),
-    Column("ci_low", "Lower limit", "double", "Lower limit of the interval (delta method).", True),
-    Column("ci_high", "Upper limit", "double", "Upper limit of the interval.", fraction=True),
+    Column(
+        "ci_low",
+        "Lower limit",
+        "double",
+        "Lower limit of the interval (delta method).",
+        fraction=True,
+        decimals=SHARE,
+    ),
+    Column(
+        "ci_high", "Upper limit", "double", "Upper limit of the interval.", True, decimals=SHARE
+    ),
     Column(
         "difference_from_london",
         "Difference from London",
         "double",
         "`adjusted_share` minus the weighted share for London as a whole, from -1 to 1.",
         fraction=True,
+        decimals=SHARE,
     ),
     Column(
         "odds_ratio",
@@ -920,11 +944,16 @@ ADJUSTED_COLUMNS = (
         "double",
         "Odds of a positive answer against the reference group of the same characteristic "
         "(the largest), the others held equal; blank for the reference.",
+        decimals=EFFECT,
     ),
     Column(
-        "odds_ratio_low", "Odds ratio lower limit", "double", "Lower limit, t on the design df."
+        "odds_ratio_low",
+        "Odds ratio lower limit",
+        "double",
+        "Lower limit, t on the design df.",
+        decimals=EFFECT,
     ),
-    Column("odds_ratio_high", "Odds ratio upper limit", "double", "Upper limit."),
+    Column("odds_ratio_high", "Odds ratio upper limit", "double", "Upper limit.", decimals=EFFECT),
     COLUMNS["n"],
     COLUMNS["confidence_level"],
     COLUMNS["disclosure"],

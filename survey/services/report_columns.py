@@ -16,6 +16,7 @@ from survey.demographics import (
 )
 from survey.geography import BOROUGH_NAMES, OUTSIDE_LONDON, PREFER_NOT_TO_SAY
 from survey.i18n import english_name
+from survey.publication import Gate
 from survey.questionnaire import Questionnaire
 from survey.questionnaire.schema import DEFAULT_LANGUAGE
 from survey.services.population import Figures
@@ -106,7 +107,7 @@ def option_groups(questionnaire: Questionnaire) -> dict[str, dict[str, str]]:
 
 
 def raking_margins(
-    figures: Figures, questionnaire: Questionnaire, data: dict[str, list]
+    figures: Figures, questionnaire: Questionnaire, data: dict[str, list], gate: Gate
 ) -> dict[str, dict[str, float]]:
     """Population margins for the register's raking margins (borough, age band by sex and
     ethnic group).
@@ -114,6 +115,9 @@ def raking_margins(
     Respondents who preferred not to say form their own category on that margin, with a
     target equal to their share of the responses: they keep the weight the other margins
     give them, and the known categories share the rest of the population in proportion.
+    The margins are published (analysts reproduce the weights from them), so the share is
+    of the published counts, through the `gate`: perturbed, and a group the gate would
+    hide counted as the threshold itself. A true share would give the exact count back.
     Returns the margins and, for each, the categories left out for having no responses.
     """
     needed = {margin_name(m): (m, population_variable(m)) for m in RAKING_MARGINS}
@@ -124,7 +128,8 @@ def raking_margins(
             "must upload them before weighted estimates can be made"
         )
     groups = option_groups(questionnaire)
-    total_respondents = sum(data["count"])
+    total = gate.count(sum(data["count"]), sum(data["keys"]))
+    total_respondents = total.value or gate.threshold
     margins, empty = {}, {}
     for margin, (names, source) in needed.items():
         population: dict[str, float] = {}
@@ -137,14 +142,19 @@ def raking_margins(
             population[key] = population.get(key, 0.0) + value
         total = sum(population.values())
         answered: dict[str, int] = {}
-        for value, count in zip(data[margin], data["count"], strict=True):
+        keys: dict[str, int] = {}
+        for value, count, key in zip(data[margin], data["count"], data["keys"], strict=True):
             answered[value] = answered.get(value, 0) + count
+            keys[value] = keys.get(value, 0) + key
         # A category nobody in the sample belongs to cannot be weighted up from nothing:
         # its population is shared among the others, and the methods note says so.
         empty[margin] = sorted(k for k in population if not answered.get(k))
         known = {k: v for k, v in population.items() if answered.get(k)}
         known_total = sum(known.values())
-        share = answered.get(PREFER_NOT_TO_SAY, 0) / total_respondents
+        share = 0.0
+        if answered.get(PREFER_NOT_TO_SAY):
+            unstated = gate.count(answered[PREFER_NOT_TO_SAY], keys[PREFER_NOT_TO_SAY])
+            share = min((unstated.value or gate.threshold) / total_respondents, 0.5)
         targets = {k: total * (1 - share) * v / known_total for k, v in known.items()}
         if share:
             targets[PREFER_NOT_TO_SAY] = total * share

@@ -275,7 +275,7 @@ def build_report(
                 "upload them. Choose unweighted for now"
             )
         try:
-            margins, empty = raking_margins(figures, questionnaire, data)
+            margins, empty = raking_margins(figures, questionnaire, data, gate)
         except ColumnsError as error:
             raise ReportError(str(error)) from None
     try:
@@ -709,7 +709,9 @@ def _segment(session, questionnaire, indicator, request, run, why, figures, gate
         if not sum(columns["count"]):
             continue
         try:
-            margins_by_period[period], missing = raking_margins(figures, questionnaire, columns)
+            margins_by_period[period], missing = raking_margins(
+                figures, questionnaire, columns, gate
+            )
         except ColumnsError as error:
             raise ReportError(str(error)) from None
         empty[period] = sorted(
@@ -729,6 +731,7 @@ def _segment(session, questionnaire, indicator, request, run, why, figures, gate
         period_margins=margins_by_period,
         by=request.by,
         frequency="count",
+        keys="keys",
     )
     windows = _windows(request.kind, design.periods)
     respondents = _respondents(data, request.by, windows)
@@ -741,7 +744,9 @@ def _segment(session, questionnaire, indicator, request, run, why, figures, gate
     found: dict[tuple[str, str], PeriodEstimate] = {}
     for window in windows:
         shown = [group for group in groups if (window.name, group) not in withheld]
-        estimates = design.estimates(window, shown, confidence_level=request.confidence_level)
+        estimates = design.estimates(
+            window, shown, confidence_level=request.confidence_level, ptable=gate.ptable
+        )
         found.update({(window.name, e.group): e for e in estimates})
     for group in groups:
         name = "All" if group == ALL_GROUPS else group
@@ -1025,7 +1030,7 @@ def build_adjusted(
     if not sum(data["count"]):
         raise NoResponses("There are no responses for this period yet")
     try:
-        margins, _empty = raking_margins(figures, questionnaire, data)
+        margins, _empty = raking_margins(figures, questionnaire, data, gate)
     except ColumnsError as error:
         raise ReportError(str(error)) from None
     proportion = Proportion("indicator", tuple(indicator.positive), tuple(indicator.exclude))

@@ -137,7 +137,7 @@ def test_no_download_publishes_a_small_or_recoverable_count(
         if weighted:
             assert row["numerator"] is None
         elif row["estimate"] is not None:
-            assert row["estimate"] == pytest.approx(row["numerator"] / row["n"], abs=1e-9)
+            assert row["estimate"] == pytest.approx(row["numerator"] / row["n"], abs=6e-4)
     by_codes = [name for name in rows[0] if f"{name}_label" in rows[0]]
     truth = true_counts(db_session, by_codes, indicator)
     _check_not_recoverable(rows, by_codes, truth)

@@ -82,11 +82,12 @@ def test_the_workbook_is_ready_to_read(analyst):
         for r in range(2, data.max_row + 1)
         if data.cell(row=r, column=column).value is not None
     )
-    assert isinstance(estimate.value, float) and 0 < estimate.value < 1  # the full value
+    assert isinstance(estimate.value, float) and 0 < estimate.value < 1  # a number
+    assert estimate.value == round(estimate.value, 3)  # as published: to 0.1 point
     assert estimate.number_format == "0.0%"  # shown as a percentage
     assert data.column_dimensions["B"].width > 10
     about = {row[0]: row[1] for row in book["About"].iter_rows(values_only=True) if row[0]}
-    assert about["estimate"] == COLUMNS["estimate"].description
+    assert about["estimate"] == COLUMNS["estimate"].description + " Rounded to 3 decimal places."
     assert about["methods_note"].startswith("These figures estimate")
 
 
