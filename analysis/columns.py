@@ -169,6 +169,16 @@ COLUMNS: dict[str, Column] = {
             "estimate_withheld_small_rest).",
         ),
         Column(
+            "flag",
+            "Flag",
+            "string",
+            "GSS shorthand where a figure is hidden or flagged: [c] confidential (too few "
+            "responses to show safely), [u] low reliability (the interval is too wide to "
+            "rely on), [x] not available, [z] not applicable; blank otherwise. "
+            "`flag_reason` says why in words.",
+        ),
+        Column("flag_reason", "Why flagged", "string", "The reason for `flag`, in words."),
+        Column(
             "diff",
             "Difference from the rest",
             "double",

@@ -17,15 +17,58 @@ SMALL_REST = "estimate_withheld_small_rest"  # counted, but the rest of the tabl
 RELIABLE = "ok"
 REVIEW = "review"
 TOO_UNCERTAIN = "too_uncertain"
+EMPTY = "empty_group"
+
+# GSS shorthand for a figure that is hidden or flagged, with its reason in words: the one
+# register pages, downloads and public releases read. `{threshold}` is the threshold.
+CONFIDENTIAL, LOW_RELIABILITY, NOT_AVAILABLE, NOT_APPLICABLE = "[c]", "[u]", "[x]", "[z]"
+SHORTHAND = {
+    CONFIDENTIAL: "confidential: too few responses to show safely",
+    LOW_RELIABILITY: "low reliability: the interval is too wide to rely on (NCHS standard)",
+    NOT_AVAILABLE: "not available",
+    NOT_APPLICABLE: "not applicable",
+}
+FLAGS = {
+    SMALL_COUNT: (
+        CONFIDENTIAL,
+        "fewer than {threshold} responses, or all or none of a small group gave one answer",
+    ),
+    COMPLEMENTARY: (CONFIDENTIAL, "hidden so that a smaller group cannot be worked out"),
+    FILTER_COMPLEMENT: (
+        CONFIDENTIAL,
+        "the same group outside this period or these versions is too small, and "
+        "subtracting would show it",
+    ),
+    SMALL_REST: (
+        CONFIDENTIAL,
+        "no estimate: the rest of the table is fewer than {threshold} responses, and "
+        "comparing would show their answers",
+    ),
+    TOO_UNCERTAIN: (LOW_RELIABILITY, "the interval is too wide to rely on: treat with great care"),
+    EMPTY: (NOT_AVAILABLE, "no responses in the group"),
+}
 
 
-def primary_suppression(n, numerator=None, *, min_cell: int = 10) -> np.ndarray:
+def flag(*codes: str, threshold: int = 10) -> tuple[str, str]:
+    """The GSS shorthand and the reason in words for the first code that has one (a
+    disclosure code, then a reliability code), or ("", "")."""
+    for code in codes:
+        if code in FLAGS:
+            shorthand, words = FLAGS[code]
+            return shorthand, words.format(threshold=threshold)
+    return "", ""
+
+
+def primary_suppression(
+    n, numerator=None, *, min_cell: int = 10, small_parts: bool = True
+) -> np.ndarray:
     """Say which cells are disclosive on their own.
 
     A cell is suppressed when its unweighted denominator is below `min_cell`, or its
-    numerator or complement lies between 1 and ``min_cell - 1``, or (while the group is
-    smaller than ``3 * min_cell``) the numerator or complement is 0: "everyone in this
-    small group said X" discloses too.
+    numerator or complement lies between 1 and ``min_cell - 1`` (unless not `small_parts`:
+    counts perturbed by a keyed table, where a few is never an exact few), or (while the
+    group is smaller than ``3 * min_cell``) the numerator or complement is 0: "everyone in
+    this small group said X" discloses too.
 
     Examples
     --------
@@ -40,8 +83,9 @@ def primary_suppression(n, numerator=None, *, min_cell: int = 10) -> np.ndarray:
         x = np.asarray(numerator, dtype=float)
         complement = n - x
         for part in (x, complement):
-            suppressed |= (part >= 1) & (part <= min_cell - 1)
-            suppressed |= (part == 0) & (n < 3 * min_cell)
+            if small_parts:
+                suppressed |= (part >= 1) & (part <= min_cell - 1)
+            suppressed |= (part <= 0) & (n < 3 * min_cell)
     return suppressed
 
 

@@ -43,6 +43,16 @@ class PerturbationTable:
     def max_pcv(self) -> int:
         return self.noise.shape[0] - 1
 
+    @property
+    def draws_by_key(self) -> bool:
+        """Whether every count's noise depends on the cell key (a row of the table holds
+        more than one value). Then a published count stands for several true ones
+        whichever the key, sums and differences of published counts give ranges, and one
+        more respondent draws the noise afresh. ONS's 10-5 table rounds alike for every
+        key: it does not, and the rules against subtraction stay needed with it."""
+        rows = self.noise[1:]
+        return bool(np.all(rows.min(axis=1) < rows.max(axis=1)))
+
     def pcv(self, counts) -> np.ndarray:
         """The row of the table each true count uses."""
         counts = np.asarray(counts, dtype=np.int64)

@@ -225,6 +225,7 @@ def summarise(
     complements: Sequence[Mapping[tuple, float]] = (),
     hide_first: Collection[str] = (),
     ptable: PerturbationTable | None = None,
+    leave_out: Collection[str] = (),
 ) -> Summary:
     """Estimate an indicator for each group of a breakdown, ready to publish.
 
@@ -275,6 +276,10 @@ def summarise(
     hide_first : collection of str
         Labels whose groups are hidden first when more must be hidden to protect another
         (a "prefer not to say" group tells readers least).
+    leave_out : collection of str
+        Values of the `by` columns that form no group: their records are left out of
+        every group, like records with no value (a two-way table without the "prefer not
+        to say" row and column), and stay in the sample and in the ``All`` row.
     ptable : PerturbationTable, optional
         With `keys`: the table the group counts are published through. Every figure that
         needs a count of people is then worked from the published counts, never the true
@@ -283,7 +288,11 @@ def summarise(
         counts of the group and of its positive answers (the Australian Bureau of
         Statistics' TableBuilder does the same). No figure can be inverted to a true count.
         The disclosure rules read the published counts too, so a group's appearing or not
-        does not move deterministically as responses are added.
+        does not move deterministically as responses are added. With a table that draws
+        its noise by the cell key (`PerturbationTable.draws_by_key`), no group is hidden
+        to protect another and no filtered table is checked against its complement: a
+        difference of published counts is a range, never a number, so those rules would
+        only cost (`tests/survey/test_intruder.py` attacks both ways).
 
     Returns
     -------
@@ -324,7 +333,9 @@ def summarise(
     _require_columns(
         data, [*by, indicator.column, weights, frequency, keys, *_margin_columns(margins)]
     )
-    records = _records(data, indicator, by, weights, margins, frequency, bounds, raking, keys)
+    records = _records(
+        data, indicator, by, weights, margins, frequency, bounds, raking, keys, set(leave_out)
+    )
     context = _Context(
         indicator,
         weighted or raking is not None,
@@ -339,14 +350,16 @@ def summarise(
         rows, constraints, family = _one_way(context, records.groups[0], by[0])
     else:
         rows, constraints, family = _two_way(context, records.groups[0], records.groups[1], by)
+    keyed = ptable is not None and ptable.draws_by_key
     rows = _disclose(
         rows,
-        constraints,
+        [] if keyed else constraints,
         min_cell,
         isinstance(indicator, Proportion),
-        complements,
+        () if keyed else complements,
         hide_first,
         exact=not context.weighted,
+        keyed=keyed,
     )
     rows = _withhold_small_rest(rows, min_cell)
     rows = _adjust(rows, adjust, compare)
@@ -500,7 +513,9 @@ class _Records:
     k: np.ndarray | None  # record keys (summed over identical respondents); None: no keys
 
 
-def _records(data, indicator, by, weights, margins, frequency, bounds, raking, keys) -> _Records:
+def _records(
+    data, indicator, by, weights, margins, frequency, bounds, raking, keys, leave_out=frozenset()
+) -> _Records:
     size = _length(data[indicator.column])
     f = None if frequency is None else _frequency(data, frequency, size)
     k = None if keys is None else _numbers(data[keys], keys)
@@ -510,6 +525,13 @@ def _records(data, indicator, by, weights, margins, frequency, bounds, raking, k
         coded = encode(data[column])
         if len(coded) != size:
             raise ValueError(f"column {column!r} has {len(coded)} values, expected {size}")
+        if leave_out & set(coded.labels):
+            kept = np.array([label not in leave_out for label in coded.labels] + [False])
+            renumber = np.append(np.cumsum(kept[:-1]) - 1, -1)
+            coded = Coded(
+                np.where(kept[coded.codes], renumber[coded.codes], -1),
+                tuple(label for label in coded.labels if label not in leave_out),
+            )
         groups.append(coded)
     w = None
     if weights is not None:
@@ -974,7 +996,9 @@ def _comparison(context: _Context, estimates: DomainEstimates, index: int, count
 # --- publication ----------------------------------------------------------------------
 
 
-def _disclose(rows, constraints, min_cell, proportion, complements, hide_first, *, exact):
+def _disclose(
+    rows, constraints, min_cell, proportion, complements, hide_first, *, exact, keyed=False
+):
     """Flag what may be shown. Unweighted (`exact`), a percentage and its interval give the
     group's exact count and numerator away, so a lone hidden cell, and numerators that add
     up small, are protected too; weighted, only small sums of respondents need to be."""
@@ -985,7 +1009,7 @@ def _disclose(rows, constraints, min_cell, proportion, complements, hide_first, 
         # not step deterministically as responses are added; a group under the threshold
         # never shows, whatever its noise.
         shown_n = np.array([r.published_counts[0] for r in rows], dtype=float)
-        small = primary_suppression(shown_n, x, min_cell=min_cell)
+        small = primary_suppression(shown_n, x, min_cell=min_cell, small_parts=not keyed)
         small |= (n >= 1) & (n < min_cell)
         exact = False
     else:

@@ -222,6 +222,7 @@ class TrendDesign:
         self.n = per_cell(fv).reshape(shape)
         self.x = per_cell(fv * yv).reshape(shape)
         self.key_sums = per_cell(kv).reshape(shape)  # over the respondents counted in n
+        self.positive_key_sums = per_cell(kv * yv).reshape(shape)  # and in x
         self.s_w = per_cell(fw).reshape(shape)
         self.s_wy = per_cell(fw * yv).reshape(shape)
         self.s_w2 = per_cell(fw2).reshape(shape)
@@ -372,10 +373,12 @@ class TrendDesign:
         mask = np.outer(periods, groups)
         return float(self.n[mask].sum()), float(self.x[mask].sum())
 
-    def key_sum(self, window: Window, group: str = ALL) -> int:
-        """The record keys of the respondents `counts` counts, added up."""
+    def key_sum(self, window: Window, group: str = ALL, *, positive: bool = False) -> int:
+        """The record keys of the respondents `counts` counts (with `positive`, of those
+        who answered positively), added up."""
         periods, groups = self._cells(window, group)
-        return int(round(float(self.key_sums[np.outer(periods, groups)].sum())))
+        sums = self.positive_key_sums if positive else self.key_sums
+        return int(round(float(sums[np.outer(periods, groups)].sum())))
 
     def contrasts(
         self, rows: Sequence[Sequence[tuple[float, Window, str]]]

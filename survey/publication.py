@@ -82,22 +82,28 @@ class Gate:
     ) -> tuple[list[Count], Count]:
         """Publish the parts of one breakdown and their total (keys summed over the parts).
 
-        Parts under the threshold are hidden, and parts whose same group outside a filter
-        is small; then more parts, `hide_first` labels first, until the hidden ones can
+        Parts under the threshold are hidden. With a table that does not draw its noise by
+        the cell key (ONS's 10-5 table), so are parts whose same group outside a filter is
+        small, and then more parts, `hide_first` labels first, until the hidden ones can
         neither be worked out one by one nor add up to a small number."""
         n = np.array([*trues, sum(trues)], dtype=float)
         small = np.append((n[:-1] >= 1) & (n[:-1] < self.threshold), False)
-        outside = withheld_for_complements(
-            [(label,) for label in [*labels, "All"]], complements, min_cell=self.threshold
-        )
-        priority = np.array([0 if label in hide_first else 1 for label in labels] + [1])
-        extra = complementary_suppression(
-            small | outside,
-            n,
-            [list(range(len(n)))],
-            min_cell=self.threshold,
-            priority=priority,
-        )
+        if self.ptable.draws_by_key:
+            # Noise drawn by the cell key: the total less the parts shown is a range, not
+            # a number, so nothing more need be hidden (the intruder tests attack it).
+            outside = extra = np.zeros(len(n), dtype=bool)
+        else:
+            outside = withheld_for_complements(
+                [(label,) for label in [*labels, "All"]], complements, min_cell=self.threshold
+            )
+            priority = np.array([0 if label in hide_first else 1 for label in labels] + [1])
+            extra = complementary_suppression(
+                small | outside,
+                n,
+                [list(range(len(n)))],
+                min_cell=self.threshold,
+                priority=priority,
+            )
         parts = []
         for index, (true, key) in enumerate(zip(trues, key_sums, strict=True)):
             if small[index] or (outside[index] and true < self.threshold):

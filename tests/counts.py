@@ -39,7 +39,7 @@ def number(shown: str) -> int:
     return int(shown.replace(",", ""))
 
 
-def true_counts(session, code_columns, indicator) -> dict[tuple, int]:
+def true_counts(session, code_columns, indicator, *, leave_out=()) -> dict[tuple, int]:
     """The true number of respondents in every cell (and margin) of a table, read from the
     database: what the tests know and an intruder does not."""
     """Respondents in each cell, straight from the database: answered the indicator (not
@@ -68,7 +68,7 @@ def true_counts(session, code_columns, indicator) -> dict[tuple, int]:
         if said.get(question) in (None, *excluded):
             continue
         key = tuple(source(said) for source in sources)
-        if None in key:
+        if None in key or set(key) & set(leave_out):
             continue
         for cell in _cells_of(key):
             counts[cell] = counts.get(cell, 0) + 1

@@ -169,12 +169,11 @@ def _table(variable, categories, counts, population, complements, gate: Gate) ->
         complements=outside_counts([value for value, _, _ in categories], complements),
     )
     in_population = [value not in NOT_POPULATION for value, _, _ in categories]
-    # Shares of what is published, so no share reveals a count the table hides.
-    answered = sum(
-        part.value
-        for part, inside in zip(parts, in_population, strict=True)
-        if inside and part.shown
-    )
+    # Shares of the published number of responses that count towards the population (a
+    # perturbed count of its own), never of the parts shown: a hidden group neither makes
+    # the others' shares add up to 100% nor shows through them.
+    counted = [v for v, inside in zip(values, in_population, strict=True) if inside]
+    answered = gate.count(sum(c for c, _ in counted), sum(k for _, k in counted)).value
     population_total = sum(population.values())
     rows = []
     for (value, label, _), part, inside in zip(categories, parts, in_population, strict=True):

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 from analysis.columns import COLUMNS, EFFECT, SHARE, Column, reason_words
+from analysis.disclosure import CONFIDENTIAL, NOT_AVAILABLE, flag
 from analysis.summary import COMPARISON, ROW_COLUMNS
 from survey import __version__
 from survey.services.reporting import (
@@ -29,16 +30,6 @@ from survey.services.reporting import (
 )
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-DISCLOSURE_WORDS = {
-    "published": "",
-    "suppressed_small_count": "Fewer than {threshold} responses, or a very small number gave "
-    "one answer",
-    "suppressed_complementary": "Hidden so that a smaller group cannot be worked out",
-    "suppressed_filter_complement": "Hidden: the same group outside this period or these "
-    "versions is too small, and subtracting would show it",
-    "estimate_withheld_small_rest": "No estimate: the rest of the table is fewer than "
-    "{threshold} responses, and comparing would show their answers",
-}
 PERTURBATION_WORDS = (
     "cell-key perturbation: each count is the true count plus a little noise that depends "
     "on who is counted, at most 4 either way (variance 3); counts under 10, and counts "
@@ -85,6 +76,8 @@ class Row:
     disclosure: str
     reliability: str
     note: str
+    flag: str = ""  # GSS shorthand: [c], [u], [x] or [z]; blank when nothing is flagged
+    flag_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,13 +129,14 @@ def report_rows(report: Report) -> list[Row]:
             else:  # "All of London" names London only; within a two-way table, "All"
                 labels.append("All of London" if row.is_overall and position == 0 else "All")
         labels = tuple(labels)
+        shorthand, why = flag(
+            row.disclosure, row.interval_note or "", row.reliability, threshold=report.threshold
+        )
         notes = [
             w
             for w in (
-                DISCLOSURE_WORDS.get(row.disclosure, row.disclosure).format(
-                    threshold=report.threshold
-                ),
-                RELIABILITY_WORDS.get(row.reliability, row.reliability),
+                f"{shorthand} {why[:1].upper()}{why[1:]}" if shorthand else "",
+                RELIABILITY_WORDS.get(row.reliability, row.reliability) if not shorthand else "",
                 reason_words((*row.reliability_reasons, row.interval_note)).capitalize()
                 if row.published
                 else "",
@@ -169,6 +163,8 @@ def report_rows(report: Report) -> list[Row]:
                 disclosure=row.disclosure,
                 reliability=row.reliability,
                 note="; ".join(notes),
+                flag=shorthand,
+                flag_reason=why,
             )
         )
     return rows
@@ -209,11 +205,43 @@ def metadata(report: Report) -> dict:
         "outside_london_left_out": report.outside_london.as_json(),
         "borough_from_link_left_out": report.borough_from_link.as_json(),
         "borough_from_link_included": report.request.link_boroughs,
+        "not_stated": None if report.not_stated is None else report.not_stated.as_json(),
         "synthetic_demo_responses": report.synthetic.as_json(),
         "checked_against_wider_tables": report.complements,
         "generated_at": report.generated_at.isoformat(timespec="seconds"),
         "software_version": f"prevent-survey {__version__}",
     }
+
+
+def disclosure_note(threshold: int, complements: int, *, keyed: bool) -> str:
+    """What protects respondents, and against what, in words."""
+    words = (
+        "What protects respondents, and against what. Every number of responses is "
+        "perturbed: a little noise, drawn by who is counted, so subtracting one table from "
+        "another, or watching a count while adding responses, gives a range, never a "
+        "number. Every figure that needs a number of people (design effects, degrees of "
+        "freedom, unweighted shares and their intervals) is worked out from the published "
+        "numbers, and figures are rounded, so none can be worked back to a true count. A "
+        f"group is not shown ([c], confidential) when fewer than {threshold} responses are "
+        "in it, when its perturbed number is under that, or when all or none of a group "
+        f"under {3 * threshold} gave one answer, which would tell what each of them said. "
+        f"Where the rest of the table is fewer than {threshold} responses, a group's "
+        "estimate is not shown: comparing it with London would show their answers. People "
+        "who preferred not to say are one line of a two-way table, not a row and a column "
+        "of it. Estimates too uncertain to rely on (the US National Center for Health "
+        "Statistics standard for proportions) are shown to staff flagged [u] and not shown "
+        "on public pages."
+    )
+    if not keyed:
+        words += (
+            " The perturbation table in use gives every count of the same size the same "
+            "noise, so further groups are hidden where hidden figures could otherwise be "
+            f"worked out from the total, or would add up to fewer than {threshold}, and a "
+            "table of one period or some versions was checked against the wider tables on "
+            f"offer ({complements}): a group with fewer than {threshold} responses outside "
+            "it is hidden."
+        )
+    return words
 
 
 def methods_note(report: Report) -> str:
@@ -277,18 +305,7 @@ def methods_note(report: Report) -> str:
         f"({ADJUSTMENT_WORDS.get(summary.adjust, summary.adjust)} across {summary.family}). "
         "Overlapping intervals are not a test."
     )
-    parts.append(
-        f"To protect respondents, no group with fewer than {report.threshold} responses is "
-        "shown, nor one where fewer than that gave a particular answer, and further groups "
-        "are hidden where hidden figures could otherwise be worked out from the total, or "
-        f"would add up to fewer than {report.threshold}. Where the rest of the table is "
-        f"fewer than {report.threshold} responses, a group's estimate is not shown either. "
-        "A table of one period or some versions was also checked against the wider "
-        f"tables on offer ({report.complements}): a group with fewer than "
-        f"{report.threshold} responses outside it is hidden. Estimates too uncertain to "
-        "publish (the US National Center for Health Statistics standard for proportions) "
-        "are flagged and not shown."
-    )
+    parts.append(disclosure_note(report.threshold, report.complements, keyed=report.keyed))
     parts.append(PERTURBATION_NOTE)
     if report.has_synthetic:
         parts.append(
@@ -364,7 +381,7 @@ def _flat(value) -> str:
 # label (`borough_label`).
 
 # The command line's columns, in its order, then the page's comparison word.
-FIGURE_COLUMNS = (*ROW_COLUMNS, *COMPARISON, "comparison")
+FIGURE_COLUMNS = (*ROW_COLUMNS, *COMPARISON, "comparison", "flag", "flag_reason")
 
 
 def download_columns(report: Report) -> list[Column]:
@@ -429,6 +446,8 @@ def download_records(report: Report) -> list[dict]:
             p_value=_finite(row.p_value),
             p_adjusted=_finite(row.p_adjusted),
             comparison=page_row.comparison or None,
+            flag=page_row.flag or None,
+            flag_reason=page_row.flag_reason or None,
         )
         if report.modelled is not None:
             area = report.modelled.areas.get(row.labels[0]) if published else None
@@ -666,8 +685,20 @@ FORMATS: dict[str, Format] = {
 
 TREND_COLUMNS = (
     "period", "period_label", "n", "estimate", "se", "ci_low", "ci_high", "method",
-    "confidence_level", "disclosure", "versions",
+    "confidence_level", "disclosure", "versions", "flag", "flag_reason",
 )  # fmt: skip
+
+
+def _trend_flag(point, shown: bool) -> dict:
+    """A trend point's GSS shorthand and reason: [c] withheld by the disclosure rules, [x]
+    no estimate for another reason (no responses; a period that could not be weighted)."""
+    if shown:
+        return {"flag": None, "flag_reason": None}
+    if point.withheld:
+        return {"flag": CONFIDENTIAL, "flag_reason": point.withheld}
+    return {"flag": NOT_AVAILABLE, "flag_reason": "no estimate for this period"}
+
+
 CHANGE_COLUMNS = (
     "start_period", "end_period", "start_estimate", "end_estimate", "change", "change_se",
     "change_ci_low", "change_ci_high", "p_value", "p_adjusted", "minimum_detectable_change",
@@ -709,6 +740,7 @@ def trend_table(trend: Trend) -> Table:
                         "confidence_level": trend.request.confidence_level,
                         "disclosure": "published" if shown else point.withheld,
                         "versions": versions,
+                        **_trend_flag(point, shown),
                     }
                 )
     return Table(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from analysis.columns import COLUMNS, Column
+from analysis.disclosure import CONFIDENTIAL, LOW_RELIABILITY, NOT_AVAILABLE
 from survey import charts
 from survey.models import Release
 from survey.services import exports
@@ -21,6 +22,16 @@ HIDDEN_WORDS = {
     "outside": "hidden: the same group in the rest of the year is too small",
     "rest": "the rest of London is too small to compare with",
     "uncertain": "too uncertain to publish",
+    "unavailable": "no estimate could be made",
+}
+# GSS shorthand for each reason (analysis.disclosure.SHORTHAND says what each means).
+HIDDEN_FLAGS = {
+    "small": CONFIDENTIAL,
+    "protects": CONFIDENTIAL,
+    "outside": CONFIDENTIAL,
+    "rest": CONFIDENTIAL,
+    "uncertain": LOW_RELIABILITY,
+    "unavailable": NOT_AVAILABLE,
 }
 RELEASE_COLUMNS = (
     Column("indicator", "Indicator (code)", "string", "The indicator's identifier."),
@@ -52,6 +63,13 @@ RELEASE_COLUMNS = (
         "0% or 100%).",
     ),
     Column("hidden_because", "Why not shown", "string", "Why no estimate is shown, in words."),
+    Column(
+        "flag",
+        "Flag",
+        "string",
+        "GSS shorthand for a figure not shown: [c] confidential (too few responses to show "
+        "safely), [u] low reliability, [x] not available; blank when shown.",
+    ),
     COLUMNS["start_period"],
     COLUMNS["change"],
     COLUMNS["change_ci_low"],
@@ -126,6 +144,7 @@ def _record(indicator: dict, breakdown: str, row: dict, change: dict | None) -> 
         "comparison": row["comparison"] or None,
         "caution": row["caution"],
         "hidden_because": HIDDEN_WORDS.get(row["hidden_because"]),
+        "flag": HIDDEN_FLAGS.get(row["hidden_because"]),
         "start_period": change["previous_period"] if change else None,
         "change": change["change"] if change else None,
         "change_ci_low": change["ci_low"] if change else None,

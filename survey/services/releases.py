@@ -153,6 +153,8 @@ def _row(row, count, labels) -> dict:
     why = HIDDEN_BECAUSE.get(row.disclosure, "")
     if row.estimate is not None and row.reliability == "too_uncertain":
         why = "uncertain"
+    elif not shown and not why:
+        why = "unavailable"  # no estimate could be made (no responses): never blank
     return {
         "code": code,
         "label": labels.get(code, {"en": code}),

@@ -104,6 +104,10 @@ class Report:
     respondents: Count
     outside_london: Count
     borough_from_link: Count  # responses left out because the link set their borough
+    # Two-way tables: responses that did not state one of the breakdowns (one line, not a
+    # row and a column of the table); None for a one-way table, where it is a row.
+    not_stated: Count | None
+    keyed: bool  # the gate's table draws its noise by the cell key (no subtraction rules)
     synthetic: Count
     has_synthetic: bool  # made-up demo responses are in it (they are nobody's)
     threshold: int
@@ -292,6 +296,10 @@ def build_report(
             complements=complements,
             hide_first=(PREFER_NOT_TO_SAY,),
             ptable=gate.ptable,
+            leave_out=(PREFER_NOT_TO_SAY,) if len(request.by) == 2 else (),
+            # Staff see a low-reliability estimate with its interval, flagged [u]; public
+            # releases hide it and say why.
+            withhold_unreliable=False,
         )
     except RakingError as error:
         raise ReportError(
@@ -318,6 +326,8 @@ def build_report(
         respondents=gate.count(respondents, sum(data["keys"])),
         outside_london=gate.count(*_pair(left_out["outside_london"])),
         borough_from_link=gate.count(*_pair(left_out["borough_from_link"])),
+        not_stated=_not_stated(data, request.by, gate) if len(request.by) == 2 else None,
+        keyed=gate.ptable.draws_by_key,
         synthetic=gate.count(synthetic, synthetic_keys),
         has_synthetic=synthetic > 0,
         threshold=gate.threshold,
@@ -736,11 +746,15 @@ def _segment(session, questionnaire, indicator, request, run, why, figures, gate
     windows = _windows(request.kind, design.periods)
     respondents = _respondents(data, request.by, windows)
     labels = value_labels(questionnaire)
-    groups = [ALL_GROUPS, *(design.groups if request.by else ())]
+    # Residents who preferred not to say count in London's line, not in a line of their
+    # own: a few a quarter tell readers nothing and used to cost the main groups' lines.
+    stated = [g for g in design.groups if g != PREFER_NOT_TO_SAY] if request.by else []
+    groups = [ALL_GROUPS, *stated]
     series = []
-    withheld = _withheld_cells(design, windows, groups, respondents, gate.threshold)
-    for key, reason in _outside_small(windows, groups, respondents, gate.threshold).items():
-        withheld.setdefault(key, reason)
+    withheld = _withheld_cells(design, windows, groups, respondents, gate)
+    if not gate.ptable.draws_by_key:
+        for key, reason in _outside_small(windows, groups, respondents, gate.threshold).items():
+            withheld.setdefault(key, reason)
     found: dict[tuple[str, str], PeriodEstimate] = {}
     for window in windows:
         shown = [group for group in groups if (window.name, group) not in withheld]
@@ -834,24 +848,43 @@ def _outside_small(windows, groups, respondents, threshold) -> dict[tuple[str, s
     return reasons
 
 
-def _withheld_cells(design, windows, groups, respondents, threshold):
+def _withheld_cells(design, windows, groups, respondents, gate: Gate):
     """Which (window, group) estimates may not be published, and why: the disclosure
-    rules applied to each window's table (its groups and London), as to any report."""
+    rules applied to each window's table (its groups and London), as to any report. With
+    a table that draws its noise by the cell key, the rules read the published counts,
+    and no group is hidden to protect another."""
+    threshold, table = gate.threshold, gate.ptable
+    keyed = table.draws_by_key
     reasons = {}
     for window in windows:
-        n, x = [], []
+        n, x, shown_n, shown_x = [], [], [], []
         for group in groups:
             count, positive = design.counts(window, group)
             n.append(count)
             x.append(positive)
-        small = primary_suppression(np.array(n), np.array(x), min_cell=threshold)
+            if keyed:
+                shown_n.append(table.perturb(int(count), design.key_sum(window, group)))
+                shown_x.append(
+                    table.perturb(int(positive), design.key_sum(window, group, positive=True))
+                )
+        n = np.array(n)
+        if keyed:
+            small = primary_suppression(
+                np.array(shown_n),
+                np.minimum(shown_x, shown_n),
+                min_cell=threshold,
+                small_parts=False,
+            )
+            small |= (n >= 1) & (n < threshold)
+        else:
+            small = primary_suppression(n, np.array(x), min_cell=threshold)
         sizes = np.array([respondents.get((window.name, g), (0, 0))[0] for g in groups[1:]])
         total = respondents.get((window.name, ALL_GROUPS), (0, 0))[0]
         hidden = np.append(small[1:], small[0])
         extra = complementary_suppression(
             hidden,
             np.append(sizes, total).astype(float),
-            [list(range(len(groups)))],
+            [] if keyed else [list(range(len(groups)))],
             min_cell=threshold,
         )
         for index, group in enumerate(groups):
@@ -1056,15 +1089,27 @@ def build_adjusted(
         categories = [p[0] for p in predictions]
         n = np.array([counts[c][0] for c in categories], dtype=float)
         x = np.array([counts[c][1] for c in categories], dtype=float)
-        small = primary_suppression(n, x, min_cell=gate.threshold)
-        hidden = complementary_suppression(
-            np.append(small, False),
-            np.append(n, n.sum()),
-            [list(range(len(n) + 1))],
-            min_cell=gate.threshold,
-        )
         keys = _key_sums_by(data, variable, categories)
+        if gate.ptable.draws_by_key:  # the rules read the published counts; nothing more
+            positive = _key_sums_by(data, variable, categories, answers=indicator.positive)
+            shown_n = gate.ptable.perturb(n.astype(int), [keys[c] for c in categories])
+            shown_x = gate.ptable.perturb(x.astype(int), [positive[c] for c in categories])
+            small = primary_suppression(
+                shown_n, np.minimum(shown_x, shown_n), min_cell=gate.threshold, small_parts=False
+            )
+            small |= (n >= 1) & (n < gate.threshold)
+            hidden = np.zeros(len(n) + 1, dtype=bool)
+        else:
+            small = primary_suppression(n, x, min_cell=gate.threshold)
+            hidden = complementary_suppression(
+                np.append(small, False),
+                np.append(n, n.sum()),
+                [list(range(len(n) + 1))],
+                min_cell=gate.threshold,
+            )
         for at, (category, share, _se, low, high) in enumerate(predictions):
+            if category == PREFER_NOT_TO_SAY:
+                continue  # not a group anyone can reach: left out of the ranking
             withheld = None
             if small[at]:
                 withheld = "too few responses to publish"
@@ -1105,9 +1150,21 @@ def build_adjusted(
     )
 
 
-def _key_sums_by(data, variable: str, categories) -> dict[str, int]:
-    """Record-key sums per category, for publishing each group's count through the gate."""
+def _not_stated(data: dict, by: tuple[str, ...], gate: Gate) -> Count:
+    """Responses with no stated answer to one of the breakdowns, through the gate."""
+    count = keys = 0
+    for index, number in enumerate(data["count"]):
+        if any(data[name][index] in (None, PREFER_NOT_TO_SAY) for name in by):
+            count += number
+            keys += data["keys"][index]
+    return gate.count(count, keys)
+
+
+def _key_sums_by(data, variable: str, categories, *, answers=None) -> dict[str, int]:
+    """Record-key sums per category, for publishing each group's count through the gate
+    (with `answers`, over the responses giving one of them)."""
     found: dict[str, int] = {}
-    for value, keys in zip(data[variable], data["keys"], strict=True):
-        found[str(value)] = found.get(str(value), 0) + int(keys)
+    for value, said, keys in zip(data[variable], data["indicator"], data["keys"], strict=True):
+        if answers is None or said in answers:
+            found[str(value)] = found.get(str(value), 0) + int(keys)
     return {c: found.get(c, 0) for c in categories}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, render_template, request
 
+from analysis.disclosure import SHORTHAND
 from analysis.intervals import DESIGN_METHODS, SRS_METHODS
 from survey import charts, clock
 from survey.demographics import RAKING_MARGINS, margin_name
@@ -113,6 +114,7 @@ def report():
         ),
         periods=period_choices(clock.today()),
         breakdowns=reporting_service.BREAKDOWNS,
+        shorthand_key=SHORTHAND,
         levels=LEVELS,
         methods=DESIGN_METHODS if (choice is None or choice.weighted) else SRS_METHODS,
         dots=charts.dot_plots(rows, title) if result else [],

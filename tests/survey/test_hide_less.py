@@ -1,4 +1,6 @@
-"""Tables hide only what the rules require, on the `make run` demo data: a group hidden to
+"""Tables hide only what the rules require, on the `make run` demo data. With the keyed
+perturbation table no group is hidden to protect another, and no group of 30 or more is
+hidden at all; with ONS's 10-5 table (noise the same for every key), a group hidden to
 protect another is hidden only because, shown, it would leave hidden groups that add up
 to 1 to 9 respondents in its row or column."""
 
@@ -6,14 +8,17 @@ from __future__ import annotations
 
 import pytest
 
+from analysis.perturbation import KEYED, TEN_FIVE
 from survey.extensions import db
 from survey.publication import gate_for
 from survey.services.population import current_figures
 from survey.services.questionnaires import latest_version, questionnaire_for
 from survey.services.reporting import ReportRequest, build_report
-from tests.survey.views.test_analyst_safety import true_counts
+from tests.counts import true_counts
 
 K = 10
+NOT_STATED = ("prefer_not_to_say",)  # two-way tables leave them out
+BREAKDOWNS = ["borough", "age_band", "sex", "ethnic_group", "religion", "disability"]
 
 
 @pytest.fixture
@@ -22,15 +27,15 @@ def demo_data(app, runner):
     return app
 
 
-def _report(app, by, threshold):
+def _report(app, by, threshold, table=KEYED, indicator="aware", weighted=True):
     with app.app_context():
         questionnaire = questionnaire_for(latest_version(db.session, "prevent-awareness"))
         return build_report(
             db.session,
             questionnaire,
-            ReportRequest(indicator="aware", by=by, weighted=True),
+            ReportRequest(indicator=indicator, by=by, weighted=weighted),
             figures=current_figures(db.session),
-            gate=gate_for({"SUPPRESSION_THRESHOLD": threshold}),
+            gate=gate_for({"SUPPRESSION_THRESHOLD": threshold, "PERTURBATION_TABLE": table}),
         )
 
 
@@ -53,10 +58,10 @@ def _safe(line, hidden: set, truth: dict) -> bool:
 
 
 @pytest.mark.parametrize("by", [("age_band", "sex"), ("borough", "sex")])
-def test_a_group_hidden_to_protect_another_is_hidden_only_where_it_must_be(demo_data, by):
-    report = _report(demo_data, by, K)
+def test_with_the_10_5_table_a_group_hidden_to_protect_another_must_be(demo_data, by):
+    report = _report(demo_data, by, K, TEN_FIVE)
     with demo_data.app_context():
-        truth = true_counts(db.session, list(by), "aware")
+        truth = true_counts(db.session, list(by), "aware", leave_out=NOT_STATED)
     hidden = {r.labels for r in report.summary.rows if not r.published}
     protecting = [r for r in report.summary.rows if r.disclosure == "suppressed_complementary"]
     lines = _lines(report.summary.rows)
@@ -70,3 +75,25 @@ def test_a_group_hidden_to_protect_another_is_hidden_only_where_it_must_be(demo_
     if by == ("age_band", "sex"):
         large = [r.labels for r in protecting if truth.get(r.labels, 0) >= 30]
         assert len(large) <= 1, large
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_with_the_keyed_table_no_group_of_30_or_more_is_hidden(demo_data, weighted):
+    """Every one- and two-way table of every indicator on the demo data: nothing hidden
+    to protect another, and no group of 30 or more responses hidden at all."""
+    large = []
+    tables = 0
+    for indicator in ("aware", "confident_helps", "trusts_fair", "knows_help"):
+        for at, first in enumerate(BREAKDOWNS):
+            for by in [(first,), *((first, second) for second in BREAKDOWNS[at + 1 :])]:
+                report = _report(demo_data, by, K, KEYED, indicator, weighted)
+                tables += 1
+                with demo_data.app_context():
+                    leave_out = NOT_STATED if len(by) == 2 else ()
+                    truth = true_counts(db.session, list(by), indicator, leave_out=leave_out)
+                for row in report.summary.rows:
+                    assert row.disclosure != "suppressed_complementary", (by, row.labels)
+                    if not row.published and truth.get(row.labels, 0) >= 30:
+                        large.append((indicator, by, row.labels, row.disclosure))
+    assert tables == 84
+    assert not large, large[:10]

@@ -56,7 +56,7 @@ def test_report_notes_state_the_threshold_and_the_adjustment_used(app, demo):
             gate=gate_for({"SUPPRESSION_THRESHOLD": 15}),
         )
     notes = {row.note for row in exports.report_rows(report)}
-    assert any(note.startswith("Fewer than 15 responses") for note in notes)
+    assert any(note.startswith("[c] Fewer than 15 responses") for note in notes)
     assert "fewer than 15 responses" in exports.methods_note(report)
     assert "Holm's method across" in exports.methods_note(report)
     other = dataclasses.replace(
