@@ -94,9 +94,9 @@ def test_a_lone_small_group_hides_nothing_else(officer, db_session):
     sex = rows(page(officer.get("/staff/coverage")), "Sex")
     assert sex["Prefer not to say"][0] == "fewer than 10"
     assert sex["Male"][0] in could_show(30) and sex["Female"][0] in could_show(50)
-    # Shares of everyone, not of the groups shown: they never make 100% without the 4.
-    shares = [float(sex[g][1].rstrip("%")) for g in ("Female", "Male")]
-    assert sum(shares) < 100
+    # Shares of everyone (84, perturbed), not of the groups shown: Male is about 30 in 84,
+    # not 100% of the groups shown beside a hidden one.
+    assert abs(float(sex["Male"][1].rstrip("%")) - 100 * 30 / 84) < 12
 
 
 def test_what_to_do_next_ranks_the_gaps_and_says_how_many_more_would_close_them(
