@@ -1,5 +1,5 @@
-"""k-anonymity for microdata: local suppression guided by importance (as sdcMicro's
-`kAnon` does with its importance argument)."""
+"""k-anonymity for microdata: local suppression guided by importance, a suppressed value
+matching any value (as sdcMicro's `localSuppression` counts frequencies)."""
 
 from __future__ import annotations
 
@@ -7,101 +7,119 @@ from collections.abc import Sequence
 
 import numpy as np
 
-SLICE = 1 << 16  # rows matched against the small classes at a time
-
 
 def k_anonymise(
     codes: np.ndarray, importance: Sequence[float], k: int, *, missing: int = -1
 ) -> tuple[np.ndarray, list[int], int]:
-    """Suppress values until every combination of the columns is shared by k rows.
+    """Suppress single values until every row matches at least k rows, itself included.
 
-    `codes` holds one small integer per row and quasi-identifier (0 or more; `missing` for
-    a suppressed value, which counts as a value of its own). Wherever a row's combination
-    is shared by fewer than k rows, its least important column is suppressed first, then the
-    next, until none is small. Suppression is cumulative: where every row is unique at
-    first (many quarters in few responses), no one column merges anything on its own, but
-    several together do. A column the small rows all share is left alone (suppressing it
-    merges nothing) unless nothing else works. Then each column is given back, most
-    important first, wherever giving it back leaves no combination small. Rows still too
-    few are left out. Works in place.
+    `codes` holds one small integer per row and quasi-identifier (0 or more; `missing` for a
+    suppressed value). Two rows match when every column is equal or suppressed in either:
+    a suppressed value could be anything, so it matches anything, and a row's frequency is
+    the number of rows it matches (sdcMicro's local suppression counts the same way).
 
-    Returns which rows are kept, the values suppressed per column, and how many rows were
-    left out.
+    First, while some rows match fewer than k, each of them loses its least important
+    value still shown. That hides far more than needed, so then every suppressed value is
+    given back, most important column first, wherever its row would still match k rows
+    and no row it stops matching would fall under k. Rows are never left out: a row with
+    everything suppressed matches every row. Works in place.
+
+    Returns which rows are kept (all of them, unless there are fewer than k), the values
+    suppressed per column, and how many rows were left out.
 
     Examples
     --------
-    Borough (importance 10) is kept; the less important second column gives way:
+    Borough (importance 10) is kept; one value of the second column gives way, and the
+    row it leaves, (1, suppressed), matches three rows:
 
     >>> codes = np.array([[1, 1], [1, 1], [1, 2], [2, 2], [2, 2], [1, 3]], dtype=np.int16)
     >>> kept, suppressed, dropped = k_anonymise(codes, [10, 1], 2)
     >>> codes.tolist(), suppressed, dropped
-    ([[1, 1], [1, 1], [1, -1], [2, 2], [2, 2], [1, -1]], [0, 2], 0)
+    ([[1, 1], [1, 1], [1, 2], [2, 2], [2, 2], [1, -1]], [0, 1], 0)
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, not {k!r}")
-    suppressed = [0] * codes.shape[1]
-    kept = np.ones(len(codes), dtype=bool)
-    if not codes.shape[1] or not len(codes):
-        return kept, suppressed, 0
-    order = sorted(range(codes.shape[1]), key=lambda i: (importance[i], i))
-    skipped, taken = [], {}
-    for index in order:
-        small = small_classes(codes, k)
-        if not small.any():
+    rows, columns = codes.shape
+    if len(codes) < k:
+        return np.zeros(rows, dtype=bool), [0] * columns, rows
+    if not columns or not rows:
+        return np.ones(rows, dtype=bool), [0] * columns, 0
+    true = codes.copy()
+    order = np.array(sorted(range(columns), key=lambda i: (importance[i], i)))
+    while True:
+        unsafe = np.flatnonzero(frequencies(codes, missing=missing) < k)
+        if not unsafe.size:
             break
-        column = codes[:, index]
-        changed = small & (column != missing)
-        values = column[changed]
-        if not values.size:
-            continue
-        if (values == values[0]).all():
-            skipped.append(index)  # the small rows all share it: pure loss for now
-            continue
-        column[changed] = missing
-        taken[index] = (changed, values)
-    for index in skipped:  # only if the more important columns could not do it
-        small = small_classes(codes, k)
-        if not small.any():
-            break
-        column = codes[:, index]
-        changed = small & (column != missing)
-        taken[index] = (changed, column[changed])
-        column[changed] = missing
-    # Give back, most important first, what the rest turned out to make unnecessary.
-    still_small = int(small_classes(codes, k).sum())
-    for index in sorted(taken, key=lambda i: (-importance[i], -i)):
-        changed, values = taken[index]
-        column = codes[:, index]
-        column[changed] = values
-        if int(small_classes(codes, k).sum()) > still_small:
-            column[changed] = missing
-            suppressed[index] += int(changed.sum())
-    kept = ~small_classes(codes, k)
-    return kept, suppressed, int((~kept).sum())
+        shown = codes[unsafe][:, order] != missing
+        least = order[shown.argmax(axis=1)]
+        codes[unsafe[shown.any(axis=1)], least[shown.any(axis=1)]] = missing
+    _give_back(codes, true, importance, k, missing)
+    suppressed = [
+        int(((codes[:, j] == missing) & (true[:, j] != missing)).sum()) for j in range(columns)
+    ]
+    return np.ones(rows, dtype=bool), suppressed, 0
 
 
-def small_classes(codes: np.ndarray, k: int) -> np.ndarray:
-    """True for each row whose combination of codes is shared by fewer than k rows."""
-    bases = codes.max(axis=0).astype(np.int64) + 2  # codes run from -1 to the maximum
-    combinations = float(np.prod(bases.astype(float)))
-    if combinations >= 2.0**62:
-        _, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
-        return counts[inverse.ravel()] < k
-    # One number per row, built in place to keep memory small (4 bytes a row when it fits).
-    keys = np.zeros(len(codes), dtype=np.int32 if combinations < 2.0**31 else np.int64)
-    for column, base in zip(codes.T, bases, strict=True):
-        keys *= base
-        keys += column
-        keys += 1
-    values, counts = np.unique(keys, return_counts=True)
-    small = values[counts < k]
-    found = np.zeros(len(codes), dtype=bool)
-    if not len(small):
-        return found
-    # A lookup table over the small keys' range (up to 4 MB) is quicker than sorting the
-    # rows again. A slice of rows at a time keeps isin's working copies small: over the
-    # whole million they would take 20 MB.
-    kind = "table" if small.max() - small.min() < 2**22 else "sort"
-    for start in range(0, len(keys), SLICE):
-        found[start : start + SLICE] = np.isin(keys[start : start + SLICE], small, kind=kind)
-    return found
+def _give_back(codes, true, importance, k, missing) -> None:
+    """Show again every suppressed value that leaves every row matching k rows, most
+    important column first. Rows can only match a row whose most important value is the
+    same or suppressed, so each check looks at those rows only."""
+    freq = frequencies(codes, missing=missing)
+    first = int(np.argmax(importance))
+    for j in sorted(range(codes.shape[1]), key=lambda i: (-importance[i], -i)):
+        for r in np.flatnonzero((codes[:, j] == missing) & (true[:, j] != missing)):
+            key = codes[r, first]
+            near = (
+                np.arange(len(codes))
+                if key == missing
+                else np.flatnonzero((codes[:, first] == key) | (codes[:, first] == missing))
+            )
+            block = codes[near]
+            row = codes[r].copy()
+            before = _matching(block, row, missing)
+            row[j] = true[r, j]
+            after = _matching(block, row, missing)
+            losers = near[before & ~after]
+            if after.sum() >= k and (freq[losers] > k).all():
+                codes[r, j] = true[r, j]
+                freq[losers] -= 1
+                freq[r] = after.sum()
+
+
+def _matching(codes: np.ndarray, row: np.ndarray, missing: int) -> np.ndarray:
+    return np.all((codes == row) | (codes == missing) | (row == missing), axis=1)
+
+
+def frequencies(codes: np.ndarray, *, missing: int = -1) -> np.ndarray:
+    """How many rows each row matches, itself included, a suppressed value matching any.
+
+    Rows are grouped by which of their columns are suppressed; two groups match on the
+    columns neither suppresses, so each pair of groups is one counting pass."""
+    rows, columns = codes.shape
+    hidden = codes == missing
+    patterns = (hidden.astype(np.int64) << np.arange(columns)).sum(axis=1)
+    groups = {int(p): np.flatnonzero(patterns == p) for p in np.unique(patterns)}
+    counts = np.zeros(rows, dtype=np.int64)
+    for mine, at in groups.items():
+        for theirs, other in groups.items():
+            shared = [j for j in range(columns) if not ((mine | theirs) >> j) & 1]
+            keys = _keys(np.concatenate([codes[at][:, shared], codes[other][:, shared]]))
+            own, found = keys[: at.size], keys[at.size :]
+            values, number = np.unique(found, return_counts=True)
+            place = np.clip(np.searchsorted(values, own), 0, len(values) - 1)
+            counts[at] += np.where(values[place] == own, number[place], 0)
+    return counts
+
+
+def _keys(values: np.ndarray) -> np.ndarray:
+    """One number per row for its combination of (non-negative) codes."""
+    if not values.shape[1]:
+        return np.zeros(len(values), dtype=np.int64)
+    bases = values.max(axis=0).astype(np.int64) + 2
+    if float(np.prod(bases.astype(float))) >= 2.0**62:
+        _, inverse = np.unique(values, axis=0, return_inverse=True)
+        return inverse.ravel().astype(np.int64)
+    keys = np.zeros(len(values), dtype=np.int64)
+    for column, base in zip(values.T, bases, strict=True):
+        keys = keys * base + column + 1
+    return keys

@@ -5,9 +5,11 @@ As statistical offices make one (sdcMicro's approach): the quasi-identifiers are
 demographic register's, the language answered in, and the quarter the response was sent
 (channel and questionnaire version too, when the admin asks for them). Global recoding
 comes first: ethnic groups to the five 2021 Census groups, rare religions to "other
-religion", months to quarters. Then local suppression guided by importance: in each
-combination shared by fewer than k rows, the least important variable is suppressed
-first, so borough goes last. No response id, no day, no link name, no free text and no
+religion", months to quarters. Then local suppression guided by importance, one value of
+one row at a time (`analysis.anonymity.k_anonymise`): every row must match at least k
+rows, a suppressed value matching any value, as sdcMicro's `localSuppression` counts;
+the least important values go first and are given back wherever they are not needed, so
+borough goes last. No response id, no day, no link name, no free text and no
 survey weight (a raked weight would reveal the cell it came from). The codebook reports
 the information lost.
 
