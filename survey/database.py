@@ -2,13 +2,17 @@
 
 SQLite: WAL so readers never block the writer, a busy timeout so writers wait rather than
 fail, foreign keys enforced, and write requests that take the write lock when they begin,
-so a transaction never reads and then finds the database locked when it writes.
+so a transaction never reads and then finds the database locked when it writes. A read
+request that writes one line at its end (a download's audit line) does so in a short
+transaction of its own that takes the lock as it begins (`writing`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
@@ -17,6 +21,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 SQLITE_BUSY_TIMEOUT = 10_000  # milliseconds a writer waits for the lock
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_WRITING: ContextVar[bool] = ContextVar("writing", default=False)
+
+
+@contextlib.contextmanager
+def writing() -> Iterator[None]:
+    """Transactions begun inside take SQLite's write lock as they begin, whatever the
+    request's method (BEGIN IMMEDIATE waits for the lock; a read that later writes fails
+    at once if the database changed since it began reading)."""
+    token = _WRITING.set(True)
+    try:
+        yield
+    finally:
+        _WRITING.reset(token)
 
 
 def configure_engines(app: Flask) -> None:
@@ -54,6 +71,5 @@ def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: object) ->
 
 
 def _sqlite_on_begin(connection: Engine) -> None:
-    reading = has_request_context() and request.method in SAFE_METHODS
-    writing = not reading
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+    reading = has_request_context() and request.method in SAFE_METHODS and not _WRITING.get()
+    connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")

@@ -22,7 +22,13 @@ from survey.i18n import english_name
 from survey.models import StaffUser
 from survey.services import microdata
 from survey.services import staff as staff_service
-from survey.services.audit import ACTIONS, AuditFilter, audit_page, record_event
+from survey.services.audit import (
+    ACTIONS,
+    AuditFilter,
+    audit_page,
+    record_after_reading,
+    record_event,
+)
 from survey.services.labelled import EXTRACT_FORMATS
 from survey.services.population import (
     PopulationError,
@@ -249,7 +255,7 @@ def microdata_file(kind: str):
     language = _language(questionnaire)
     chosen = EXTRACT_FORMATS[kind]
     extra = [name for name, wanted in vars(plan.options).items() if wanted]
-    record_event(
+    record_after_reading(
         db.session,
         "download",
         actor=g.current_staff,
@@ -257,7 +263,6 @@ def microdata_file(kind: str):
         + (f", with {' and '.join(extra)}" if extra else "")
         + (f", labels in {english_name(language)}" if chosen.labelled else ""),
     )
-    db.session.commit()
     body = chosen.build(db.session, questionnaire, plan, language)
     stem, dot, suffix = chosen.filename.rpartition(".")
     filename = (

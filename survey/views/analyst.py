@@ -12,7 +12,7 @@ from survey.extensions import db
 from survey.publication import gate_for
 from survey.services import exports
 from survey.services import reporting as reporting_service
-from survey.services.audit import record_event
+from survey.services.audit import record_after_reading
 from survey.services.periods import PERIOD, period_choices
 from survey.services.population import current_figures
 from survey.services.questionnaires import latest_version, questionnaire_for
@@ -140,8 +140,7 @@ def report():
 def _send(download_format, table, stem: str, detail: str) -> Response:
     """A download table in one format, recorded in the audit log."""
     body = download_format.build(table, f"{stem}.csv")
-    record_event(db.session, "download", actor=g.current_staff, detail=detail)
-    db.session.commit()
+    record_after_reading(db.session, "download", actor=g.current_staff, detail=detail)
     response = Response(body, mimetype=download_format.mimetype)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{stem}{download_format.suffix}"'

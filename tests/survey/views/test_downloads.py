@@ -7,14 +7,18 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import func, select
 
 from analysis.columns import COLUMNS
+from survey.models import AuditEvent
 from survey.services.exports import FORMATS
 from tests.routes import staff_clients
+from tests.staff import create_staff, sign_in
 
 QUERY = "indicator=aware&by=borough&weighted=yes"
 
@@ -114,3 +118,31 @@ def test_every_flag_says_why(analyst):
     assert flagged, "the demo data has no flagged group to check"
     for row in flagged:
         assert row["reliability_reasons"], row
+
+
+def test_four_analysts_downloading_at_once_all_get_their_files(app, demo, db_session):
+    """SQLite is the default: a download reads for a while, then writes its audit line.
+    Four analysts at once, 15 downloads each, every one answered and recorded."""
+    staff_clients(app, synthetic_responses=1500)
+    clients = []
+    for number in range(4):
+        create_staff(app, f"analyst-{number}@example.org", "analyst")
+        client = app.test_client()
+        assert sign_in(client, f"analyst-{number}@example.org").status_code == 303
+        clients.append(client)
+    before = db_session.scalar(select(func.count()).select_from(AuditEvent))
+    queries = [
+        f"/staff/analysis/download.{fmt}?indicator={indicator}&by={by}&weighted=yes"
+        for fmt in ("csv", "json", "xlsx")
+        for indicator, by in (("aware", "borough"), ("knows_help", "sex"))
+    ]
+
+    def download_15(client) -> list[int]:
+        return [client.get(queries[i % len(queries)]).status_code for i in range(15)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = [s for found in pool.map(download_15, clients) for s in found]
+    assert statuses.count(200) == 60, sorted(set(statuses))
+    db_session.expire_all()
+    after = db_session.scalar(select(func.count()).select_from(AuditEvent))
+    assert after - before == 60  # every download recorded
