@@ -27,8 +27,9 @@ import numpy as np
 from analysis.disclosure import complementary_suppression, withheld_for_complements
 from analysis.perturbation import KEYED, PerturbationTable, load_ptable
 
-FEWER_THAN = "fewer than {threshold}"
-NOT_SHOWN = "not shown"
+# GSS shorthand first ([c]: confidential), then the reason in words.
+FEWER_THAN = "[c] fewer than {threshold}"
+NOT_SHOWN = "[c] not shown"
 
 
 @dataclass(frozen=True)

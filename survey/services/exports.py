@@ -862,8 +862,10 @@ def trend_methods_note(trend: Trend) -> str:
                 f"{', '.join(categories)}: their population is shared among the others."
             )
     parts.append(
-        f"Figures for fewer than {trend.threshold} responses, or that would let a smaller "
-        "group be worked out, are not shown. " + PERTURBATION_NOTE
+        f"Figures for fewer than {trend.threshold} responses (true or perturbed), or where "
+        "all or none of a small group gave one answer, are not shown ([c]). People who "
+        "preferred not to say count in London's line, not in a line of their own. "
+        + PERTURBATION_NOTE
     )
     if trend.has_synthetic:
         parts.append("These figures include made-up demo responses: they describe nobody.")
@@ -1058,8 +1060,9 @@ def adjusted_methods_note(adjusted: Adjusted) -> str:
         f"Intervals are {level}% intervals from standard errors that allow for the weighting "
         "(the sandwich, linearised), on the design's degrees of freedom. Odds ratios compare "
         "each group with the largest group of the same characteristic.",
-        f"Groups with fewer than {adjusted.threshold} responses, or that would let a smaller "
-        "group be worked out, are not shown. " + PERTURBATION_NOTE,
+        f"Groups with fewer than {adjusted.threshold} responses (true or perturbed), or where "
+        "all or none of a small group gave one answer, are not shown ([c]); people who "
+        "preferred not to say are left out of the ranking. " + PERTURBATION_NOTE,
     ]
     if adjusted.has_synthetic:
         parts.append("These figures include made-up demo responses: they describe nobody.")

@@ -56,7 +56,7 @@ def test_officer_link_to_resident_response_to_count_and_coverage(browser, live_s
 
     page.goto(live_server + "/staff/links")
     row = page.locator("tbody tr", has_text="Library coffee morning")
-    assert row.locator("td").nth(3).inner_text() == "fewer than 10"
+    assert row.locator("td").nth(3).inner_text() == "[c] fewer than 10"
     # `make run` loads synthetic demo responses, so Hackney's count is shown, and one more
     # resident there moves it by one plus new noise: at most 4 either way, drawn afresh by
     # the new cell key.

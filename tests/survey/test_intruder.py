@@ -501,7 +501,7 @@ def attack_trend_tables(client, ids) -> list[str]:
         ]
         *boroughs, totals = rows
         for at in range(columns):
-            total = possible(totals[at].replace("fewer than 10", ""), {"count_perturbation": 1})
+            total = possible(totals[at].replace("[c] fewer than 10", ""), {"count_perturbation": 1})
             shown = [
                 possible(r[at], {"count_perturbation": 1}) for r in boroughs if r[at][:1].isdigit()
             ]
@@ -624,7 +624,7 @@ def _coverage_tables(client, path: str) -> dict[str, tuple]:
     found = {}
     for table in soup.select("main table"):
         caption = table.caption.get_text(" ", strip=True)
-        stated = re.search(r"\(([\d,]+|fewer than \d+|not shown) responses\)", caption)
+        stated = re.search(r"\(([\d,]+|\[c\] fewer than \d+|\[c\] not shown) responses\)", caption)
         total = stated and possible(
             stated.group(1) if stated.group(1)[0].isdigit() else None, {"count_perturbation": 1}
         )

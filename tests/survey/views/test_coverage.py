@@ -76,11 +76,11 @@ def test_counts_under_10_show_as_fewer_than_10_and_no_share(officer, db_session)
     assert tower in could_show(300) and camden in could_show(97)
     share = float(borough["Tower Hamlets"][1].rstrip("%"))
     assert abs(share - 100 * number(tower) / 440) < 1.5
-    assert borough["Barnet"][:2] == ["fewer than 10", "—"]
+    assert borough["Barnet"][:2] == ["[c] fewer than 10", "—"]
     # Barnet's 3 is not the total less the rest: every count carries its own noise, so
     # the difference is a range, and no other group is hidden to protect it.
     assert borough["Bexley"][0] in could_show(40)
-    assert borough["Brent"][:2] == ["fewer than 10", "—"]  # nobody: no different
+    assert borough["Brent"][:2] == ["[c] fewer than 10", "—"]  # nobody: no different
     sex = rows(soup, "Sex")
     assert sex["Female"][0] in could_show(300) and sex["Male"][0] in could_show(140)
     for secret in (" 3 ", ">3<"):
@@ -92,7 +92,7 @@ def test_a_lone_small_group_hides_nothing_else(officer, db_session):
     add_responses(db_session, "E09000030", 30, sex="male")
     add_responses(db_session, "E09000030", 4, sex="prefer_not_to_say")
     sex = rows(page(officer.get("/staff/coverage")), "Sex")
-    assert sex["Prefer not to say"][0] == "fewer than 10"
+    assert sex["Prefer not to say"][0] == "[c] fewer than 10"
     assert sex["Male"][0] in could_show(30) and sex["Female"][0] in could_show(50)
     # Shares of everyone (84, perturbed), not of the groups shown: Male is about 30 in 84,
     # not 100% of the groups shown beside a hidden one.
@@ -154,7 +154,7 @@ def test_a_boroughs_page_compares_its_residents_with_its_own_people(officer, db_
     ages = rows(soup, "Age band in Tower Hamlets")
     young, old = ages["16 to 24"][0], ages["65 or over"][0]
     assert young in could_show(60) and old in could_show(40)
-    assert ages["35 to 44"][0] == "fewer than 10"  # Camden's residents are not counted
+    assert ages["35 to 44"][0] == "[c] fewer than 10"  # Camden's residents are not counted
     # Of the borough's published 100 (perturbed too), not of the groups shown.
     assert abs(float(ages["16 to 24"][1].rstrip("%")) - number(young)) < 5
     assert ages["16 to 24"][2] == "14.0%"  # the demo gives each borough London's mix
@@ -225,7 +225,7 @@ def test_the_period_filter_counts_only_that_period(officer, db_session):
     offered = [o["value"] for o in soup.select("#period option")]
     assert "30-days" not in offered and offered[:2] == ["all", str(dt.date.today().year)]
     recent = rows(soup, "Borough")
-    assert recent["Tower Hamlets"][0] == "fewer than 10"
+    assert recent["Tower Hamlets"][0] == "[c] fewer than 10"
     assert recent["Camden"][0] in could_show(15)
     everything = rows(page(officer.get("/staff/coverage?period=all")), "Borough")
     assert everything["Tower Hamlets"][0] in could_show(20)

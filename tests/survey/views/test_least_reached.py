@@ -69,7 +69,7 @@ def test_small_groups_are_withheld_and_counts_pass_the_gate(analyst):
     assert withheld  # City of London has a handful of demo responses
     for row in rows:
         count = row.select("td")[2].get_text(strip=True)
-        assert count in ("fewer than 10", "not shown") or int(count.replace(",", "")) >= 10
+        assert count in ("[c] fewer than 10", "[c] not shown") or int(count.replace(",", "")) >= 10
         if "Not shown" in row.get_text():
             assert not row.select("td")[3].get_text(strip=True)  # no odds ratio either
 

@@ -156,7 +156,7 @@ def test_the_link_count_shows_fewer_than_10_then_a_number(app, officer, db_sessi
         )
         return row.dd.get_text(strip=True)
 
-    assert completed() == "fewer than 10"
+    assert completed() == "[c] fewer than 10"
     complete_through(app, link.code, 6)
     shown = completed()
     assert shown in could_show(15) and shown[0].isdigit()  # 15 always shows, as 11 to 19

@@ -90,7 +90,7 @@ def test_response_counts_by_borough_and_quarter_pass_the_gate(analyst):
     cells = [td.get_text(strip=True) for td in soup.select("#responses-by-borough tbody td")]
     assert cells
     for text in cells:
-        assert text in ("fewer than 10", "not shown") or int(text.replace(",", "")) >= 10
+        assert text in ("[c] fewer than 10", "[c] not shown") or int(text.replace(",", "")) >= 10
 
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
@@ -157,3 +157,23 @@ def test_a_group_small_in_the_rest_of_its_year_is_withheld():
     assert ("2026-Q1", "Camden") in found  # 2026 without Q1 holds 3 from Camden
     assert ("2026-Q2", "Camden") not in found  # without Q2: 40
     assert not any(group == "Barnet" for _window, group in found)
+
+
+def test_trends_by_sex_show_women_and_men_in_every_complete_quarter(analyst):
+    """Residents who preferred not to say their sex count in London's line, not in one of
+    their own, and never cost the main groups' lines their estimates."""
+    from survey import clock
+
+    current = f"{clock.today().year}-Q{(clock.today().month - 1) // 3 + 1}"
+    document = json.loads(
+        analyst.get("/staff/analysis/trends/trend.json?indicator=aware&by=sex&periods=quarter").data
+    )
+    groups = {row["sex"] for row in document["rows"]}
+    assert "prefer_not_to_say" not in groups and {"female", "male"} <= groups
+    complete = {row["period"] for row in document["rows"] if row["period"] != current}
+    assert len(complete) >= 7
+    for row in document["rows"]:
+        if row["sex"] in ("female", "male") and row["period"] in complete:
+            assert row["estimate"] is not None, row
+        if row["estimate"] is None:  # whatever is missing says why
+            assert row["flag"] in ("[c]", "[x]") and row["flag_reason"], row
