@@ -63,17 +63,23 @@ def k_anonymise(
 def _give_back(codes, true, importance, k, missing) -> None:
     """Show again every suppressed value that leaves every row matching k rows, most
     important column first. Rows can only match a row whose most important value is the
-    same or suppressed, so each check looks at those rows only."""
+    same or suppressed, so each check looks at those rows only: the rows of each value
+    are listed once, and the few rows with that value suppressed kept beside them."""
     freq = frequencies(codes, missing=missing)
     first = int(np.argmax(importance))
+    by_value = {
+        int(value): np.flatnonzero(true[:, first] == value) for value in np.unique(true[:, first])
+    }
+    everyone = np.arange(len(codes))
     for j in sorted(range(codes.shape[1]), key=lambda i: (-importance[i], -i)):
+        hidden_first = np.flatnonzero(codes[:, first] == missing)
         for r in np.flatnonzero((codes[:, j] == missing) & (true[:, j] != missing)):
             key = codes[r, first]
-            near = (
-                np.arange(len(codes))
-                if key == missing
-                else np.flatnonzero((codes[:, first] == key) | (codes[:, first] == missing))
-            )
+            if key == missing:
+                near = everyone
+            else:
+                same = by_value[int(key)]
+                near = np.concatenate([same[codes[same, first] == key], hidden_first])
             block = codes[near]
             row = codes[r].copy()
             before = _matching(block, row, missing)
@@ -84,6 +90,8 @@ def _give_back(codes, true, importance, k, missing) -> None:
                 codes[r, j] = true[r, j]
                 freq[losers] -= 1
                 freq[r] = after.sum()
+                if j == first:
+                    hidden_first = hidden_first[hidden_first != r]
 
 
 def _matching(codes: np.ndarray, row: np.ndarray, missing: int) -> np.ndarray:
