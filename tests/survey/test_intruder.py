@@ -684,6 +684,98 @@ def attack_coverage_within_boroughs_and_links(s, ids) -> list[str]:
     return found
 
 
+def _months_in(period: str, months: list[str]) -> list[str]:
+    if period == "all":
+        return months
+    if re.fullmatch(r"\d{4}", period):
+        return [m for m in months if m.startswith(period)]
+    if re.fullmatch(r"\d{4}-Q[1-4]", period):
+        return [m for m in _months_of_quarter(period) if m in months]
+    return [period] if period in months else []
+
+
+def attack_solver_over_tables_and_periods(client, ids) -> list[str]:
+    """Every published count of borough, sex and borough by sex, for every period on offer
+    (all, years, quarters, months), as constraints on the unknown counts of each month's
+    borough-and-sex cells: a published count stands for the true counts the public table
+    allows, a hidden one for 0 to 33 (under the threshold, or all or none of a group under
+    30). An integer program then finds the least and most each hidden cell can hold; one
+    value, 1 to 9, is a resident found."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    soup = page(client.get("/staff/analysis"))
+    offered = [o["value"] for o in soup.select("#period option")]
+    months = sorted(p for p in offered if re.fullmatch(r"\d{4}-\d{2}", p))
+    tables = []  # (period, by, labels, bounds or None)
+    boroughs, sexes = set(), set()
+    for period in offered:
+        if not _months_in(period, months):
+            continue
+        for by in (["borough"], ["sex"], ["borough", "sex"]):
+            # Weighted: unweighted tables are offered for all responses only. The counts
+            # are the same people's either way.
+            query = {"indicator": "aware", "by": by[0], "weighted": "yes", "period": period}
+            if len(by) == 2:
+                query["by2"] = by[1]
+            t = table(client, **query)
+            if t is None:
+                continue
+            for labels in t.rows:
+                cell = dict(zip(by, labels, strict=True))
+                boroughs.add(cell.get("borough", "All"))
+                sexes.add(cell.get("sex", "All"))
+                tables.append((period, tuple(by), cell, row_bounds(t, labels)))
+    boroughs.discard("All")
+    sexes.discard("All")
+    cells = [(m, b, x) for m in months for b in sorted(boroughs) for x in sorted(sexes)]
+    index = {cell: at for at, cell in enumerate(cells)}
+    rows, lows, highs, hidden = [], [], [], []
+    for period, by, cell, bounds in tables:
+        row = np.zeros(len(cells))
+        for month in _months_in(period, months):
+            for b in sorted(boroughs):
+                for x in sorted(sexes):
+                    if cell.get("borough", "All") not in ("All", b):
+                        continue
+                    if cell.get("sex", "All") not in ("All", x):
+                        continue
+                    # A two-way table leaves out those who did not state either.
+                    if len(by) == 2 and "prefer_not_to_say" in (b, x):
+                        continue
+                    row[index[month, b, x]] = 1
+        low, high = bounds if bounds is not None else (0, 33)
+        rows.append(row)
+        lows.append(low)
+        highs.append(high)
+        if bounds is None:
+            hidden.append((period, by, cell, row))
+    if not rows:
+        return []
+    constraints = LinearConstraint(np.array(rows), lows, highs)
+    found = []
+
+    def bounds_of(row, integral) -> tuple[float, float] | None:
+        kinds = np.full(len(cells), integral)
+        least = milp(row, constraints=constraints, integrality=kinds, bounds=Bounds(0, np.inf))
+        most = milp(-row, constraints=constraints, integrality=kinds, bounds=Bounds(0, np.inf))
+        return (least.fun, -most.fun) if least.success and most.success else None
+
+    for period, by, cell, row in hidden:
+        if len(by) == 2 and re.fullmatch(r"\d{4}-\d{2}", period):
+            continue  # a month's cells by borough and sex: too many to solve each here
+        TRIED["derivations"] += 1
+        # The linear relaxation bounds the integer range from outside; where it leaves
+        # fewer than 3 values the integer program decides. (On sampled cells the two
+        # ranges were the same, 8 to 33 wide.)
+        relaxed = bounds_of(row, 0)
+        if relaxed is None or relaxed[1] - relaxed[0] >= 3:
+            continue
+        exact = bounds_of(row, 1)
+        if exact is not None and round(exact[0]) == round(exact[1]) and 1 <= round(exact[0]) <= 9:
+            found.append(f"{period} {cell}: exactly {round(exact[0])}")
+    return found
+
+
 ATTACKS = {
     "version against all versions": lambda s, ids: attack_version_against_all_versions(
         s["analyst"], ids
@@ -701,6 +793,9 @@ ATTACKS = {
     "least reached": lambda s, ids: attack_least_reached(s["analyst"], ids),
     "public releases": attack_public_releases,
     "coverage within boroughs and links": attack_coverage_within_boroughs_and_links,
+    "solver over tables and periods": lambda s, ids: attack_solver_over_tables_and_periods(
+        s["analyst"], ids
+    ),
 }
 
 
