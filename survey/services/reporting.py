@@ -460,7 +460,7 @@ def _wider(selection: Selection, all_versions: tuple[int, ...]) -> list[Selectio
 def _diagnostics(summary: Summary, data: dict, gate: Gate) -> dict:
     """What the weighting page shows, through the gate: the spread of the weights as
     percentiles over respondents (a largest weight would show a small cell's size), and
-    design effects only for boroughs of at least the threshold."""
+    design effects only for boroughs whose count is published."""
     raking = summary.raking
     if raking is None:
         return {}
@@ -472,13 +472,17 @@ def _diagnostics(summary: Summary, data: dict, gate: Gate) -> dict:
     high = float(per_respondent[order][np.searchsorted(cumulative, 0.95)])
     deff = {}
     if "borough" in raking.categories:
-        sizes: dict[str, float] = {}
-        for borough, count in zip(data["borough"], data["count"], strict=True):
-            sizes[borough] = sizes.get(borough, 0) + count
+        sizes: dict[str, list[int]] = {}
+        for borough, count, keys in zip(data["borough"], data["count"], data["keys"], strict=True):
+            found = sizes.setdefault(borough, [0, 0])
+            found[0] += int(count)
+            found[1] += int(keys)
+        # Shown where the borough's count is published: the gate's rule, noise and all, so
+        # the design effect does not appear at a fixed true count a planter could watch for.
         deff = {
             code: value
             for code, value in raking.kish_deff_by("borough").items()
-            if sizes.get(code, 0) >= gate.threshold
+            if gate.count(*sizes.get(code, (0, 0))).shown
         }
     return {
         "iterations": raking.iterations,
