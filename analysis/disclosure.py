@@ -89,6 +89,27 @@ def primary_suppression(
     return suppressed
 
 
+def published_suppression(
+    true_n, shown_n, shown_x=None, *, min_cell: int = 10, small_parts: bool = False
+) -> np.ndarray:
+    """Say which cells are disclosive, read from perturbed counts: `primary_suppression` on
+    the published group sizes and positive answers (without the few-answers rule unless
+    `small_parts`: a perturbed few is never an exact few), and every group under
+    `min_cell` by its true size, whatever its noise. Whether a group shows then does not
+    step deterministically as responses are added.
+
+    Examples
+    --------
+    >>> published_suppression([8, 12, 40], [11, 9, 41], [5, 4, 0]).tolist()
+    [True, True, False]
+    """
+    shown_n = np.asarray(shown_n, dtype=float)
+    x = None if shown_x is None else np.minimum(np.asarray(shown_x, dtype=float), shown_n)
+    small = primary_suppression(shown_n, x, min_cell=min_cell, small_parts=small_parts)
+    true_n = np.asarray(true_n, dtype=float)
+    return small | ((true_n >= 1) & (true_n < min_cell))
+
+
 def complementary_suppression(
     suppressed: np.ndarray,
     sizes: np.ndarray,

@@ -20,6 +20,7 @@ from analysis.disclosure import (
     complementary_suppression,
     nchs_reliability,
     primary_suppression,
+    published_suppression,
     withheld_for_complements,
 )
 from analysis.intervals import (
@@ -1008,9 +1009,8 @@ def _disclose(
         # Perturbed: the rules read the published counts, so whether a group shows does
         # not step deterministically as responses are added; a group under the threshold
         # never shows, whatever its noise.
-        shown_n = np.array([r.published_counts[0] for r in rows], dtype=float)
-        small = primary_suppression(shown_n, x, min_cell=min_cell, small_parts=not keyed)
-        small |= (n >= 1) & (n < min_cell)
+        shown_n = [r.published_counts[0] for r in rows]
+        small = published_suppression(n, shown_n, x, min_cell=min_cell, small_parts=not keyed)
         exact = False
     else:
         small = primary_suppression(n, x, min_cell=min_cell)

@@ -10,7 +10,11 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from analysis import Proportion, RakingError
-from analysis.disclosure import complementary_suppression, primary_suppression
+from analysis.disclosure import (
+    complementary_suppression,
+    primary_suppression,
+    published_suppression,
+)
 from analysis.regression import SeparationError, survey_logistic
 from survey import clock
 from survey.geography import PREFER_NOT_TO_SAY
@@ -150,10 +154,7 @@ def build_adjusted(
             positive = _key_sums_by(data, variable, categories, answers=indicator.positive)
             shown_n = gate.ptable.perturb(n.astype(int), [keys[c] for c in categories])
             shown_x = gate.ptable.perturb(x.astype(int), [positive[c] for c in categories])
-            small = primary_suppression(
-                shown_n, np.minimum(shown_x, shown_n), min_cell=gate.threshold, small_parts=False
-            )
-            small |= (n >= 1) & (n < gate.threshold)
+            small = published_suppression(n, shown_n, shown_x, min_cell=gate.threshold)
             hidden = np.zeros(len(n) + 1, dtype=bool)
         else:
             small = primary_suppression(n, x, min_cell=gate.threshold)

@@ -10,7 +10,11 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from analysis import Proportion
-from analysis.disclosure import complementary_suppression, primary_suppression
+from analysis.disclosure import (
+    complementary_suppression,
+    primary_suppression,
+    published_suppression,
+)
 from analysis.trends import (
     Change,
     PeriodEstimate,
@@ -420,13 +424,7 @@ def _withheld_cells(design, windows, groups, respondents, gate: Gate):
                 )
         n = np.array(n)
         if keyed:
-            small = primary_suppression(
-                np.array(shown_n),
-                np.minimum(shown_x, shown_n),
-                min_cell=threshold,
-                small_parts=False,
-            )
-            small |= (n >= 1) & (n < threshold)
+            small = published_suppression(n, shown_n, shown_x, min_cell=threshold)
         else:
             small = primary_suppression(n, np.array(x), min_cell=threshold)
         sizes = np.array([respondents.get((window.name, g), (0, 0))[0] for g in groups[1:]])
