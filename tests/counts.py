@@ -39,17 +39,29 @@ def number(shown: str) -> int:
     return int(shown.replace(",", ""))
 
 
-def true_counts(session, code_columns, indicator, *, leave_out=()) -> dict[tuple, int]:
+def stored_answers(session) -> dict[str, dict[str, str]]:
+    """Every response's answers, question -> value, read as plain rows (a tenth of the
+    time of loading them as objects)."""
+    answers: dict[str, dict[str, str]] = {}
+    rows = session.execute(select(Answer.response_id, Answer.question_id, Answer.value))
+    for response_id, question_id, value in rows:
+        answers.setdefault(response_id, {})[question_id] = value
+    return answers
+
+
+def true_counts(
+    session, code_columns, indicator, *, leave_out=(), answers=None
+) -> dict[tuple, int]:
     """The true number of respondents in every cell (and margin) of a table, read from the
-    database: what the tests know and an intruder does not."""
-    """Respondents in each cell, straight from the database: answered the indicator (not
-    an excluded answer) and the breakdown questions."""
+    database: what the tests know and an intruder does not. A respondent counts who
+    answered the indicator (not an excluded answer) and every breakdown question. A test
+    that asks for many tables of the same responses reads `stored_answers` once and passes
+    them in."""
 
     question, excluded = INDICATORS[indicator]
     questionnaire = questionnaire_for(latest_version(session, "prevent-awareness"))
-    answers: dict[str, dict[str, str]] = {}
-    for answer in session.scalars(select(Answer)):
-        answers.setdefault(answer.response_id, {})[answer.question_id] = answer.value
+    if answers is None:
+        answers = stored_answers(session)
     sources = []
     for column in code_columns:
         variable = demographic(column)

@@ -53,8 +53,10 @@ def microdata(db_session) -> list[dict]:
         o.value: o.group or o.value for o in questionnaire.dimension_question("ethnicity").options
     }
     answers: dict[str, dict[str, str]] = {}
-    for answer in db_session.scalars(select(Answer)):
-        answers.setdefault(answer.response_id, {})[answer.question_id] = answer.value
+    for response_id, question_id, value in db_session.execute(
+        select(Answer.response_id, Answer.question_id, Answer.value)
+    ):
+        answers.setdefault(response_id, {})[question_id] = value
     rows = []
     for response_id in db_session.scalars(select(Response.id)):
         given = answers.get(response_id, {})
