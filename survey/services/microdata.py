@@ -64,10 +64,13 @@ QUASI_IDENTIFIERS = tuple(d.name for d in DEMOGRAPHICS if d.quasi_identifier) + 
 
 @dataclass(frozen=True)
 class Options:
-    """What the admin asked the extract to carry beyond the standard columns."""
+    """What the admin chose: columns beyond the standard ones, and demographic variables to
+    leave out altogether (a variable left out is one fewer thing someone could know, so the
+    others keep more of their values)."""
 
     channel: bool = False
     version: bool = False
+    left_out: frozenset[str] = frozenset()  # names from `choosable`
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,15 @@ def answer_identifiers(questionnaire: Questionnaire) -> dict[str, Identifier]:
     return found
 
 
+def choosable(questionnaire: Questionnaire) -> list[tuple[str, str]]:
+    """The demographic variables an admin may leave out of the extract, as (name, label):
+    the register's quasi-identifiers the questionnaire asks, most important first (the
+    order in which suppressed values are given back)."""
+    asked = {i.name for i in answer_identifiers(questionnaire).values()}
+    found = [d for d in DEMOGRAPHICS if d.name in asked]
+    return [(d.name, d.label) for d in sorted(found, key=lambda d: -d.importance)]
+
+
 def _answer_columns(questionnaire: Questionnaire, options: Options) -> list[Column]:
     identifiers = answer_identifiers(questionnaire)
     columns = []
@@ -166,7 +178,8 @@ def _answer_columns(questionnaire: Questionnaire, options: Options) -> list[Colu
         if not question.answerable or question.type in TEXT_TYPES:
             continue
         if question.id in identifiers:
-            columns.append(Column(identifiers[question.id].name, question.id))
+            if identifiers[question.id].name not in options.left_out:
+                columns.append(Column(identifiers[question.id].name, question.id))
         elif question.type == "multiple_choice":
             columns.extend(
                 Column(f"{question.id}_{o.code}", question.id, o.value)

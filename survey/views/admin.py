@@ -206,11 +206,15 @@ def population():
     ), status
 
 
-def _options() -> microdata.Options:
+def _options(questionnaire) -> microdata.Options:
     """Channel and version go in the extract only when the admin asks (each is one more
-    variable someone could know about a person, so more is suppressed)."""
+    variable someone could know about a person, so more is suppressed); the demographic
+    variables ticked under "leave_out" stay out of it. Unknown names are ignored."""
+    choosable = {name for name, _label in microdata.choosable(questionnaire)}
     return microdata.Options(
-        channel=request.args.get("channel") == "yes", version=request.args.get("version") == "yes"
+        channel=request.args.get("channel") == "yes",
+        version=request.args.get("version") == "yes",
+        left_out=frozenset(request.args.getlist("leave_out")) & choosable,
     )
 
 
@@ -220,8 +224,20 @@ def _plan():
         abort(404)
     questionnaire = questionnaire_for(version)
     return questionnaire, microdata.plan(
-        db.session, questionnaire, k=current_app.config["MICRODATA_K"], options=_options()
+        db.session,
+        questionnaire,
+        k=current_app.config["MICRODATA_K"],
+        options=_options(questionnaire),
     )
+
+
+def _choices(options: microdata.Options) -> list[tuple[str, str]]:
+    """The admin's choices as query parameters, so every download link makes the extract
+    the page describes."""
+    return [
+        *((name, "yes") for name in ("channel", "version") if getattr(options, name)),
+        *(("leave_out", name) for name in sorted(options.left_out)),
+    ]
 
 
 def _language(questionnaire) -> str:
@@ -235,11 +251,11 @@ def microdata_page():
     """Explain the anonymised microdata extract, its information loss, and offer it."""
     questionnaire, plan = _plan()
     language = _language(questionnaire)
-    extra = {k: "yes" for k, v in vars(plan.options).items() if v}
     return render_template(
         "admin/microdata.html",
         result=plan,
-        extra=extra,
+        choices=_choices(plan.options),
+        choosable=microdata.choosable(questionnaire),
         language=language,
         languages=[(code, english_name(code)) for code in questionnaire.language_codes],
         formats=EXTRACT_FORMATS,
@@ -254,13 +270,15 @@ def microdata_file(kind: str):
     questionnaire, plan = _plan()
     language = _language(questionnaire)
     chosen = EXTRACT_FORMATS[kind]
-    extra = [name for name, wanted in vars(plan.options).items() if wanted]
+    extra = [name for name in ("channel", "version") if getattr(plan.options, name)]
+    left_out = sorted(plan.options.left_out)
     record_after_reading(
         db.session,
         "download",
         actor=g.current_staff,
         detail=f"microdata {chosen.filename}: {plan.rows} rows, k={plan.k}"
         + (f", with {' and '.join(extra)}" if extra else "")
+        + (f", without {' and '.join(left_out)}" if left_out else "")
         + (f", labels in {english_name(language)}" if chosen.labelled else ""),
     )
     body = chosen.build(db.session, questionnaire, plan, language)

@@ -8,6 +8,7 @@ import io
 
 import numpy as np
 import pytest
+from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from survey.demo import load_synthetic_responses
@@ -156,6 +157,46 @@ def test_the_codebook_explains_every_column_and_the_information_lost(admin):
         assert "information loss:" in codebook and "No survey weight is given" in codebook
     page = admin.get("/staff/admin/microdata").get_data(as_text=True)
     assert "Information lost" in page and "Borough" in page
+
+
+def test_an_admin_can_leave_variables_out_and_the_extract_and_codebook_follow(
+    runner, admin_only, db_session
+):
+    assert runner.invoke(args=["demo"]).exit_code == 0  # the 3,000 responses of `make run`
+    admin = admin_only
+    everything = extract(admin)
+    choice = "?leave_out=religion&leave_out=disability&leave_out=no_such_variable"
+    fewer = extract(admin, choice)
+    assert set(everything[0]) - set(fewer[0]) == {"religion", "disability"}
+    assert len(fewer) == len(everything)
+    known = [name for name in KNOWABLE if name in fewer[0]]
+    assert min(matching(fewer, known)) >= 5  # still k-anonymous on what is left
+    codebook = admin.get(f"/staff/admin/codebook.csv{choice}").data.decode("utf-8-sig")
+    described = {row["column"] for row in csv.DictReader(io.StringIO(codebook))}
+    assert set(fewer[0]) <= described and not {"religion", "disability"} & described
+    page = BeautifulSoup(admin.get(f"/staff/admin/microdata{choice}").data, "html.parser")
+    left = [
+        row.th.get_text(strip=True) for row in page.select("tbody tr") if "Left out" in row.text
+    ]
+    assert left == ["Religion", "Disability"]
+    # Every download link on the page makes the extract the page describes.
+    link = page.select_one('a[href*="microdata.csv"]')
+    assert "leave_out=disability" in link["href"] and "leave_out=religion" in link["href"]
+    assert extract(admin, "?" + link["href"].split("?", 1)[1])[0].keys() == fewer[0].keys()
+    details = db_session.scalars(
+        select(AuditEvent.detail).where(AuditEvent.action == "download")
+    ).all()
+    assert any(d.endswith("without disability and religion") for d in details), details
+
+
+def test_leaving_out_age_lets_sex_keep_more_of_its_values(runner, admin_only):
+    """Values are given back most important first, so a variable left out frees those
+    that come after it: without age band, sex is the next in line."""
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    rows = {query: extract(admin_only, query) for query in ("", "?leave_out=age_band")}
+    lost = {q: sum(r["sex"] == "suppressed" for r in found) for q, found in rows.items()}
+    assert "age_band" not in rows["?leave_out=age_band"][0]
+    assert lost["?leave_out=age_band"] < lost[""], lost
 
 
 def test_analysts_cannot_download_microdata(app, admin):
