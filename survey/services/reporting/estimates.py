@@ -182,10 +182,7 @@ def build_report(
     except ValueError as error:
         raise ReportError(str(error)) from None
     synthetic, synthetic_keys = _synthetic(session, selection)
-    counts = {
-        row.labels: gate.count(row.n, row.key_sum) if row.published else Count(None, gate.threshold)
-        for row in summary.rows
-    }
+    counts = {row.labels: _published_count(row, gate) for row in summary.rows}
     return Report(
         request=request,
         summary=summary,
@@ -289,6 +286,16 @@ class MarginShare:
     def factor(self) -> float | None:
         """How much weighting scales this category up (over 1) or down."""
         return None if not self.sample else self.target / self.sample
+
+
+def _published_count(row, gate: Gate) -> Count:
+    """A row's respondents as pages show them. A hidden group's count says "not shown",
+    whatever hid it: "fewer than 10" would be untrue of a group hidden because all or none
+    gave one answer, or to protect another, and saying which would tell the reason apart.
+    Its flag's words give both reasons."""
+    if row.published:
+        return gate.count(row.n, row.key_sum)
+    return Count(None, gate.threshold, small=False)
 
 
 def _margin_shares(margins: dict, data: dict, gate: Gate) -> list[MarginShare]:
