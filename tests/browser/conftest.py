@@ -55,6 +55,21 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+def pytest_collection_finish(session):
+    """Fail at once if pytest-xdist did not put a browser test in its server's group: each
+    worker would then build every server (a minute more), as a pytest too new for
+    pytest-xdist once did silently."""
+    if not session.config.getoption("loadgroup", False):
+        return
+    loose = [i.nodeid for i in session.items if "tests/browser" in str(i.fspath)]
+    loose = [nodeid for nodeid in loose if "@browser-" not in nodeid]
+    if loose:
+        raise pytest.UsageError(
+            f"--dist loadgroup did not group {loose[0]} with its server: check that the "
+            "installed pytest-xdist supports the installed pytest"
+        )
+
+
 # The servers the browser tests use, each built at most once per worker.
 SERVERS = ("published_server", "hostile_server", "live_server")
 
