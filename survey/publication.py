@@ -24,7 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from analysis.disclosure import complementary_suppression, withheld_for_complements
+from analysis.disclosure import (
+    complementary_suppression,
+    primary_suppression,
+    published_suppression,
+    withheld_for_complements,
+)
 from analysis.perturbation import KEYED, PerturbationTable, load_ptable
 
 # GSS shorthand first ([c]: confidential), then the reason in words.
@@ -71,6 +76,33 @@ class Gate:
             return Count(None, self.threshold)
         value = int(self.ptable.perturb(true, int(key_sum)))
         return Count(value if value >= self.threshold else None, self.threshold)
+
+    def small(self, n, x, n_keys, x_keys) -> np.ndarray:
+        """Which groups may not show their figures for their own sake, from their true
+        respondents `n` and positive answers `x` and the record-key sums of each. With a
+        table that draws its noise by the cell key the rules read the published counts
+        (`analysis.disclosure.published_suppression`); otherwise the true ones."""
+        n = np.asarray(n, dtype=int)
+        if self.ptable.draws_by_key:
+            shown_n = self.ptable.perturb(n, np.asarray(n_keys, dtype=int))
+            shown_x = self.ptable.perturb(np.asarray(x, dtype=int), np.asarray(x_keys, dtype=int))
+            return published_suppression(n, shown_n, shown_x, min_cell=self.threshold)
+        return primary_suppression(n, np.asarray(x, dtype=float), min_cell=self.threshold)
+
+    def protecting(self, hidden, sizes) -> np.ndarray:
+        """Which more cells of one breakdown (its parts, then its total, last) must be
+        hidden so that `hidden` ones cannot be worked out by subtraction. None with a table
+        that draws its noise by the cell key: the total less the parts shown is a range, not
+        a number (the intruder tests attack it)."""
+        hidden = np.asarray(hidden, dtype=bool)
+        if self.ptable.draws_by_key:
+            return np.zeros(len(hidden), dtype=bool)
+        return complementary_suppression(
+            hidden,
+            np.asarray(sizes, dtype=float),
+            [list(range(len(hidden)))],
+            min_cell=self.threshold,
+        )
 
     def table(
         self,

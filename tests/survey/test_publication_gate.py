@@ -15,6 +15,8 @@ import re
 import pytest
 from openpyxl import load_workbook
 
+from analysis.perturbation import KEYED, TEN_FIVE, load_ptable
+from survey.publication import Gate
 from tests.resident import page
 from tests.routes import get_endpoints, path_for, staff_clients
 
@@ -190,3 +192,21 @@ def test_the_same_respondents_are_the_same_count_on_every_page_and_file(app, dem
     columns = {row["sex"]: row["n"] for row in turned["rows"] if row["age_band"] == "All"}
     assert margins["female"] == columns["female"] and margins["male"] == columns["male"]
     assert two_way["metadata"]["not_stated"] == turned["metadata"]["not_stated"]
+
+
+def test_what_a_breakdown_hides_follows_the_gates_table():
+    """The one place trends, the least-reached ranking and coverage ask what to hide."""
+    keyed, ten_five = Gate(10, load_ptable(KEYED)), Gate(10, load_ptable(TEN_FIVE))
+    n, x, keys, positive_keys = [5, 40, 60, 25], [2, 20, 30, 0], [3, 100, 200, 9], [1, 50, 60, 0]
+    # A group under 10 is hidden by either table; so is a group under 30 in which nobody
+    # (as published) said yes. The keyed table reads the published counts.
+    for gate in (keyed, ten_five):
+        assert gate.small(n, x, keys, positive_keys).tolist() == [True, False, False, True]
+    hidden = [True, False, False, True, False]  # the parts, then their total
+    sizes = [*n, sum(n)]
+    assert not keyed.protecting(hidden, sizes).any()  # noise by key: nothing more
+    # With the same noise for every key, subtraction works: two hidden parts of 5 and 25
+    # make 30 together, which is safe, but a lone hidden part takes the smallest other.
+    assert not ten_five.protecting(hidden, sizes).any()
+    lone = ten_five.protecting([True, False, False, False, False], sizes)
+    assert lone.tolist() == [False, False, False, True, False]

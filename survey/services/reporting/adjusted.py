@@ -10,11 +10,6 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from analysis import Proportion, RakingError
-from analysis.disclosure import (
-    complementary_suppression,
-    primary_suppression,
-    published_suppression,
-)
 from analysis.regression import SeparationError, survey_logistic
 from survey import clock
 from survey.geography import PREFER_NOT_TO_SAY
@@ -150,20 +145,9 @@ def build_adjusted(
         n = np.array([counts[c][0] for c in categories], dtype=float)
         x = np.array([counts[c][1] for c in categories], dtype=float)
         keys = _key_sums_by(data, variable, categories)
-        if gate.ptable.draws_by_key:  # the rules read the published counts; nothing more
-            positive = _key_sums_by(data, variable, categories, answers=indicator.positive)
-            shown_n = gate.ptable.perturb(n.astype(int), [keys[c] for c in categories])
-            shown_x = gate.ptable.perturb(x.astype(int), [positive[c] for c in categories])
-            small = published_suppression(n, shown_n, shown_x, min_cell=gate.threshold)
-            hidden = np.zeros(len(n) + 1, dtype=bool)
-        else:
-            small = primary_suppression(n, x, min_cell=gate.threshold)
-            hidden = complementary_suppression(
-                np.append(small, False),
-                np.append(n, n.sum()),
-                [list(range(len(n) + 1))],
-                min_cell=gate.threshold,
-            )
+        positive = _key_sums_by(data, variable, categories, answers=indicator.positive)
+        small = gate.small(n, x, [keys[c] for c in categories], [positive[c] for c in categories])
+        hidden = gate.protecting(np.append(small, False), np.append(n, n.sum()))
         for at, (category, share, _se, low, high) in enumerate(predictions):
             if category == PREFER_NOT_TO_SAY:
                 continue  # not a group anyone can reach: left out of the ranking

@@ -10,11 +10,6 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from analysis import Proportion
-from analysis.disclosure import (
-    complementary_suppression,
-    primary_suppression,
-    published_suppression,
-)
 from analysis.trends import (
     Change,
     PeriodEstimate,
@@ -408,34 +403,18 @@ def _withheld_cells(design, windows, groups, respondents, gate: Gate):
     rules applied to each window's table (its groups and London), as to any report. With
     a table that draws its noise by the cell key, the rules read the published counts,
     and no group is hidden to protect another."""
-    threshold, table = gate.threshold, gate.ptable
-    keyed = table.draws_by_key
     reasons = {}
     for window in windows:
-        n, x, shown_n, shown_x = [], [], [], []
-        for group in groups:
-            count, positive = design.counts(window, group)
-            n.append(count)
-            x.append(positive)
-            if keyed:
-                shown_n.append(table.perturb(int(count), design.key_sum(window, group)))
-                shown_x.append(
-                    table.perturb(int(positive), design.key_sum(window, group, positive=True))
-                )
-        n = np.array(n)
-        if keyed:
-            small = published_suppression(n, shown_n, shown_x, min_cell=threshold)
-        else:
-            small = primary_suppression(n, np.array(x), min_cell=threshold)
-        sizes = np.array([respondents.get((window.name, g), (0, 0))[0] for g in groups[1:]])
-        total = respondents.get((window.name, ALL_GROUPS), (0, 0))[0]
-        hidden = np.append(small[1:], small[0])
-        extra = complementary_suppression(
-            hidden,
-            np.append(sizes, total).astype(float),
-            [] if keyed else [list(range(len(groups)))],
-            min_cell=threshold,
+        counted = [design.counts(window, group) for group in groups]
+        small = gate.small(
+            [count for count, _ in counted],
+            [positive for _, positive in counted],
+            [design.key_sum(window, group) for group in groups],
+            [design.key_sum(window, group, positive=True) for group in groups],
         )
+        sizes = [respondents.get((window.name, g), (0, 0))[0] for g in groups[1:]]
+        total = respondents.get((window.name, ALL_GROUPS), (0, 0))[0]
+        extra = gate.protecting(np.append(small[1:], small[0]), [*sizes, total])
         for index, group in enumerate(groups):
             at = len(groups) - 1 if index == 0 else index - 1
             if small[index]:
