@@ -195,7 +195,7 @@ def test_the_same_respondents_are_the_same_count_on_every_page_and_file(app, dem
 
 
 def test_what_a_breakdown_hides_follows_the_gates_table():
-    """The one place trends, the least-reached ranking and coverage ask what to hide."""
+    """The one place trends and the least-reached ranking ask what a breakdown hides."""
     keyed, ten_five = Gate(10, load_ptable(KEYED)), Gate(10, load_ptable(TEN_FIVE))
     n, x, keys, positive_keys = [5, 40, 60, 25], [2, 20, 30, 0], [3, 100, 200, 9], [1, 50, 60, 0]
     # A group under 10 is hidden by either table; so is a group under 30 in which nobody
