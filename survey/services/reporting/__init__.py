@@ -5,7 +5,10 @@ respondents, with the sum of their record keys), so a report costs one query and
 proportional to the number of distinct cells, not the number of responses. The cells go
 to `analysis`, and every count and figure a report shows goes through the publication
 gate (`survey.publication.Gate`): its perturbation table is handed to the analysis, which
-works every figure that needs a number of people from the published counts.
+works every figure that needs a number of people from the published counts; counts are
+published by `Gate.count` and `Gate.table`; and what a breakdown hides outside
+`analysis.summarise` (trend points, the least-reached ranking) is `Gate.small` and
+`Gate.protecting`, which read the rules from `analysis.disclosure`.
 
 - `common`: errors, versions, selections and the aggregating query every output uses.
 - `estimates`: estimates by group for one period (the analysis page, its downloads and
