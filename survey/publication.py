@@ -77,6 +77,14 @@ class Gate:
         value = int(self.ptable.perturb(true, int(key_sum)))
         return Count(value if value >= self.threshold else None, self.threshold)
 
+    @property
+    def needs_complements(self) -> bool:
+        """Whether the rules check a table against the same groups outside its period or
+        versions: only with a table whose noise is the same for every key (ONS's 10-5),
+        where subtracting one published count from another gives people, not noise.
+        Callers skip counting the complements otherwise."""
+        return not self.ptable.draws_by_key
+
     def small(self, n, x, n_keys, x_keys) -> np.ndarray:
         """Which groups may not show their figures for their own sake, from their true
         respondents `n` and positive answers `x` and the record-key sums of each. With a

@@ -107,7 +107,7 @@ def coverage(
                 [*in_period(wider), not_(and_(*in_period(period)))],
                 from_link=from_link,
             )
-            for wider in enclosing(period)
+            for wider in (enclosing(period) if gate.needs_complements else ())
         ]
         population = (figures.values.get(variable.source) if figures else None) or {}
         categories = [(o.value, o.label.get(), o.group) for o in question.options]
@@ -296,7 +296,7 @@ def _group_tables(
         counts = _by_answer(rows, 2, keep)
         complements = [
             _by_answer(aggregate_cells(session, Where(*other), columns), 2, keep)
-            for other in outside
+            for other in (outside if gate.needs_complements else ())
         ]
         population = population_for(variable.source)
         categories = [(o.value, o.label.get(), o.group) for o in question.options]

@@ -138,7 +138,7 @@ def build_report(
         raise NoResponses("There are no responses for this choice of versions and period yet")
 
     complements = []
-    for wider in _wider(selection, all_versions):
+    for wider in _wider(selection, all_versions) if gate.needs_complements else ():
         outside, _ = columns_for(Selection(wider.version_ids, wider.period, selection))
         if sum(outside["count"]):
             complements.append(
