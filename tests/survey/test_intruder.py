@@ -684,34 +684,49 @@ def attack_coverage_within_boroughs_and_links(s, ids) -> list[str]:
     return found
 
 
-def _months_in(period: str, months: list[str]) -> list[str]:
+def _units_in(period: str, units: list[str]) -> list[str]:
+    """The months (or quarters) of `units` that a period offered on the page covers."""
     if period == "all":
-        return months
+        return units
     if re.fullmatch(r"\d{4}", period):
-        return [m for m in months if m.startswith(period)]
-    if re.fullmatch(r"\d{4}-Q[1-4]", period):
-        return [m for m in _months_of_quarter(period) if m in months]
-    return [period] if period in months else []
+        return [u for u in units if u.startswith(period)]
+    if re.fullmatch(r"\d{4}-Q[1-4]", period) and units and "-Q" not in units[0]:
+        return [m for m in _months_of_quarter(period) if m in units]
+    return [period] if period in units else []
+
+
+# Further pairs of breakdowns the solver takes on, by quarter (their own systems).
+SOLVED_PAIRS = [("age_band", "sex"), ("ethnic_group", "sex"), ("age_band", "ethnic_group")]
 
 
 def attack_solver_over_tables_and_periods(client, ids) -> list[str]:
-    """Every published count of borough, sex and borough by sex, for every period on offer
-    (all, years, quarters, months), as constraints on the unknown counts of each month's
-    borough-and-sex cells: a published count stands for the true counts the public table
-    allows, a hidden one for 0 to 33 (under the threshold, or all or none of a group under
-    30). An integer program then finds the least and most each hidden cell can hold; one
-    value, 1 to 9, is a resident found."""
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
+    """Every published count of a breakdown pair's one- and two-way tables, for every
+    period on offer, as constraints on the unknown counts of the pair's cells in each
+    month (borough and sex) or quarter (the other pairs): a published count stands for the
+    true counts the public table allows, a hidden one for 0 to 33 (under the threshold, or
+    all or none of a group under 30). An integer program then finds the least and most each
+    hidden cell can hold; one value, 1 to 9, is a resident found."""
     soup = page(client.get("/staff/analysis"))
     offered = [o["value"] for o in soup.select("#period option")]
     months = sorted(p for p in offered if re.fullmatch(r"\d{4}-\d{2}", p))
-    tables = []  # (period, by, labels, bounds or None)
-    boroughs, sexes = set(), set()
-    for period in offered:
-        if not _months_in(period, months):
+    quarters = sorted(p for p in offered if re.fullmatch(r"\d{4}-Q[1-4]", p))
+    found = _solve(client, ("borough", "sex"), offered, months)
+    wider = [p for p in offered if p not in months]
+    for pair in SOLVED_PAIRS:
+        found += _solve(client, pair, wider, quarters)
+    return found
+
+
+def _solve(client, pair: tuple[str, str], periods: list[str], units: list[str]) -> list[str]:
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    first, second = pair
+    tables = []  # (period, by, cell, bounds or None)
+    values = {first: set(), second: set()}
+    for period in periods:
+        if not _units_in(period, units):
             continue
-        for by in (["borough"], ["sex"], ["borough", "sex"]):
+        for by in ([first], [second], [first, second]):
             # Weighted: unweighted tables are offered for all responses only. The counts
             # are the same people's either way.
             query = {"indicator": "aware", "by": by[0], "weighted": "yes", "period": period}
@@ -722,27 +737,26 @@ def attack_solver_over_tables_and_periods(client, ids) -> list[str]:
                 continue
             for labels in t.rows:
                 cell = dict(zip(by, labels, strict=True))
-                boroughs.add(cell.get("borough", "All"))
-                sexes.add(cell.get("sex", "All"))
+                for name in pair:
+                    values[name].add(cell.get(name, "All"))
                 tables.append((period, tuple(by), cell, row_bounds(t, labels)))
-    boroughs.discard("All")
-    sexes.discard("All")
-    cells = [(m, b, x) for m in months for b in sorted(boroughs) for x in sorted(sexes)]
+    firsts, seconds = (sorted(values[name] - {"All"}) for name in pair)
+    cells = [(u, a, b) for u in units for a in firsts for b in seconds]
     index = {cell: at for at, cell in enumerate(cells)}
     rows, lows, highs, hidden = [], [], [], []
     for period, by, cell, bounds in tables:
         row = np.zeros(len(cells))
-        for month in _months_in(period, months):
-            for b in sorted(boroughs):
-                for x in sorted(sexes):
-                    if cell.get("borough", "All") not in ("All", b):
+        for unit in _units_in(period, units):
+            for a in firsts:
+                for b in seconds:
+                    if cell.get(first, "All") not in ("All", a):
                         continue
-                    if cell.get("sex", "All") not in ("All", x):
+                    if cell.get(second, "All") not in ("All", b):
                         continue
                     # A two-way table leaves out those who did not state either.
-                    if len(by) == 2 and "prefer_not_to_say" in (b, x):
+                    if len(by) == 2 and "prefer_not_to_say" in (a, b):
                         continue
-                    row[index[month, b, x]] = 1
+                    row[index[unit, a, b]] = 1
         low, high = bounds if bounds is not None else (0, 33)
         rows.append(row)
         lows.append(low)
