@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-import pyreadstat
 from sqlalchemy.orm import Session
 
 from survey import clock
@@ -129,8 +127,19 @@ def _file_label(plan: Plan, language: str) -> str:
     )
 
 
+def _writers():
+    """pandas and pyreadstat, imported when a file is written: together they take most of
+    a second to import, which every app start (a gunicorn worker, each `flask` command)
+    would otherwise pay for an admin-only download."""
+    import pandas
+    import pyreadstat
+
+    return pandas, pyreadstat
+
+
 def sav_file(path: str, session: Session, questionnaire: Questionnaire, plan: Plan, language: str):
     """Write the extract as an SPSS file with variable and value labels."""
+    pd, pyreadstat = _writers()
     described = variables(questionnaire, plan, language)
     columns = _read(session, questionnaire, plan, described)
     data, missing, measure = {}, {}, {}
@@ -159,6 +168,7 @@ def sav_file(path: str, session: Session, questionnaire: Questionnaire, plan: Pl
 
 def dta_file(path: str, session: Session, questionnaire: Questionnaire, plan: Plan, language: str):
     """Write the extract as a Stata file with variable and value labels."""
+    pd, pyreadstat = _writers()
     described = variables(questionnaire, plan, language)
     columns = _read(session, questionnaire, plan, described)
     data, missing = {}, {}
