@@ -89,7 +89,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         for name in ("SURVEY_DATABASE_URL", "DATABASE_URL"):
             if os.environ.get(name) and _same_database(url, os.environ[name]):
                 pytest.exit(f"TEST_DATABASE_URL names the same database as {name}", 2)
-        with new_postgres_database(url, "suite", durable=False) as own:
+        with new_postgres_database(url, "suite") as own:
             yield _migrated(own)
     else:
         yield _migrated("sqlite:///" + str(tmp_path_factory.mktemp("db") / "survey.db"))

@@ -23,14 +23,11 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 @contextlib.contextmanager
-def new_postgres_database(server_url: str, purpose: str, *, durable: bool = True) -> Iterator[str]:
+def new_postgres_database(server_url: str, purpose: str) -> Iterator[str]:
     """Create an empty database on the server `server_url` names; yield its URL; drop it.
 
     Its name is `<the named database>_<purpose>_<worker>_<random>`, so it can never be a
-    database that was there before. Unless `durable`, a commit there does not wait for the
-    disk (`synchronous_commit = off`): for the suite's own database, which commits after
-    almost every request and need not outlive a crash. The load and outage runs keep
-    production's durability."""
+    database that was there before."""
     server = make_url(normalise_database_url(server_url))
     stem = re.sub(r"[^a-z0-9_]", "_", f"{server.database or 'test'}_{purpose}_{WORKER}".lower())
     name = f"{stem[:50]}_{secrets.token_hex(4)}"
@@ -38,8 +35,6 @@ def new_postgres_database(server_url: str, purpose: str, *, durable: bool = True
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
-            if not durable:
-                connection.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
         yield server.set(database=name).render_as_string(hide_password=False)
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
