@@ -129,7 +129,7 @@ class Gate:
         neither be worked out one by one nor add up to a small number."""
         n = np.array([*trues, sum(trues)], dtype=float)
         small = np.append((n[:-1] >= 1) & (n[:-1] < self.threshold), False)
-        if self.ptable.draws_by_key:
+        if not self.needs_complements:
             # Noise drawn by the cell key: the total less the parts shown is a range, not
             # a number, so nothing more need be hidden (the intruder tests attack it).
             outside = extra = np.zeros(len(n), dtype=bool)

@@ -65,8 +65,8 @@ QUASI_IDENTIFIERS = tuple(d.name for d in DEMOGRAPHICS if d.quasi_identifier) + 
 @dataclass(frozen=True)
 class Options:
     """What the admin chose: columns beyond the standard ones, and demographic variables to
-    leave out altogether (a variable left out is one fewer thing someone could know, so the
-    others keep more of their values)."""
+    leave out altogether (one fewer thing someone could know; the variables given back
+    after it keep more of their values)."""
 
     channel: bool = False
     version: bool = False
