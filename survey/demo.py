@@ -209,21 +209,26 @@ def load_synthetic_responses(
     session.flush()
     rng = random.Random(seed)
     boroughs = [code for code, _ in LONDON_AUTHORITIES]
-    borough_weights = list(BOROUGH_THOUSANDS)
+    borough_cumulative = list(itertools.accumulate(BOROUGH_THOUSANDS))
+    borough_indexes = range(len(boroughs))
+    makers = [
+        (question, question.show_if is None, _answer_maker(question))
+        for question in questionnaire.questions
+        if question.answerable
+    ]
     today = clock.today()
     span = days or DEMO_DAYS
     responses, answers = [], []
     for index in range(count):
         chosen: dict[str, object] = {}
-        borough_index = rng.choices(range(len(boroughs)), weights=borough_weights)[0]
+        borough_index = rng.choices(borough_indexes, cum_weights=borough_cumulative)[0]
         age = rng.randrange(span)
         # Boroughs differ, so estimates differ; awareness and confidence rise over the
         # two years, faster in some boroughs, so the trends page has change to show.
         lean = (borough_index % 7) / 20 + RISE * (1 - age / span) * (1 + borough_index % 3)
-        for question in questionnaire.questions:
-            if not question.answerable or not is_visible(question, chosen):
-                continue
-            chosen[question.id] = _synthetic_answer(rng, question, boroughs[borough_index], lean)
+        for question, always, make in makers:
+            if always or is_visible(question, chosen):
+                chosen[question.id] = make(rng, boroughs[borough_index], lean)
         response_id = random_response_id()
         responses.append(
             {
@@ -254,34 +259,56 @@ def load_synthetic_responses(
     return count
 
 
-def _synthetic_answer(rng, question, borough: str, lean: float):
+def _answer_maker(question):
+    """A function `(rng, borough, lean)` giving one made-up answer to the question.
+
+    Everything that depends only on the question is worked out here, once per load, not
+    once per response; the random draws are the same, in the same order, as drawing it all
+    afresh each time."""
     if question.dimension == "borough":
-        return borough if rng.random() > 0.03 else "prefer_not_to_say"
+        return lambda rng, borough, lean: borough if rng.random() > 0.03 else "prefer_not_to_say"
     if question.type == "number":
-        return (
-            str(rng.randrange(question.minimum, min(question.maximum, 12) + 1))
-            if rng.random() < 0.7
-            else None
+        low, high = question.minimum, min(question.maximum, 12) + 1
+        return lambda rng, borough, lean: (
+            str(rng.randrange(low, high)) if rng.random() < 0.7 else None
         )
     if question.type in ("short_text", "long_text"):
-        return None  # free text is never made up: it would look like a real voice
+        return lambda rng, borough, lean: None  # made-up free text would look like a real voice
     options = [o.value for o in question.options]
     if question.type == "multiple_choice":
-        picked = [v for v in options if rng.random() < 0.25 + lean / 2]
-        if not picked and question.exclusive_option is not None:
-            return [question.exclusive_option.value]
-        return picked or [options[0]]
+        exclusive = question.exclusive_option
+
+        def several(rng, borough, lean):
+            picked = [v for v in options if rng.random() < 0.25 + lean / 2]
+            if not picked and exclusive is not None:
+                return [exclusive.value]
+            return picked or [options[0]]
+
+        return several
     special = question.dont_know_option
-    if special is not None and rng.random() < 0.12:
-        return special.value
     if question.dimension in DIMENSIONS:
-        if rng.random() < 0.04 and "prefer_not_to_say" in options:
-            return "prefer_not_to_say"
-        options = [v for v in options if v != "prefer_not_to_say"]
+        stated = [v for v in options if v != "prefer_not_to_say"]
+        can_decline = len(stated) < len(options)
+        shares = None
         if question.dimension == "ethnicity":
-            weights = [ETHNICITY_SHARES.get(v, 0.01) for v in options]
-            return rng.choices(options, weights=weights)[0]
-        return rng.choice(options)
-    # Earlier options ("yes", "very confident") grow likelier where `lean` is high.
-    weights = [1.0 + lean * (len(options) - i) for i in range(len(options))]
-    return rng.choices(options, weights=weights)[0]
+            shares = list(itertools.accumulate(ETHNICITY_SHARES.get(v, 0.01) for v in stated))
+
+        def characteristic(rng, borough, lean):
+            if special is not None and rng.random() < 0.12:
+                return special.value
+            if rng.random() < 0.04 and can_decline:
+                return "prefer_not_to_say"
+            if shares is not None:
+                return rng.choices(stated, cum_weights=shares)[0]
+            return rng.choice(stated)
+
+        return characteristic
+
+    def opinion(rng, borough, lean):
+        if special is not None and rng.random() < 0.12:
+            return special.value
+        # Earlier options ("yes", "very confident") grow likelier where `lean` is high.
+        weights = [1.0 + lean * (len(options) - i) for i in range(len(options))]
+        return rng.choices(options, weights=weights)[0]
+
+    return opinion
