@@ -3,15 +3,14 @@ concrete path for every endpoint in app.url_map."""
 
 from __future__ import annotations
 
-from tests.resident import page
+from tests.resident import field_value
 from tests.staff import create_staff, sign_in
 
 ROLES = ("anonymous", "officer", "analyst", "admin")
 
 
 def csrf(client, path: str) -> str:
-    field = page(client.get(path)).select_one("input[name=csrf_token]")
-    return field["value"] if field else "none"
+    return field_value(client.get(path), "csrf_token") or "none"
 
 
 def staff_clients(app, synthetic_responses: int = 300) -> tuple[dict, dict]:

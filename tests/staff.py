@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from survey.extensions import db
 from survey.services import staff as staff_service
-from tests.resident import page
+from tests.resident import field_value
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -17,7 +17,9 @@ def create_staff(app, email: str, role: str, password: str = PASSWORD) -> int:
 
 
 def csrf_from(client, path: str) -> str:
-    return page(client.get(path)).select_one("input[name=csrf_token]")["value"]
+    token = field_value(client.get(path), "csrf_token")
+    assert token is not None, f"no CSRF token on {path}"
+    return token
 
 
 def sign_in(client, email: str, password: str = PASSWORD):
