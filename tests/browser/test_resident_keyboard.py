@@ -25,14 +25,25 @@ el => {
 """
 
 
+# After each Tab, in one round trip: nothing when the focus is not yet on the selector,
+# otherwise whether the focus is visible and in view.
+FOCUSED = f"""
+selector => {{
+  const el = document.activeElement;
+  if (el === null || !el.matches(selector)) return null;
+  return {{visible: ({FOCUS_VISIBLE})(el), inView: ({IN_VIEW})(el)}};
+}}
+"""
+
+
 def tab_to(page, selector: str, limit: int = 80) -> None:
     """Press Tab until the element matching selector has focus, checking focus is visible."""
     for _ in range(limit):
         page.keyboard.press("Tab")
-        focused = page.evaluate_handle("document.activeElement")
-        if page.evaluate("([el, s]) => el.matches(s)", [focused, selector]):
-            assert page.evaluate(FOCUS_VISIBLE, focused), f"focus not visible on {selector}"
-            assert page.evaluate(IN_VIEW, focused), f"focus scrolled out of sight on {selector}"
+        focused = page.evaluate(FOCUSED, selector)
+        if focused is not None:
+            assert focused["visible"], f"focus not visible on {selector}"
+            assert focused["inView"], f"focus scrolled out of sight on {selector}"
             return
     raise AssertionError(f"could not reach {selector} with Tab on {page.url}")
 
