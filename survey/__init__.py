@@ -111,6 +111,10 @@ def _register_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from survey.digits import DatabaseIdConverter
+
+    # Every `<int:...>` in a route is an id the database can hold (survey/digits.py).
+    app.url_map.converters["int"] = DatabaseIdConverter
     from survey.views import (
         access,
         admin,

@@ -23,7 +23,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from survey.clock import LONDON
+from survey.clock import london_moment
+from survey.digits import DATE_PART_KEPT, date_from_parts
 from survey.geography import LONDON_AUTHORITIES
 from survey.services.links import CHANNELS, MAX_CAP
 from survey.services.staff import MAX_PASSWORD, ROLES
@@ -60,19 +61,14 @@ class DateInputField(Field):
             self.parts = {"day": str(data.day), "month": str(data.month), "year": str(data.year)}
         if formdata is None:
             return
-        self.parts = {p: (formdata.get(f"{self.name}-{p}") or "").strip()[:4] for p in DATE_PARTS}
+        self.parts = {
+            p: (formdata.get(f"{self.name}-{p}") or "").strip()[:DATE_PART_KEPT] for p in DATE_PARTS
+        }
         self.data = None
         if not any(self.parts.values()):
             return
         self.raw_data = [" ".join(self.parts.values())]
-        if not all(value.isdigit() for value in self.parts.values()):
-            self.process_errors.append(f"{self.label.text} must be a real date, like 27 3 2026")
-            return
-        day, month, year = (int(self.parts[p]) for p in DATE_PARTS)
-        try:
-            self.data = dt.date(year, month, day) if year >= 1000 else None
-        except ValueError:
-            self.data = None
+        self.data = date_from_parts(self.parts["day"], self.parts["month"], self.parts["year"])
         if self.data is None:
             self.process_errors.append(f"{self.label.text} must be a real date, like 27 3 2026")
 
@@ -199,15 +195,16 @@ class ApproveForm(FlaskForm):
             if not self.publish_on.errors:
                 self.publish_on.errors = ["Enter the date to publish, as day, month and year"]
             return None
-        match = re.fullmatch(r"([01]?\d|2[0-3])[:.]([0-5]\d)", (self.time.data or "").strip())
+        match = re.fullmatch(r"([01]?[0-9]|2[0-3])[:.]([0-5][0-9])", (self.time.data or "").strip())
         if match is None:
             self.time.errors = [
                 "Enter the time as hours and minutes on the 24-hour clock, like 09:30"
             ]
             return None
-        moment = dt.datetime.combine(
-            self.publish_on.data, dt.time(int(match[1]), int(match[2])), tzinfo=LONDON
-        )
+        moment, problem = london_moment(self.publish_on.data, dt.time(int(match[1]), int(match[2])))
+        if problem:
+            self.time.errors = [problem]
+            return None
         if moment.astimezone(dt.UTC) < now - dt.timedelta(minutes=1):
             self.publish_on.errors = ["Choose a date and time from now on, or publish now"]
             return None

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from survey.demographics import DEMOGRAPHICS, DIMENSIONS
+from survey.digits import DATABASE_INT_MAX
 from survey.geography import BOROUGH_CODES, OUTSIDE_LONDON, PREFER_NOT_TO_SAY
 from survey.questionnaire.schema import (
     CHOICE_TYPES,
@@ -161,6 +162,8 @@ def parse_questionnaire(source: str, *, filename: str = "<questionnaire>") -> Qu
         data = yaml.load(source, Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as error:
         raise QuestionnaireError(filename, [f"not valid YAML: {error}"]) from None
+    except ValueError:  # Python's cap on the digits of one number
+        raise QuestionnaireError(filename, ["a number in it is far too long"]) from None
     if not isinstance(data, dict):
         raise QuestionnaireError(filename, ["the file must hold a mapping at the top level"])
     check = _Checker()
@@ -182,8 +185,15 @@ def _build(check: _Checker, data: dict) -> Questionnaire | None:
     if not isinstance(qid, str) or not ID_PATTERN.match(qid):
         check.fail("id", f"{qid!r} must be lower-case letters, digits, '_' or '-'")
     version = data.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        check.fail("version", f"{version!r} must be a whole number, 1 or more")
+    if (
+        not isinstance(version, int)
+        or isinstance(version, bool)
+        or not 1 <= version <= DATABASE_INT_MAX
+    ):
+        check.fail(
+            "version",
+            f"{repr(version)[:20]} must be a whole number from 1 to {DATABASE_INT_MAX:,}",
+        )
     languages = _languages(check, data.get("languages", [DEFAULT_LANGUAGE]))
     check.languages = tuple(language.code for language in languages)
     title = check.text("title", data.get("title"))

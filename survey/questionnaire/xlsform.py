@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 from babel import Locale, UnknownLocaleError
 
+from survey.digits import DATABASE_INT_MAX, whole_number
 from survey.questionnaire.loader import parse_questionnaire
 from survey.questionnaire.schema import DEFAULT_LANGUAGE, LocalText, Question, Questionnaire
 
@@ -372,13 +373,16 @@ class _Importer:
             self.default = self._language_code(row.where("default_language"), default) or "en"
         found: dict[str, Any] = {"form_id": row.cells.get("form_id", "")}
         version = row.cells.get("version", "")
-        if not version.isdigit() or int(version) < 1:
-            self.fail(row.where("version"), f"{version!r} must be a whole number, 1 or more")
+        if not whole_number(version):
+            self.fail(
+                row.where("version"),
+                f"{version[:20]!r} must be a whole number from 1 to {DATABASE_INT_MAX:,}",
+            )
         else:
             found["version"] = int(version)
         minutes = row.cells.get("minutes", "")
         if minutes:
-            if not minutes.isdigit():
+            if whole_number(minutes) is None:
                 self.fail(row.where("minutes"), "must be a whole number of minutes")
             else:
                 found["minutes"] = int(minutes)
@@ -470,7 +474,7 @@ class _Importer:
                 option["group"] = row.cells["group"]
             code = row.cells.get("code", "")
             if code:
-                if not code.isdigit():
+                if whole_number(code) is None:
                     self.fail(row.where("code"), "must be a whole number (the option's code)")
                 else:
                     option["code"] = int(code)

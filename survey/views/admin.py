@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 
+from survey.digits import DATE_PART_KEPT, date_from_parts
 from survey.extensions import db
 from survey.i18n import english_name
 from survey.models import StaffUser
@@ -125,15 +126,15 @@ DATE_PARTS = ("day", "month", "year")
 
 def _date_from_args(name: str, label: str) -> tuple[dt.date | None, dict, str | None]:
     """Read a GOV.UK date input (name-day, name-month, name-year); say what is wrong."""
-    parts = {part: request.args.get(f"{name}-{part}", "").strip()[:4] for part in DATE_PARTS}
+    parts = {
+        part: request.args.get(f"{name}-{part}", "").strip()[:DATE_PART_KEPT] for part in DATE_PARTS
+    }
     if not any(parts.values()):
         return None, parts, None
-    try:
-        if not all(v.isascii() and v.isdigit() for v in parts.values()):
-            raise ValueError
-        return dt.date(int(parts["year"]), int(parts["month"]), int(parts["day"])), parts, None
-    except ValueError:
+    date = date_from_parts(parts["day"], parts["month"], parts["year"])
+    if date is None:
         return None, parts, f"{label} must be a real date, like 27 3 2026"
+    return date, parts, None
 
 
 @bp.get("/audit")

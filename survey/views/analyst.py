@@ -8,6 +8,7 @@ from analysis.disclosure import SHORTHAND
 from analysis.intervals import DESIGN_METHODS, SRS_METHODS
 from survey import charts, clock
 from survey.demographics import RAKING_MARGINS, margin_name
+from survey.digits import whole_number
 from survey.extensions import db
 from survey.publication import gate_for
 from survey.services import exports
@@ -36,7 +37,7 @@ def _request_from_args(questionnaire, versions):
     allowed = DESIGN_METHODS if weighted else SRS_METHODS
     method = args.get("method") if args.get("method") in allowed else None
     ids = {v.id for v in versions}
-    chosen = tuple(int(v) for v in args.getlist("version") if v.isdigit() and int(v) in ids)
+    chosen = tuple(number for v in args.getlist("version") if (number := whole_number(v)) in ids)
     period = args.get("period", "all")
     if not PERIOD.match(period):
         period = "all"

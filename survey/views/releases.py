@@ -18,6 +18,7 @@ from flask import (
 from wtforms.fields.choices import SelectChoice
 
 from survey import clock
+from survey.digits import whole_number
 from survey.extensions import db
 from survey.models import Release
 from survey.publication import public_gate_for
@@ -130,8 +131,8 @@ def index():
 def new():
     """Prepare a release: period, indicators, breakdowns, commentary."""
     corrects = None
-    if request.args.get("corrects", "").isdigit():
-        corrects = _release(int(request.args["corrects"]))
+    if (corrected := whole_number(request.args.get("corrects"))) is not None:
+        corrects = _release(corrected)
         if release_service.status(corrects) != "published":
             abort(404)
     return _edit(None, corrects)
