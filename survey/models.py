@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -272,6 +273,8 @@ class Release(Base):
     correction_note: Mapped[str] = mapped_column(Text, default="")  # what changed and why
     prepared_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     prepared_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # Everyone who prepared or revised it (staff ids): none of them may approve it.
+    contributors: Mapped[list[int]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     publish_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
     PasswordField,
     RadioField,
@@ -186,6 +187,8 @@ class ApproveForm(FlaskForm):
     )
     publish_on = DateInputField("The date")
     time = StringField("Time", validators=[Optional(), Length(max=5)])
+    # The release's digest when the approver opened it (releases.digest).
+    seen = HiddenField()
 
     def publish_at(self, now: dt.datetime) -> dt.datetime | None:
         """The time chosen, in UTC; None with an error on the form if it is not one."""

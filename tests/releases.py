@@ -111,6 +111,7 @@ def publish(app, period: str | None = None, *, publish_at: dt.datetime | None = 
             publish_at=publish_at or clock.now(),
             figures=current_figures(db.session),
             gate=public_gate_for(app.config),
+            seen=release_service.digest(release),
         )
         db.session.commit()
         return release_id

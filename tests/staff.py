@@ -22,6 +22,16 @@ def csrf_from(client, path: str) -> str:
     return token
 
 
+def approval_form(client, release_id: int) -> dict[str, str]:
+    """What the approve form on a release's page carries: its CSRF token and the digest of
+    the release as shown."""
+    response = client.get(f"/staff/releases/{release_id}")
+    return {
+        "csrf_token": field_value(response, "csrf_token"),
+        "seen": field_value(response, "seen"),
+    }
+
+
 def sign_in(client, email: str, password: str = PASSWORD):
     token = csrf_from(client, "/staff/sign-in")
     return client.post(

@@ -15,6 +15,7 @@ hide, figures made under a lower threshold than today's. Every step is in the au
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -178,13 +179,15 @@ def _comparison(row) -> str:
 
 
 def _previous(session: Session, questionnaire_id: str, period: str, indicator: str, skip):
-    """The latest approved release of the same kind before this period that carries the
-    indicator: the one a change is measured from."""
+    """The latest public release of the same kind before this period that carries the
+    indicator: the one a change is measured from. One approved for later is not quoted
+    before its time (nor after it is withdrawn)."""
     found = session.scalars(
         select(Release)
         .where(
             Release.questionnaire_id == questionnaire_id,
             Release.approved_at.is_not(None),
+            Release.publish_at <= clock.now(),
             Release.period < period,
             func.length(Release.period) == len(period),
         )
@@ -373,6 +376,7 @@ def prepare(
     release.corrects_id = choice.corrects
     release.correction_note = choice.correction_note.strip()
     release.prepared_by = by.id
+    release.contributors = sorted({*(release.contributors or []), by.id})
     release.prepared_at = clock.now()
     release.snapshot = snapshot
     release.problems = problems
@@ -390,6 +394,13 @@ def prepare(
     return release
 
 
+def digest(release: Release) -> str:
+    """What an approver checked, in a few characters: the choices, commentary and figures.
+    The approval form carries it, so an approval is of exactly the release on screen."""
+    content = {"choice": choice_of(release).__dict__, "snapshot": release.snapshot}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
+
+
 def approve(
     session: Session,
     release: Release,
@@ -399,15 +410,24 @@ def approve(
     publish_at: dt.datetime,
     figures: Figures | None,
     gate: Gate,
+    seen: str | None,
 ) -> None:
     """Approve a release to be published at `publish_at`, after working its figures out
-    again: a second person, no problems, the same figures as prepared."""
+    again: a second person, no problems, the same figures as prepared, and the same release
+    the approver checked (`seen`: its digest when they opened it).
+
+    The caller holds the release's row locked (`locked_release`), so an edit, a withdrawal
+    or a second approval waits for this one and then finds it approved."""
     if release.approved_at is not None:
         raise ReleaseError("This release is already approved")
-    if by.id == release.prepared_by:
+    if by.id == release.prepared_by or by.id in (release.contributors or []):
         raise ReleaseError(
-            "You prepared this release, so someone else must approve it: two people check "
-            "every release"
+            "You prepared or revised this release, so someone else must approve it: two "
+            "people check every release"
+        )
+    if seen != digest(release):
+        raise ReleaseError(
+            "This release has changed since you opened it: check it again, then approve"
         )
     if release.problems:
         raise ReleaseError("This release cannot be approved: " + "; ".join(release.problems))
@@ -458,6 +478,12 @@ def withdraw(session: Session, release: Release, *, by: StaffUser) -> None:
     record_event(
         session, "release_withdrawn", actor=by, detail=f"release {release.id}: {release.period}"
     )
+
+
+def locked_release(session: Session, release_id: int) -> Release | None:
+    """The release, its row locked until the transaction ends (PostgreSQL's FOR UPDATE;
+    SQLite's writers already take the database in turn), for any step that changes it."""
+    return session.get(Release, release_id, with_for_update=True, populate_existing=True)
 
 
 def choice_of(release: Release) -> ReleaseChoice:

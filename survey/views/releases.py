@@ -49,7 +49,12 @@ def _questionnaire():
 
 
 def _release(release_id: int) -> Release:
-    release = db.session.get(Release, release_id)
+    """The release; for a request that may change it, with its row locked until the
+    request's transaction ends, so two changes never work from the same state."""
+    if request.method == "POST":
+        release = release_service.locked_release(db.session, release_id)
+    else:
+        release = db.session.get(Release, release_id)
     if release is None:
         abort(404)
     return release
@@ -174,7 +179,8 @@ def _detail(release: Release, approve_form: ApproveForm, problem: str | None = N
 @bp.get("/<int:release_id>")
 def detail(release_id: int):
     """Where the release stands, its problems, and its page as the public would see it."""
-    return _detail(_release(release_id), ApproveForm(formdata=None))
+    release = _release(release_id)
+    return _detail(release, ApproveForm(formdata=None, seen=release_service.digest(release)))
 
 
 @bp.post("/<int:release_id>/approve")
@@ -195,6 +201,7 @@ def approve(release_id: int):
                     publish_at=publish_at,
                     figures=current_figures(db.session),
                     gate=public_gate_for(current_app.config),
+                    seen=form.seen.data or None,
                 )
             except release_service.ReleaseError as error:
                 problem = str(error)

@@ -35,7 +35,7 @@ from tests.conftest import PROJECT, empty_tables
 from tests.properties import examples
 from tests.releases import responses_as_real
 from tests.resident import COMPLETE_ANSWERS, page
-from tests.staff import create_staff, csrf_from, sign_in
+from tests.staff import approval_form, create_staff, csrf_from, sign_in
 
 K = 10  # the threshold the app runs with in the tests
 EXTRACT_K = 5
@@ -588,9 +588,9 @@ def attack_public_releases(s, ids) -> list[str]:
         if response.status_code != 303:
             continue  # too few to weight: nothing published to attack
         release_id = int(response.headers["Location"].rsplit("/", 1)[1])
-        token = csrf_from(s["admin"], f"/staff/releases/{release_id}")
         approved = s["admin"].post(
-            f"/staff/releases/{release_id}/approve", data={"csrf_token": token, "when": "now"}
+            f"/staff/releases/{release_id}/approve",
+            data={**approval_form(s["admin"], release_id), "when": "now"},
         )
         if approved.status_code == 303:
             released[quarter] = release_id

@@ -17,7 +17,7 @@ from survey.questionnaire.xlsform import XLSFormError, import_xlsform
 from tests.conftest import PROJECT
 from tests.releases import last_quarter, prepare, responses_as_real
 from tests.resident import page
-from tests.staff import csrf_from, signed_in_client
+from tests.staff import approval_form, csrf_from, signed_in_client
 from tests.survey.questionnaire.xlsform_examples import COMMUNITY_SAFETY, workbook
 
 # What an address or a box may hold instead of an ordinary number.
@@ -146,7 +146,7 @@ def test_a_london_time_the_clocks_skip_or_repeat_cannot_be_chosen(app, demo, day
     response = admin.post(
         f"/staff/releases/{release_id}/approve",
         data={
-            "csrf_token": csrf_from(admin, f"/staff/releases/{release_id}"),
+            **approval_form(admin, release_id),
             "when": "later",
             "publish_on-day": str(day.day),
             "publish_on-month": str(day.month),

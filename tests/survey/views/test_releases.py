@@ -19,7 +19,7 @@ from survey.models import AuditEvent, Release
 from tests.releases import last_quarter, publish, quarter_before, responses_as_real
 from tests.resident import page
 from tests.routes import csrf
-from tests.staff import create_staff, sign_in
+from tests.staff import approval_form, create_staff, sign_in
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -50,8 +50,7 @@ def prepare_through_the_form(client, period: str, **extra) -> object:
 
 
 def approve_through_the_form(client, release_id: int, **when):
-    token = csrf(client, f"/staff/releases/{release_id}")
-    data = {"csrf_token": token, "when": "now", **when}
+    data = {**approval_form(client, release_id), "when": "now", **when}
     return client.post(f"/staff/releases/{release_id}/approve", data=data)
 
 
