@@ -9,6 +9,7 @@ so a test's explicit database always beats whatever the shell holds.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -402,14 +403,35 @@ def config_for(name: str) -> type[Config]:
         raise ConfigurationError(f"SURVEY_ENV={name!r} is not one of: {allowed}") from None
 
 
+# A production key must carry at least this much randomness, by a rough estimate (its
+# length times the Shannon entropy of its characters): 32 random hex digits give about 118
+# bits, `secrets.token_urlsafe(32)` about 200, "a" * 32 none.
+MIN_SECRET_BITS = 96
+MAKE_A_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def secret_key_problem(secret: str | None) -> str | None:
+    """Why a key may not sign production sessions, or None: missing, short, public (the
+    test settings' own key) or too predictable."""
+    if not secret or len(secret) < 32:
+        return "Production needs SURVEY_SECRET_KEY in the environment (at least 32 characters)."
+    if secret == TestConfig.SECRET_KEY:
+        return (
+            f"SURVEY_SECRET_KEY is the test settings' key, which is public. Make one: {MAKE_A_KEY}"
+        )
+    counts = [secret.count(ch) for ch in set(secret)]
+    bits = -sum(c * math.log2(c / len(secret)) for c in counts)
+    if bits < MIN_SECRET_BITS:
+        return f"SURVEY_SECRET_KEY is too predictable (repeated characters). Make one: {MAKE_A_KEY}"
+    return None
+
+
 def finish(settings: dict[str, Any], env_name: str, instance_path: str) -> None:
     """Fill what was left unset, and refuse to start production unsafely."""
     if env_name == "production":
-        secret = settings.get("SECRET_KEY")
-        if not secret or len(secret) < 32:
-            raise ConfigurationError(
-                "Production needs SURVEY_SECRET_KEY in the environment (at least 32 characters)."
-            )
+        problem = secret_key_problem(settings.get("SECRET_KEY"))
+        if problem:
+            raise ConfigurationError(problem)
         if not settings.get("SQLALCHEMY_DATABASE_URI"):
             raise ConfigurationError("Production needs SURVEY_DATABASE_URL in the environment.")
         if settings.get("DEBUG") or os.environ.get("FLASK_DEBUG", "").lower() in {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ from survey.config import PROJECT_ROOT, SETTINGS, ConfigurationError, check_work
 from survey.extensions import db
 from tests.environment import clean_environ
 
-GOOD_SECRET = "s" * 40
+GOOD_SECRET = "production-key-Xq7mWv2LpR9sT4kZ8nB3cD6fH1jY5aE0"
 
 
 def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
@@ -29,6 +30,30 @@ def test_production_refuses_a_short_secret_key(monkeypatch):
     monkeypatch.setenv("SURVEY_DATABASE_URL", "postgresql://db.example/survey")
     with pytest.raises(ConfigurationError, match="at least 32"):
         create_app({"SURVEY_ENV": "production"})
+
+
+@pytest.mark.parametrize(
+    ("secret", "words"),
+    [
+        ("test-secret-key-not-for-use-anywhere-else", "test settings' key"),
+        ("a" * 32, "too predictable"),
+        ("s" * 40, "too predictable"),
+        ("abababababababababababababababab", "too predictable"),
+    ],
+)
+def test_production_refuses_a_public_or_predictable_secret_key(monkeypatch, secret, words):
+    monkeypatch.setenv("SURVEY_SECRET_KEY", secret)
+    monkeypatch.setenv("SURVEY_DATABASE_URL", "postgresql://db.example/survey")
+    with pytest.raises(ConfigurationError, match=words):
+        create_app({"SURVEY_ENV": "production"})
+
+
+@pytest.mark.parametrize("make", [lambda: secrets.token_hex(16), lambda: secrets.token_urlsafe(32)])
+def test_production_takes_a_key_made_as_the_readme_says(monkeypatch, make):
+    monkeypatch.setenv("SURVEY_SECRET_KEY", make())
+    monkeypatch.setenv("SURVEY_DATABASE_URL", "postgresql://db.example/survey")
+    monkeypatch.setenv("SURVEY_RATELIMIT_STORAGE_URI", "memory://")
+    assert create_app({"SURVEY_ENV": "production"}).config["SESSION_COOKIE_SECURE"]
 
 
 def test_production_refuses_to_start_without_a_database_url(monkeypatch):
