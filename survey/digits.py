@@ -65,6 +65,3 @@ class DatabaseIdConverter(IntegerConverter):
     address for other methods."""
 
     regex = digits_not_above(DATABASE_INT_MAX)
-
-    def __init__(self, map, fixed_digits=0, min=None, max=DATABASE_INT_MAX, signed=False):  # noqa: A002
-        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)

@@ -373,19 +373,19 @@ class _Importer:
             self.default = self._language_code(row.where("default_language"), default) or "en"
         found: dict[str, Any] = {"form_id": row.cells.get("form_id", "")}
         version = row.cells.get("version", "")
-        if not whole_number(version):
+        if number := whole_number(version):
+            found["version"] = number
+        else:
             self.fail(
                 row.where("version"),
                 f"{version[:20]!r} must be a whole number from 1 to {DATABASE_INT_MAX:,}",
             )
-        else:
-            found["version"] = int(version)
         minutes = row.cells.get("minutes", "")
         if minutes:
-            if whole_number(minutes) is None:
-                self.fail(row.where("minutes"), "must be a whole number of minutes")
+            if (number := whole_number(minutes)) is not None:
+                found["minutes"] = number
             else:
-                found["minutes"] = int(minutes)
+                self.fail(row.where("minutes"), "must be a whole number of minutes")
         exit_this_page = row.cells.get("exit_this_page", "").strip().lower()
         if exit_this_page:
             if exit_this_page not in TRUE | FALSE:
@@ -474,10 +474,10 @@ class _Importer:
                 option["group"] = row.cells["group"]
             code = row.cells.get("code", "")
             if code:
-                if whole_number(code) is None:
-                    self.fail(row.where("code"), "must be a whole number (the option's code)")
+                if (number := whole_number(code)) is not None:
+                    option["code"] = number
                 else:
-                    option["code"] = int(code)
+                    self.fail(row.where("code"), "must be a whole number (the option's code)")
             role = row.cells.get("role", "")
             if role not in ("", "none", "dont_know"):
                 self.fail(row.where("role"), "must be empty, 'none' or 'dont_know'")

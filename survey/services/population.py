@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from survey import clock
 from survey.demographics import crossed_population, population_dimensions
+from survey.digits import whole_number
 from survey.geography import OUTSIDE_LONDON, PREFER_NOT_TO_SAY
 from survey.models import PopulationFigure, PopulationSet, StaffUser
 from survey.questionnaire import Questionnaire
@@ -93,7 +94,7 @@ def parse_population_csv(data: bytes, categories: dict[str, tuple[str, ...]]) ->
         if category not in categories[variable]:
             problems.append(f"Row {number}: {category!r} is not a {variable} category")
             continue
-        if not population.isascii() or not population.isdigit() or len(population) > 9:
+        if whole_number(population, maximum=999_999_999) is None:
             problems.append(f"Row {number}: population {population!r} must be a whole number")
             continue
         if category in values.setdefault(variable, {}):

@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 
-from survey.digits import DATE_PART_KEPT, date_from_parts
+from survey.digits import DATE_PART_KEPT, date_from_parts, whole_number
 from survey.extensions import db
 from survey.i18n import english_name
 from survey.models import StaffUser
@@ -147,8 +147,7 @@ def audit():
     action = args.get("action") if args.get("action") in ACTIONS else None
     person = plain_person(args.get("person", ""))
     chosen = AuditFilter(action=action, person=person or None, since=since, until=until)
-    page = args.get("page", "")[:9]
-    number = int(page) if page.isascii() and page.isdigit() else 1
+    number = whole_number(args.get("page")) or 1
     result = audit_page(db.session, chosen, number)
     errors = {k: v for k, v in (("since", since_error), ("until", until_error)) if v}
     kept = {k: v for k, v in args.items(multi=False) if k != "page"}

@@ -41,17 +41,19 @@ def test_production_refuses_a_short_secret_key(monkeypatch):
         ("abababababababababababababababab", "too predictable"),
     ],
 )
-def test_production_refuses_a_public_or_predictable_secret_key(monkeypatch, secret, words):
+def test_production_refuses_a_public_or_predictable_secret_key(
+    monkeypatch, tmp_path, secret, words
+):
     monkeypatch.setenv("SURVEY_SECRET_KEY", secret)
-    monkeypatch.setenv("SURVEY_DATABASE_URL", "postgresql://db.example/survey")
+    monkeypatch.setenv("SURVEY_DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
     with pytest.raises(ConfigurationError, match=words):
         create_app({"SURVEY_ENV": "production"})
 
 
 @pytest.mark.parametrize("make", [lambda: secrets.token_hex(16), lambda: secrets.token_urlsafe(32)])
-def test_production_takes_a_key_made_as_the_readme_says(monkeypatch, make):
+def test_production_takes_a_key_made_as_the_readme_says(monkeypatch, tmp_path, make):
     monkeypatch.setenv("SURVEY_SECRET_KEY", make())
-    monkeypatch.setenv("SURVEY_DATABASE_URL", "postgresql://db.example/survey")
+    monkeypatch.setenv("SURVEY_DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
     monkeypatch.setenv("SURVEY_RATELIMIT_STORAGE_URI", "memory://")
     assert create_app({"SURVEY_ENV": "production"}).config["SESSION_COOKIE_SECURE"]
 
