@@ -473,7 +473,8 @@ def _csv_cell(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"  # as CSV on the Web reads a boolean
     if isinstance(value, float):
-        return repr(value)
+        # float() first: NumPy's floats are floats too, and their repr is "np.float64(...)".
+        return repr(float(value))
     if isinstance(value, str):
         return neutralise(value)
     return str(value)

@@ -85,6 +85,10 @@ def test_downloads_come_in_every_format(analyst, fmt):
         assert shown and all(r["disclosure"] == "published" for r in shown)
         hidden = [r for r in rows if not r["adjusted_share"]]
         assert all(not r["odds_ratio"] for r in hidden)
+        for row in shown:  # plain numbers (or empty), as pandas, R and Excel read them
+            for name in ("adjusted_share", "ci_low", "ci_high", "odds_ratio"):
+                assert row[name] == "" or float(row[name]) == float(row[name]), row
+            assert row["ci_low"] and row["ci_high"], row
 
 
 def test_a_group_where_everyone_answered_alike_is_named_not_fitted(app, demo):
