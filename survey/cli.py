@@ -155,6 +155,66 @@ def create_user_command(role: str, generate: bool, email: str) -> None:
         click.echo(f"Password: {password}")
 
 
+def _user_by_email(email: str) -> StaffUser:
+    user = db.session.scalar(
+        select(StaffUser).where(StaffUser.email == staff_service.normalise_email(email))
+    )
+    if user is None:
+        raise click.ClickException(f"There is no staff account {email}")
+    return user
+
+
+@users_cli.command("password-link")
+@click.option(
+    "--base-url", required=True, help="The staff address, e.g. https://survey.example.org"
+)
+@click.argument("email")
+def password_link_command(base_url: str, email: str) -> None:
+    """Print a single-use set-password link for an account (for the server's operator,
+    when no administrator can sign in). Its current password stops working."""
+    user = _user_by_email(email)
+    user.password_hash = ""
+    staff_service.revoke_all_sessions(db.session, user)
+    token = staff_service.issue_password_link(
+        db.session, user, by=None, hours=current_app.config["SET_PASSWORD_HOURS"], emailed=False
+    )
+    record_event(
+        db.session,
+        "password_link_sent",
+        actor_email="command line",
+        detail=f"{user.email}: link printed on the command line",
+    )
+    db.session.commit()
+    click.echo(f"{base_url.rstrip('/')}/staff/set-password?token={token}")
+
+
+@users_cli.command("reset-second-factor")
+@click.argument("email")
+def reset_second_factor_command(email: str) -> None:
+    """Remove an account's authenticator app and recovery codes (for the server's operator,
+    when no other administrator can): its owner sets up a new one at their next sign-in."""
+    user = _user_by_email(email)
+    staff_service.reset_second_factor(db.session, user)
+    record_event(db.session, "second_factor_reset", actor_email="command line", detail=user.email)
+    db.session.commit()
+    click.echo(f"Removed the authenticator app of {user.email}; they set up a new one at sign-in.")
+
+
+@users_cli.command("code")
+@click.argument("email")
+def code_command(email: str) -> None:
+    """Print the authenticator code an account's app would show now, for trying the demo
+    without a phone. Refused in production."""
+    if current_app.config["SURVEY_ENV"] == "production":
+        raise click.ClickException("Not in production: use the authenticator app.")
+    user = _user_by_email(email)
+    if not user.totp_secret:
+        raise click.ClickException(
+            f"{user.email} has no authenticator app set up yet: sign in first"
+        )
+    click.echo(staff_service.current_code(user))
+
+
 @click.command("demo")
 @with_appcontext
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
@@ -206,6 +266,13 @@ def demo_command(base_url: str, synthetic_responses: int) -> None:
     )
     for role, email, password in credentials:
         click.echo(f"  {role:<8} {email:<24} {password}")
+    required = current_app.config["TWO_FACTOR_ROLES"]
+    if required:
+        click.echo(
+            f"Roles {', '.join(required)} set up an authenticator app at their first sign-in. "
+            "Without a phone, `.venv/bin/flask users code EMAIL` prints the code the app "
+            "would show (never in production)."
+        )
 
 
 def _demo_release(questionnaire):

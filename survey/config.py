@@ -81,6 +81,19 @@ class Config:
     # LANGUAGE_STATUSES=reviewed,unreviewed to offer drafts too. English is always offered.
     LANGUAGE_STATUSES: tuple[str, ...] = ("reviewed", "unreviewed")
     BENCH_ENDPOINT = False  # a bare endpoint the benchmarks measure against
+    # Staff accounts. A staff session ends after this long idle, and after this long in all.
+    STAFF_IDLE_MINUTES = 30
+    STAFF_SESSION_HOURS = 12
+    SET_PASSWORD_HOURS = 24  # how long a set-password link works
+    # Roles that must have an authenticator app; the others may add one.
+    TWO_FACTOR_ROLES: tuple[str, ...] = ("admin", "analyst")
+    # Mail for set-password links; without a server, the administrator is shown the link.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 587
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_SECURITY = "starttls"  # "starttls", "tls" (implicit, usually port 465) or "none"
+    MAIL_FROM: str | None = None
     BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "survey" / "translations")
 
 
@@ -98,6 +111,10 @@ class TestConfig(Config):
     ARGON2_TIME_COST = 1  # cheap hashing keeps the suite fast; still argon2id
     ARGON2_MEMORY_COST = 8  # KiB, the least argon2 allows for one lane
     ARGON2_PARALLELISM = 1
+    # Tests sign the same accounts in hundreds of times, far more often than an
+    # authenticator's 30-second codes allow (each code works once). The second-factor tests
+    # set the production default, admin and analyst, themselves.
+    TWO_FACTOR_ROLES: tuple[str, ...] = ()
     SECRET_KEY = "test-secret-key-not-for-use-anywhere-else"  # noqa: S105 (tests only)
 
 
@@ -190,6 +207,22 @@ def language_statuses(value: str) -> tuple[str, ...]:
     if unknown:
         raise ValueError("'reviewed' and 'unreviewed', comma-separated, or nothing")
     return statuses
+
+
+def staff_roles(value: str) -> tuple[str, ...]:
+    """Read TWO_FACTOR_ROLES, e.g. "admin,analyst"; empty requires it of nobody."""
+    from survey.services.staff import ROLES
+
+    roles = tuple(part.strip() for part in value.split(",") if part.strip())
+    if any(role not in ROLES for role in roles):
+        raise ValueError(f"roles from {', '.join(ROLES)}, comma-separated, or nothing")
+    return roles
+
+
+def _mail_security(value: str) -> str:
+    if value.strip() not in ("starttls", "tls", "none"):
+        raise ValueError("one of starttls, tls, none")
+    return value.strip()
 
 
 def normalise_database_url(url: str) -> str:
@@ -334,6 +367,42 @@ SETTINGS: tuple[Setting, ...] = (
         _whole_number(1),
     ),
     Setting(
+        "STAFF_IDLE_MINUTES",
+        "minutes a staff session may sit idle before it ends (default 30)",
+        _whole_number(1),
+    ),
+    Setting(
+        "STAFF_SESSION_HOURS",
+        "hours a staff session lasts however active it is (default 12)",
+        _whole_number(1),
+    ),
+    Setting(
+        "SET_PASSWORD_HOURS",
+        "hours a set-password link works for (default 24)",
+        _whole_number(1),
+    ),
+    Setting(
+        "TWO_FACTOR_ROLES",
+        "roles that must use an authenticator app, comma-separated (default "
+        "`admin,analyst`; officers may choose to); empty requires it of nobody",
+        staff_roles,
+    ),
+    Setting(
+        "MAIL_SERVER",
+        "SMTP server that sends set-password links; unset, the administrator is shown "
+        "the link to pass on",
+    ),
+    Setting("MAIL_PORT", "SMTP port (default 587)", _whole_number(1)),
+    Setting("MAIL_USERNAME", "SMTP user name, if the server asks for one"),
+    Setting("MAIL_PASSWORD", "SMTP password, if the server asks for one"),
+    Setting(
+        "MAIL_SECURITY",
+        "`starttls` (default), `tls` (implicit TLS, usually port 465) or `none` (a "
+        "relay on the same machine only)",
+        _mail_security,
+    ),
+    Setting("MAIL_FROM", "the sender of set-password emails, e.g. `survey@council.gov.uk`", _email),
+    Setting(
         "BENCH_ENDPOINT",
         "`1` adds the bare endpoint `bench/` measures against; never in production",
         _switch,
@@ -442,6 +511,8 @@ def finish(settings: dict[str, Any], env_name: str, instance_path: str) -> None:
             raise ConfigurationError("Production refuses to start with debug on.")
         if settings.get("BENCH_ENDPOINT"):
             raise ConfigurationError("Production refuses to start with SURVEY_BENCH_ENDPOINT.")
+    if settings.get("MAIL_SERVER") and not settings.get("MAIL_FROM"):
+        raise ConfigurationError("SURVEY_MAIL_SERVER needs SURVEY_MAIL_FROM, the sender's address.")
     public = settings.get("PUBLIC_SUPPRESSION_THRESHOLD")
     if public is not None and public < settings["SUPPRESSION_THRESHOLD"]:
         raise ConfigurationError(

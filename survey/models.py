@@ -80,6 +80,51 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # An authenticator app (TOTP, RFC 6238): the shared secret, when it was confirmed
+    # (None while enrolment is unfinished) and the last time step used, so no code works twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # The administrator who was shown the link this account's password was chosen through
+    # (no mail configured), so they could have chosen it: that administrator's releases may
+    # not be approved under this account. None when the link went by email.
+    password_link_seen_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_hash)
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_enrolled_at is not None
+
+
+class PasswordLink(Base):
+    """A single-use link to choose a password, kept only as a hash of its token."""
+
+    __tablename__ = "password_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    emailed: Mapped[bool] = mapped_column(Boolean, default=False)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[StaffUser] = relationship(foreign_keys=[user_id])
+
+
+class RecoveryCode(Base):
+    """One of an account's single-use recovery codes, kept only as a hash."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class StaffSession(Base):
@@ -92,6 +137,11 @@ class StaffSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # "full" once signed in; "code" while the authenticator code is still to come;
+    # "enrol" while an account that must have a second factor sets one up.
+    stage: Mapped[str] = mapped_column(String(8), default="full", server_default="full")
+    # A short description of the browser, so the account page can tell sessions apart.
+    browser: Mapped[str] = mapped_column(String(80), default="", server_default="")
 
     user: Mapped[StaffUser] = relationship()
 

@@ -87,6 +87,53 @@ class SignInForm(FlaskForm):
     )
 
 
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        validators=[
+            DataRequired("Enter the code from your authenticator app, or a recovery code"),
+            Length(max=32),
+            plain_text,
+        ],
+    )
+
+
+def _new_password_fields():
+    return (
+        PasswordField(
+            "New password",
+            validators=[DataRequired("Enter a new password"), Length(max=MAX_PASSWORD)],
+        ),
+        PasswordField(
+            "Type the new password again",
+            validators=[DataRequired("Type the new password again"), Length(max=MAX_PASSWORD)],
+        ),
+    )
+
+
+def _matching(form, field) -> None:
+    if form.password.data and field.data != form.password.data:
+        raise ValidationError("The passwords do not match")
+
+
+class NewPasswordForm(FlaskForm):
+    """Choosing a password through a set-password link."""
+
+    password, confirm = _new_password_fields()
+    validate_confirm = _matching
+
+
+class ChangePasswordForm(FlaskForm):
+    """Changing one's own password."""
+
+    current = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password"), Length(max=MAX_PASSWORD)],
+    )
+    password, confirm = _new_password_fields()
+    validate_confirm = _matching
+
+
 class LinkForm(FlaskForm):
     label = StringField(
         "Name of the event, place or campaign",

@@ -46,3 +46,48 @@ def signed_in_client(app, role: str, email: str | None = None):
     response = sign_in(client, email)
     assert response.status_code == 303, response.status_code
     return client
+
+
+class Phone:
+    """An authenticator app holding one account's key, as read off the set-up page. Each
+    code it gives is for a later 30-second step than the last, as a person waiting for the
+    next code would type, so a test can sign in twice within a step (the server accepts
+    one step either side of its clock and each step once)."""
+
+    def __init__(self, key: str) -> None:
+        import pyotp
+
+        self.totp = pyotp.TOTP(key.replace(" ", ""))
+        self.last_step: int | None = None
+
+    def code(self) -> str:
+        from survey import clock
+
+        current = int(clock.now().timestamp()) // 30
+        step = current if self.last_step is None else max(current, self.last_step + 1)
+        assert step <= current + 1, "no unused code left this step: the server would refuse"
+        self.last_step = step
+        return self.totp.at(step * 30)
+
+
+def set_up_authenticator(client, **request) -> tuple[Phone, list[str]]:
+    """Set up an authenticator on the page a signed-in (or signing-in) client is sent to:
+    read the key shown, send a code from it, and return the phone and the recovery codes.
+    Any keywords (base_url) go with each request."""
+    response = client.get("/staff/two-factor", **request)
+    assert response.status_code == 200, response.status_code
+    from tests.resident import page
+
+    phone = Phone(page(response).select_one("#totp-key").get_text(strip=True))
+    token = field_value(response, "csrf_token")
+    done = client.post(
+        "/staff/two-factor", data={"csrf_token": token, "code": phone.code()}, **request
+    )
+    assert done.status_code == 200, page(done).get_text(" ")[:500]
+    codes = [li.get_text(strip=True) for li in page(done).select("#recovery-codes li")]
+    return phone, codes
+
+
+def enter_code(client, code: str):
+    token = csrf_from(client, "/staff/sign-in/code")
+    return client.post("/staff/sign-in/code", data={"csrf_token": token, "code": code})

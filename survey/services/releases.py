@@ -420,10 +420,19 @@ def approve(
     or a second approval waits for this one and then finds it approved."""
     if release.approved_at is not None:
         raise ReleaseError("This release is already approved")
-    if by.id == release.prepared_by or by.id in (release.contributors or []):
+    contributors = {release.prepared_by, *(release.contributors or [])}
+    if by.id in contributors:
         raise ReleaseError(
             "You prepared or revised this release, so someone else must approve it: two "
             "people check every release"
+        )
+    if by.password_link_seen_by in contributors:
+        # This account's password was chosen through a link shown to someone who worked
+        # on the release: they could be approving their own work under a second account.
+        raise ReleaseError(
+            "Your password was set through a link shown to someone who prepared or revised "
+            "this release, so another administrator must approve it (or ask for a new "
+            "password link by email)"
         )
     if seen != digest(release):
         raise ReleaseError(

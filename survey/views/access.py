@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 
 from survey.extensions import db
 from survey.services import staff as staff_service
@@ -28,12 +28,22 @@ PUBLIC_ENDPOINTS = frozenset(
         "pages.leave",
         "health.healthz",
         "auth.sign_in",
+        # The second step of signing in, and setting up a second factor: each view checks
+        # the session is at that step (or, for set_up, signed in without one).
+        "auth.code",
+        "auth.set_up",
+        # Opened from a set-password link; the view checks the link.
+        "auth.set_password",
         "bench_hello",
     }
 )
 PUBLIC_BLUEPRINTS = frozenset({"respond", "results"})
 ROLE_ACCESS: dict[str, frozenset[str]] = {
     "auth.sign_out": ALL_STAFF,
+    "auth.account": ALL_STAFF,
+    "auth.change_password": ALL_STAFF,
+    "auth.sign_out_everywhere": ALL_STAFF,
+    "auth.recovery_codes": ALL_STAFF,
     "staff.home": ALL_STAFF,
     "coverage.view": ALL_STAFF,
     "coverage.borough": ALL_STAFF,
@@ -64,6 +74,7 @@ ROLE_ACCESS: dict[str, frozenset[str]] = {
     "admin.disable_user": ADMINS,
     "admin.enable_user": ADMINS,
     "admin.reset_password": ADMINS,
+    "admin.reset_second_factor": ADMINS,
     "admin.audit": ADMINS,
     "admin.population": ADMINS,
     "admin.microdata_page": ADMINS,
@@ -88,16 +99,35 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def current_staff():
-    """Load the signed-in staff member for this request (once), or None."""
-    if "current_staff" not in g:
-        found = staff_service.find_session(db.session, session.get(STAFF_KEY))
+def session_limits() -> staff_service.SessionLimits:
+    return staff_service.SessionLimits.from_config(current_app.config)
+
+
+def _staff_session():
+    """The staff session this request's cookie names, at whatever stage (once), or None."""
+    if "staff_session" not in g:
+        found = staff_service.find_session(db.session, session.get(STAFF_KEY), session_limits())
         db.session.commit()  # end the read before any write, so SQLite never upgrades a lock
         if found is not None and found.needs_touch:
             staff_service.touch_session(db.session, found.token_hash)
             db.session.commit()
-        g.current_staff = found.user if found else None
+        g.staff_session = found
+    return g.staff_session
+
+
+def current_staff():
+    """The signed-in staff member for this request, or None. A session still waiting for
+    its second factor signs nobody in."""
+    if "current_staff" not in g:
+        found = _staff_session()
+        g.current_staff = found.user if found is not None and found.stage == "full" else None
     return g.current_staff
+
+
+def pending_staff():
+    """A session past the password but not yet the second factor, or None."""
+    found = _staff_session()
+    return found if found is not None and found.stage != "full" else None
 
 
 def register(app: Flask) -> None:

@@ -9,6 +9,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     g,
     redirect,
     render_template,
@@ -21,7 +22,7 @@ from survey.digits import DATE_PART_KEPT, date_from_parts, whole_number
 from survey.extensions import db
 from survey.i18n import english_name
 from survey.models import StaffUser
-from survey.services import microdata
+from survey.services import mail, microdata
 from survey.services import staff as staff_service
 from survey.services.audit import (
     ACTIONS,
@@ -40,6 +41,7 @@ from survey.services.population import (
 )
 from survey.services.questionnaires import latest_version, questionnaire_for
 from survey.staff_forms import ConfirmForm, NewUserForm, PopulationForm
+from survey.views.auth import DONE
 
 bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
 
@@ -54,12 +56,12 @@ def users():
 
 @bp.route("/users/new", methods=["GET", "POST"])
 def new_user():
-    """Create a staff account with a generated password, shown once."""
+    """Create a staff account with no password: its owner chooses one through a
+    single-use link, emailed to them (or shown here to pass on when no mail is set up)."""
     form = NewUserForm()
     if form.validate_on_submit():
-        password = staff_service.generate_password()
         try:
-            user = staff_service.create_user(db.session, form.email.data, form.role.data, password)
+            user = staff_service.create_user(db.session, form.email.data, form.role.data)
         except staff_service.AccountError as error:
             db.session.rollback()
             form.email.errors = [str(error)]
@@ -71,10 +73,54 @@ def new_user():
                 detail=f"{user.email} as {user.role}",
             )
             db.session.commit()
-            return render_template(
-                "admin/password.html", user=user, password=password, created=True
-            )
-    return render_template("admin/new_user.html", form=form), 400 if form.errors else 200
+            return _send_password_link(user, new_account=True)
+    return render_template(
+        "admin/new_user.html", form=form, emailing=mail.configured(current_app.config)
+    ), 400 if form.errors else 200
+
+
+def _send_password_link(user: StaffUser, *, new_account: bool):
+    """Make a set-password link for the account and email it; or, with no mail set up,
+    show it once to pass on. A link whose email failed is withdrawn at once."""
+    config = current_app.config
+    hours = config["SET_PASSWORD_HOURS"]
+    emailing = mail.configured(config)
+    token = staff_service.issue_password_link(
+        db.session, user, by=g.current_staff, hours=hours, emailed=emailing
+    )
+    address = url_for("auth.set_password", token=token, _external=True)
+    problem = None
+    if emailing:
+        subject, body = mail.set_password_message(
+            service=config["SERVICE_NAME"],
+            organisation=config["ORGANISATION_NAME"],
+            address=address,
+            hours=hours,
+            new_account=new_account,
+        )
+        try:
+            mail.send(config, to=user.email, subject=subject, body=body)
+        except mail.MailError as error:
+            db.session.rollback()
+            problem = str(error)
+    if problem is None:
+        how = "emailed" if emailing else "shown to the administrator"
+        record_event(
+            db.session,
+            "password_link_sent",
+            actor=g.current_staff,
+            detail=f"{user.email}: link {how}, works for {hours} hours",
+        )
+        db.session.commit()
+    return render_template(
+        "admin/password_link.html",
+        user=user,
+        new_account=new_account,
+        emailing=emailing,
+        problem=problem,
+        address=None if emailing else address,
+        hours=hours,
+    ), 502 if problem else 200
 
 
 def _account(user_id: int) -> StaffUser:
@@ -84,15 +130,31 @@ def _account(user_id: int) -> StaffUser:
     return user
 
 
-@bp.post("/users/<int:user_id>/disable")
-def disable_user(user_id: int):
-    """Disable an account and end its sessions."""
+def _someone_else(user_id: int) -> StaffUser:
+    """Another member of staff's account: nobody disables or resets their own here."""
     user = _account(user_id)
-    if ConfirmForm().validate_on_submit() and user.id != g.current_staff.id:
+    if user.id == g.current_staff.id:
+        abort(403)
+    return user
+
+
+def _confirm(user: StaffUser, action: str):
+    """The question asked before an action that cannot be undone lightly."""
+    return render_template("admin/confirm.html", user=user, action=action, form=ConfirmForm())
+
+
+@bp.route("/users/<int:user_id>/disable", methods=["GET", "POST"])
+def disable_user(user_id: int):
+    """Ask, then disable an account and end its sessions."""
+    user = _someone_else(user_id)
+    if request.method == "GET":
+        return _confirm(user, "disable")
+    if ConfirmForm().validate_on_submit():
         user.active = False
         staff_service.revoke_all_sessions(db.session, user)
         record_event(db.session, "account_disabled", actor=g.current_staff, detail=user.email)
         db.session.commit()
+        flash(f"{user.email} is disabled and signed out everywhere.", DONE)
     return redirect(url_for("admin.users"), 303)
 
 
@@ -104,21 +166,43 @@ def enable_user(user_id: int):
         user.active = True
         record_event(db.session, "account_enabled", actor=g.current_staff, detail=user.email)
         db.session.commit()
+        flash(f"{user.email} is enabled again.", DONE)
     return redirect(url_for("admin.users"), 303)
 
 
-@bp.post("/users/<int:user_id>/reset-password")
+@bp.route("/users/<int:user_id>/reset-password", methods=["GET", "POST"])
 def reset_password(user_id: int):
-    """Give an account a new generated password (shown once) and end its sessions."""
-    user = _account(user_id)
+    """Ask, then remove an account's password, end its sessions and send its owner a
+    set-password link (the administrator never learns the new password)."""
+    user = _someone_else(user_id)
+    if request.method == "GET":
+        return _confirm(user, "reset_password")
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("admin.users"), 303)
-    password = staff_service.generate_password()
-    staff_service.set_password(user, password)
+    user.password_hash = ""
     staff_service.revoke_all_sessions(db.session, user)
     record_event(db.session, "password_reset", actor=g.current_staff, detail=user.email)
     db.session.commit()
-    return render_template("admin/password.html", user=user, password=password, created=False)
+    return _send_password_link(user, new_account=False)
+
+
+@bp.route("/users/<int:user_id>/reset-second-factor", methods=["GET", "POST"])
+def reset_second_factor(user_id: int):
+    """Ask, then remove an account's authenticator and recovery codes (for a colleague
+    who lost their phone): they set up a new one at their next sign-in."""
+    user = _someone_else(user_id)
+    if request.method == "GET":
+        return _confirm(user, "reset_second_factor")
+    if ConfirmForm().validate_on_submit():
+        staff_service.reset_second_factor(db.session, user)
+        record_event(db.session, "second_factor_reset", actor=g.current_staff, detail=user.email)
+        db.session.commit()
+        flash(
+            f"{user.email}'s authenticator app is removed and they are signed out. They set "
+            "up a new one when they next sign in.",
+            DONE,
+        )
+    return redirect(url_for("admin.users"), 303)
 
 
 DATE_PARTS = ("day", "month", "year")

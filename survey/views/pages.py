@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from survey.extensions import db
 from survey.services import drafts as draft_service
 from survey.services.links import CODE_PATTERN
+from survey.views.access import STAFF_KEY
 
 bp = Blueprint("pages", __name__)
 
@@ -40,7 +41,12 @@ def leave():
 
     draft_service.discard_draft(db.session, session.get(DRAFT_KEY))
     db.session.commit()
+    # A member of staff stays signed in: a link on another site must not sign them out,
+    # and a copy of their cookie is ended only by signing out, on the server.
+    staff = session.get(STAFF_KEY)
     session.clear()
+    if staff:
+        session[STAFF_KEY] = staff
     response = redirect(current_app.config["EXIT_URL"], 303)
     # Also empty this site's cache in the browser (and, in Chromium, its back-forward cache).
     response.headers["Clear-Site-Data"] = '"cache"'

@@ -217,11 +217,15 @@ def approve(release_id: int):
     return _detail(release, form, problem), 400
 
 
-@bp.post("/<int:release_id>/withdraw")
+@bp.route("/<int:release_id>/withdraw", methods=["GET", "POST"])
 def withdraw(release_id: int):
-    """Take back an approval before publication."""
+    """Ask, then take back an approval before publication."""
     release = _release(release_id)
     form = ConfirmForm()
+    if request.method == "GET":
+        if release_service.status(release) != "scheduled":
+            return redirect(url_for("releases.detail", release_id=release.id))
+        return render_template("releases/withdraw.html", release=release, form=form)
     if not form.validate_on_submit():
         abort(400)
     try:

@@ -71,7 +71,7 @@ def pytest_collection_finish(session):
 
 
 # The servers the browser tests use, each built at most once per worker.
-SERVERS = ("published_server", "hostile_server", "live_server")
+SERVERS = ("published_server", "hostile_server", "accounts_server", "live_server")
 
 
 class LiveServer(str):
@@ -94,6 +94,9 @@ SERVER_SETTINGS = {
     "SURVEY_SECRET_KEY": "browser-tests-secret-key-0123456789abcdef",
     "FLASK_APP": "survey",
     "SURVEY_WEB_WORKERS": "2",
+    # The walks sign the demo admin in many times a minute, more often than authenticator
+    # codes allow (each works once); `accounts_server` keeps the default, admin and analyst.
+    "SURVEY_TWO_FACTOR_ROLES": "",
 }
 
 
@@ -128,13 +131,19 @@ def _copy_database(source: Path, target: Path) -> None:
 
 
 @contextlib.contextmanager
-def serve(folder: Path, demo_database: tuple[Path, str], prepare: list[list[str]] = (), setup=None):
+def serve(
+    folder: Path,
+    demo_database: tuple[Path, str],
+    prepare: list[list[str]] = (),
+    setup=None,
+    settings: dict[str, str] | None = None,
+):
     """Copy the demo database, run any further `flask` commands and `setup(database_url)`
-    on the copy, and serve it with gunicorn; yield the base URL with the demo staff
-    credentials."""
+    on the copy, and serve it with gunicorn (with any further `settings`); yield the base
+    URL with the demo staff credentials."""
     port = _free_port()
     env = clean_environ(
-        **SERVER_SETTINGS,
+        **{**SERVER_SETTINGS, **(settings or {})},
         SURVEY_DATABASE_URL=f"sqlite:///{folder / 'survey.db'}",
         SURVEY_BIND=f"127.0.0.1:{port}",
         # "Exit this page" leaves for a neutral site: here another origin on this machine.
@@ -202,10 +211,44 @@ def _publish_two_releases(database_url: str) -> None:
 
 @pytest.fixture(scope="session")
 def published_server(tmp_path_factory, demo_database):
-    """The platform with two published releases (ids 2 and 3: the demo's preview is 1)."""
+    """The platform with two published releases (ids 2 and 3: the demo's preview is 1) and
+    one approved for tomorrow (id 4)."""
     folder = tmp_path_factory.mktemp("published")
-    with serve(folder, demo_database, setup=_publish_two_releases) as server:
+    with serve(folder, demo_database, setup=_publish_three_releases) as server:
         yield server
+
+
+def _publish_three_releases(database_url: str) -> None:
+    """Two releases published (ids 2 and 3), and one approved for tomorrow (id 4)."""
+    import datetime as dt
+
+    from survey import clock, create_app
+    from tests.releases import last_quarter, publish, quarter_before
+
+    _publish_two_releases(database_url)
+    app = create_app({"SURVEY_ENV": "test", "SQLALCHEMY_DATABASE_URI": database_url})
+    publish(
+        app,
+        quarter_before(quarter_before(last_quarter())),
+        publish_at=clock.now() + dt.timedelta(days=1),
+        breakdowns=("sex",),
+    )
+
+
+@pytest.fixture(scope="session")
+def accounts_server(tmp_path_factory, demo_database):
+    """The platform with mail (a real SMTP server on loopback, `tests/mail.py`) and the
+    default second-factor rule: administrators and analysts need an authenticator app.
+    Yields the server, whose `mailbox` holds every message sent."""
+    from tests.mail import MailServer
+
+    with MailServer() as mail:
+        settings = {f"SURVEY_{name}": str(value) for name, value in mail.settings.items()}
+        settings["SURVEY_TWO_FACTOR_ROLES"] = "admin,analyst"
+        folder = tmp_path_factory.mktemp("accounts")
+        with serve(folder, demo_database, settings=settings) as server:
+            server.mailbox = mail.mailbox
+            yield server
 
 
 @pytest.fixture(scope="session")

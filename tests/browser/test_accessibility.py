@@ -12,6 +12,7 @@ import pytest
 from tests.browser.audit import problems_on
 from tests.browser.test_resident_keyboard import answer_current_question
 from tests.routes import get_endpoints
+from tests.staff import Phone
 
 NARROW = {"width": 320, "height": 640}
 # Endpoints that answer with a file or for machines, not a page a person reads.
@@ -167,6 +168,7 @@ def _kept(kind: str) -> dict[str, str]:
         ("errors/http.html", {"title": "Your answer is too long", "code": 413}),
         ("errors/http.html", {"title": "Too many attempts", "code": 429}),
         ("errors/closed.html", {"not_yet_open": True}),
+        ("auth/busy.html", {}),
     ],
 )
 def test_error_pages_the_walks_cannot_cause(browser, live_server, flask_app, template, context):
@@ -217,8 +219,13 @@ def test_every_staff_page_and_error_state(browser, live_server, flask_app):
         "/staff/releases",
         "/staff/releases/1",  # the demo's preview: synthetic, never publishable
         "/staff/releases/1/edit",
+        "/staff/account",
     ):
         walk.visit(path)
+
+    walk.visit("/staff/account/password")
+    page.click("main button.govuk-button")
+    check_error_pattern(page, walk, "change password error")
 
     walk.visit("/staff/releases/new")
     for box in page.locator("input[name=indicators]").all():
@@ -254,12 +261,18 @@ def test_every_staff_page_and_error_state(browser, live_server, flask_app):
     check_error_pattern(page, walk, "new user error", {"#email": "not an email"})
     page.fill("#email", "walker@example.org")
     page.click("main button.govuk-button")
-    walk.audit("new account password")
+    walk.audit("new account: its set-password link")
     page.goto(live_server + "/staff/admin/users")
-    page.locator("tr", has_text="walker@example.org").locator(
-        "button:has-text('Reset password')"
-    ).click()
-    walk.audit("password reset")
+    walker = page.locator("tr", has_text="walker@example.org")
+    walker.locator("a:has-text('Send a new set-password link')").click()
+    walk.audit("reset password confirmation")
+    page.click("button:has-text('Yes, reset the password')")
+    walk.audit("password reset: the new link")
+    page.goto(live_server + "/staff/admin/users")
+    page.locator("tr", has_text="walker@example.org").locator("a:has-text('Disable')").click()
+    walk.audit("disable confirmation")
+    page.click("button:has-text('Yes, disable it')")
+    walk.audit("account disabled")
 
     page.goto(live_server + "/staff/admin/population")
     page.click("button:has-text('Upload')")
@@ -292,6 +305,7 @@ def test_every_results_page_in_every_language(browser, published_server, flask_a
             walk.visit(f"{path}?lang={language}", f"{path} in {language}")
     sign_in(page, published_server, published_server.credentials["admin"])
     walk.visit("/staff/releases/3", "published release, staff view")
+    walk.visit("/staff/releases/4/withdraw", "withdraw an approval: confirmation")
     context.close()
     assert not walk.problems, "\n".join(walk.problems)
 
@@ -325,6 +339,103 @@ def test_a_release_reads_with_a_keyboard_alone_and_without_javascript(browser, p
     plain.close()
 
 
+def test_staff_accounts_from_the_emailed_link_to_a_recovery_code(
+    browser, accounts_server, flask_app
+):
+    """An administrator (who must have an authenticator) adds an officer; the officer opens
+    the emailed link (read from the SMTP server), chooses a password, sets up an
+    authenticator (each code worked out here from the key the page shows), signs out and
+    in with a code, and uses a recovery code once (a second use is refused); the used link
+    is refused with a clear page. Every page and error state is audited at 320 px."""
+    base = accounts_server
+    admin = browser.new_context(viewport=NARROW).new_page()
+    walk = Walk(admin, base, flask_app)
+    sign_in(admin, base, base.credentials["admin"])
+    assert admin.url == base + "/staff/two-factor"
+    walk.audit("set up an authenticator (required)")
+    admin.click("main button.govuk-button")
+    check_error_pattern(admin, walk, "set-up error")
+    admin_phone = Phone(admin.locator("#totp-key").inner_text())
+    admin.fill("#code", admin_phone.code())
+    admin.click("main button.govuk-button")
+    walk.audit("recovery codes")
+    assert admin.locator("#recovery-codes li").count() == 10
+    admin.click("text=I have saved my codes: continue")
+    assert admin.url == base + "/staff"
+
+    walk.visit("/staff/admin/users/new")
+    admin.fill("#email", "officer.walk@example.org")
+    admin.select_option("#role", "officer")
+    admin.click("main button.govuk-button")
+    walk.audit("account created: link emailed")
+    assert "We have emailed officer.walk@example.org" in " ".join(admin.inner_text("main").split())
+    link = base.mailbox.link_for("officer.walk@example.org")
+
+    officer = browser.new_context(viewport=NARROW).new_page()
+    officer_walk = Walk(officer, base, flask_app)
+    officer.goto(base + link)
+    assert officer.url == base + "/staff/set-password"  # the token left the address bar
+    officer_walk.audit("choose your password")
+    officer.fill("#password", "a kettle of quiet herons 7")
+    officer.fill("#confirm", "a kettle of quiet herons 8")
+    officer.click("main button.govuk-button")
+    check_error_pattern(officer_walk.page, officer_walk, "passwords differ")
+    officer.fill("#password", "a kettle of quiet herons 7")
+    officer.fill("#confirm", "a kettle of quiet herons 7")
+    officer.click("main button.govuk-button")
+    officer_walk.audit("password set: sign in")
+    credentials = ("officer.walk@example.org", "a kettle of quiet herons 7")
+    sign_in(officer, base, credentials)
+    assert officer.url == base + "/staff"  # officers need no second factor
+    officer_walk.visit("/staff/account")
+    officer.click("main a:has-text('Set up')")
+    assert officer.url == base + "/staff/two-factor"
+    phone = Phone(officer.locator("#totp-key").inner_text())
+    officer.fill("#code", phone.code())
+    officer.click("main button.govuk-button")
+    codes = officer.locator("#recovery-codes li").all_inner_texts()
+    officer.click("text=I have saved my codes: continue")
+
+    def sign_in_with(code: str) -> None:
+        officer.click("button:has-text('Sign out')")
+        sign_in(officer, base, credentials)
+        assert officer.url == base + "/staff/sign-in/code"
+        officer.fill("#code", code)
+        officer.click("main button.govuk-button")
+
+    sign_in_with(phone.code())
+    assert officer.url == base + "/staff"
+    officer.click("button:has-text('Sign out')")
+    sign_in(officer, base, credentials)
+    officer_walk.audit("enter your code")
+    officer.fill("#code", "000000")
+    officer.click("main button.govuk-button")
+    check_error_pattern(officer, officer_walk, "wrong code")
+    officer.fill("#code", codes[0])
+    officer.click("main button.govuk-button")
+    assert officer.url == base + "/staff"
+    sign_in_with(codes[0])
+    assert officer.url == base + "/staff/sign-in/code"  # a recovery code works once
+    assert "unused recovery code" in officer.inner_text(".govuk-error-summary")
+
+    officer.goto(base + link)
+    officer_walk.audit("a used link")
+    assert "This link has already been used" in officer.inner_text("h1")
+
+    admin.goto(base + "/staff/admin/users")
+    admin.locator("tr", has_text="officer.walk@example.org").locator(
+        "a:has-text('Remove authenticator app')"
+    ).click()
+    walk.audit("remove an authenticator: confirmation")
+    admin.click("button:has-text('Yes, remove it')")
+    walk.audit("authenticator removed")
+    admin.context.close()
+    officer.context.close()
+    assert not walk.problems + officer_walk.problems, "\n".join(
+        walk.problems + officer_walk.problems
+    )
+
+
 def test_the_walks_cover_every_page(flask_app):
     """A new page must be added to the walks above, or this fails."""
     walked = set()
@@ -343,6 +454,10 @@ def test_the_walks_cover_every_page(flask_app):
         "links.poster",
         "links.confirm_close",
         "admin.new_user",
+        "admin.disable_user",
+        "admin.reset_password",
+        "admin.reset_second_factor",
+        "auth.set_password",
     }
     missing = set(get_endpoints(flask_app)) - NOT_PAGES - walked - reached_by_clicks
     assert not missing, f"add these pages to the accessibility walk: {sorted(missing)}"

@@ -11,7 +11,7 @@ from survey.extensions import db
 from survey.views import access
 from tests.resident import page
 from tests.routes import ROLES, get_endpoints, path_for, staff_clients
-from tests.staff import PASSWORD, create_staff
+from tests.staff import PASSWORD, create_staff, set_up_authenticator
 
 GOOD_SECRET = "production-secret-for-header-tests-0123456789"
 
@@ -134,6 +134,9 @@ def test_production_adds_hsts_and_marks_every_cookie_secure_httponly_samesite(pr
         base_url="https://localhost",
     )
     assert signed_in.status_code == 303
+    # Production asks an administrator to set up an authenticator app before any page.
+    assert signed_in.headers["Location"] == "/staff/two-factor"
+    set_up_authenticator(staff, base_url="https://localhost")
     cookies = [*begun.headers.getlist("Set-Cookie"), *signed_in.headers.getlist("Set-Cookie")]
     assert cookies
     for cookie in cookies:

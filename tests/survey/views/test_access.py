@@ -27,6 +27,16 @@ EXPECTED = {
     "respond.confirmation": ("GET", ANY, ANY, ANY, ANY),
     "auth.sign_in": ("GET", 200, 302, 302, 302),
     "auth.sign_out": ("POST", 403, 303, 303, 303),
+    # Only a session past its password but not its code reaches the code page.
+    "auth.code": ("GET", 302, 302, 302, 302),
+    # Staff without an authenticator may set one up (the tests require none by default).
+    "auth.set_up": ("GET", 302, 200, 200, 200),
+    # Opened without a link, or with a wrong one: a clear "this link does not work".
+    "auth.set_password": ("GET", 410, 410, 410, 410),
+    "auth.account": ("GET", SIGN_IN, 200, 200, 200),
+    "auth.change_password": ("GET", SIGN_IN, 200, 200, 200),
+    "auth.sign_out_everywhere": ("POST", 403, 303, 303, 303),
+    "auth.recovery_codes": ("POST", 403, 303, 303, 303),
     "staff.home": ("GET", SIGN_IN, 200, 200, 200),
     "coverage.view": ("GET", SIGN_IN, 200, 200, 200),
     "coverage.borough": ("GET", SIGN_IN, 200, 200, 200),
@@ -64,6 +74,7 @@ EXPECTED = {
     "admin.disable_user": ("POST", 403, 403, 403, 303),
     "admin.enable_user": ("POST", 403, 403, 403, 303),
     "admin.reset_password": ("POST", 403, 403, 403, 200),
+    "admin.reset_second_factor": ("GET", SIGN_IN, 403, 403, 200),
     "admin.audit": ("GET", SIGN_IN, 403, 403, 200),
     "admin.population": ("GET", SIGN_IN, 403, 403, 200),
     "admin.microdata_page": ("GET", SIGN_IN, 403, 403, 200),
