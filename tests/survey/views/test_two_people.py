@@ -18,7 +18,7 @@ from survey.models import AuditEvent, Release
 from survey.services import releases as release_service
 from tests.releases import last_quarter, prepare, publish, quarter_before, responses_as_real
 from tests.resident import page
-from tests.staff import approval_form, csrf_from, signed_in_client
+from tests.staff import approval_form, csrf_from, sign_in, signed_in_client
 
 
 @pytest.fixture
@@ -162,3 +162,41 @@ def test_a_release_approved_for_later_is_not_quoted_before_its_time(app, real):
     for indicator in snapshot["indicators"]:
         assert indicator["change"] is None, indicator["change"]
         assert indicator["no_change_because"] == "first"
+
+
+def test_an_account_made_by_whoever_prepared_a_release_cannot_approve_it(app, real):
+    """An admin prepares a release, makes a second admin account and, with no mail set up,
+    is shown its set-password link: they could choose its password, so it cannot approve."""
+    admin = signed_in_client(app, "admin")
+    release_id = prepare_as(admin, last_quarter())
+    created = admin.post(
+        "/staff/admin/users/new",
+        data={
+            "csrf_token": csrf_from(admin, "/staff/admin/users/new"),
+            "email": "second@example.org",
+            "role": "admin",
+        },
+    )
+    link = page(created).select_one("#password-link").get_text(strip=True)
+    second = app.test_client()
+    second.get(link[link.index("/staff/") :])
+    chosen = "another pair of hands 5"
+    second.post(
+        "/staff/set-password",
+        data={
+            "csrf_token": csrf_from(second, "/staff/set-password"),
+            "password": chosen,
+            "confirm": chosen,
+        },
+    )
+    assert sign_in(second, "second@example.org", chosen).status_code == 303
+    response = approve(second, release_id)
+    assert response.status_code == 400
+    assert "set through a link shown to someone who prepared or revised" in " ".join(
+        page(response).get_text(" ").split()
+    )
+    with app.app_context():
+        assert db.session.get(Release, release_id).approved_at is None
+    # An administrator who had nothing to do with the release still can.
+    other = signed_in_client(app, "admin", "other@example.org")
+    assert approve(other, release_id).status_code == 303
