@@ -32,9 +32,14 @@ run: $(PY_STAMP) $(MANIFEST) $(COMPILED) ## Set everything up and serve the plat
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C to stop)"
 	SURVEY_BIND=$(HOST):$(PORT) $(BIN)/python -m survey.devserver
 
-serve: $(PY_STAMP) $(MANIFEST) $(COMPILED) ## Serve with gunicorn (SQLite, or PostgreSQL when SURVEY_DATABASE_URL is set) on 127.0.0.1:8000
+# The job queue `make serve` uses: Redis, with one `flask jobs worker` beside gunicorn.
+JOB_QUEUE ?= redis://127.0.0.1:6379/0
+
+serve: $(PY_STAMP) $(MANIFEST) $(COMPILED) ## Serve with gunicorn and a job worker on Redis (SQLite, or PostgreSQL when SURVEY_DATABASE_URL is set) on 127.0.0.1:8000
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo --base-url http://127.0.0.1:8000
+	export SURVEY_JOB_QUEUE=$(JOB_QUEUE); \
+	$(BIN)/flask jobs worker & worker=$$!; trap 'kill $$worker' EXIT INT TERM; \
 	SURVEY_BIND=127.0.0.1:8000 $(BIN)/gunicorn -c gunicorn.conf.py survey.wsgi:app
 
 test: $(PY_STAMP) $(MANIFEST) $(COMPILED) ## Set everything up and run the test suite (SQLite; PostgreSQL with TEST_DATABASE_URL)

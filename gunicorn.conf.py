@@ -32,5 +32,6 @@ forwarded_allow_ips = ""
 
 
 def on_starting(server):
-    """Refuse production with several workers that would each count rate limits alone."""
+    """Refuse production with several workers counting rate limits alone, or without a job
+    queue."""
     check_workers(read_environment(os.environ), environment_name(None), server.cfg.workers)

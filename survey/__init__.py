@@ -122,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
         auth,
         coverage,
         health,
+        jobs,
         links,
         pages,
         releases,
@@ -142,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
         analyst.bp,
         releases.bp,
         results.bp,
+        jobs.bp,
     ):
         app.register_blueprint(blueprint)
     access.register(app)

@@ -30,6 +30,26 @@ from survey.services.questionnaires import (
 questionnaires_cli = AppGroup("questionnaires", help="Check and load questionnaire files.")
 users_cli = AppGroup("users", help="Manage staff accounts.")
 drafts_cli = AppGroup("drafts", help="Look after residents' unfinished answers.")
+jobs_cli = AppGroup("jobs", help="Run staff work from the job queue.")
+
+
+@jobs_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
+def worker_command(burst: bool) -> None:
+    """Do queued staff work (preparing and approving releases) as it arrives, from the
+    Redis queue in SURVEY_JOB_QUEUE. Run one or more beside the web server."""
+    from rq import SimpleWorker
+
+    from survey.services import jobs
+
+    url = current_app.config["JOB_QUEUE"]
+    if url in ("thread", "inline"):
+        raise click.ClickException(
+            f"SURVEY_JOB_QUEUE is {url!r}: jobs run in the web process, so there is no queue "
+            "to work from. Set it to a Redis address, e.g. redis://127.0.0.1:6379/0"
+        )
+    queue = jobs.rq_queue(url)
+    SimpleWorker([queue], connection=queue.connection).work(burst=burst, with_scheduler=False)
 
 
 @questionnaires_cli.command("validate")
@@ -314,5 +334,6 @@ def _demo_release(questionnaire):
 def register(app: Flask) -> None:
     app.cli.add_command(questionnaires_cli)
     app.cli.add_command(drafts_cli)
+    app.cli.add_command(jobs_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)

@@ -81,6 +81,10 @@ class Config:
     # LANGUAGE_STATUSES=reviewed,unreviewed to offer drafts too. English is always offered.
     LANGUAGE_STATUSES: tuple[str, ...] = ("reviewed", "unreviewed")
     BENCH_ENDPOINT = False  # a bare endpoint the benchmarks measure against
+    # Where staff work too heavy for a request runs (survey/services/jobs.py): a thread in
+    # this process, or RQ on Redis ("redis://host:6379/0") with `flask jobs worker`.
+    JOB_QUEUE = "thread"
+    JOB_TIME_LIMIT = 30 * 60  # seconds one job may run before its worker stops it
     # Staff accounts. A staff session ends after this long idle, and after this long in all.
     STAFF_IDLE_MINUTES = 30
     STAFF_SESSION_HOURS = 12
@@ -115,6 +119,7 @@ class TestConfig(Config):
     # authenticator's 30-second codes allow (each code works once). The second-factor tests
     # set the production default, admin and analyst, themselves.
     TWO_FACTOR_ROLES: tuple[str, ...] = ()
+    JOB_QUEUE = "inline"  # jobs run in the request that asks; tests of the queue choose
     SECRET_KEY = "test-secret-key-not-for-use-anywhere-else"  # noqa: S105 (tests only)
 
 
@@ -223,6 +228,14 @@ def _mail_security(value: str) -> str:
     if value.strip() not in ("starttls", "tls", "none"):
         raise ValueError("one of starttls, tls, none")
     return value.strip()
+
+
+def job_queue(value: str) -> str:
+    """Read JOB_QUEUE: `thread`, `inline` or a Redis address."""
+    value = value.strip()
+    if value in ("thread", "inline") or value.startswith(("redis://", "rediss://", "unix://")):
+        return value
+    raise ValueError("`thread`, `inline` or a Redis address such as redis://127.0.0.1:6379/0")
 
 
 def normalise_database_url(url: str) -> str:
@@ -365,6 +378,19 @@ SETTINGS: tuple[Setting, ...] = (
         "SPENT_TOKEN_TTL_DAYS",
         "days a used submission token is kept to catch a repeated send (default 7)",
         _whole_number(1),
+    ),
+    Setting(
+        "JOB_QUEUE",
+        "where heavy staff work (preparing and approving releases) runs: `thread` (default: "
+        "in the web process, for `make run`), `inline` (in the request; tests) or a Redis "
+        "address such as `redis://127.0.0.1:6379/0` for `flask jobs worker` processes "
+        "(required in production under gunicorn)",
+        job_queue,
+    ),
+    Setting(
+        "JOB_TIME_LIMIT",
+        "seconds one job may run before its worker stops it and marks it failed (default 1800)",
+        _whole_number(10),
     ),
     Setting(
         "STAFF_IDLE_MINUTES",
@@ -540,13 +566,21 @@ def finish(settings: dict[str, Any], env_name: str, instance_path: str) -> None:
 
 
 def check_workers(settings: Mapping[str, Any], env_name: str, workers: int) -> None:
-    """Refuse production with several worker processes each counting rate limits alone."""
+    """Refuse production with several worker processes each counting rate limits alone,
+    or with heavy staff work running in the web workers instead of a job queue."""
     store = str(settings.get("RATELIMIT_STORAGE_URI") or "memory://")
     if env_name == "production" and workers > 1 and store.startswith("memory://"):
         raise ConfigurationError(
             f"{workers} workers with the in-memory rate-limit store would each count alone, "
             "multiplying every limit. Set SURVEY_RATELIMIT_STORAGE_URI to a shared store, "
             "e.g. redis://127.0.0.1:6379"
+        )
+    queue = str(settings.get("JOB_QUEUE") or "thread")
+    if env_name == "production" and not queue.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigurationError(
+            "Production runs heavy staff work on a job queue, so residents' pages never wait "
+            "for it. Set SURVEY_JOB_QUEUE to a Redis address, e.g. redis://127.0.0.1:6379/0, "
+            "and run `flask jobs worker`"
         )
 
 

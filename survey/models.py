@@ -146,6 +146,27 @@ class StaffSession(Base):
     user: Mapped[StaffUser] = relationship()
 
 
+class Job(Base):
+    """Staff work too heavy for a web request (preparing or approving a release), done by a
+    worker: what was asked, where it stands, and its result or why it failed."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default="queued")  # running, done, failed
+    progress: Mapped[str] = mapped_column(String(200), default="")
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Written every few seconds while it runs: a job whose worker died stops beating.
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class AuditEvent(Base):
     """A staff action. Staff identities may be recorded here; residents' never are."""
 

@@ -3,6 +3,8 @@ concrete path for every endpoint in app.url_map."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from tests.resident import field_value
 from tests.staff import create_staff, sign_in
 
@@ -70,6 +72,32 @@ def release_ids(app) -> dict:
     }
 
 
+def failed_job_id(app) -> int:
+    """A release preparation the analyst asked for that failed, so it can be seen and
+    tried again."""
+    from survey.extensions import db
+    from survey.models import StaffUser
+    from survey.services import jobs, release_jobs, releases
+    from tests.releases import last_quarter
+
+    with app.app_context():
+        analyst = db.session.scalar(
+            select(StaffUser).where(StaffUser.email == "analyst@example.org")
+        )
+        choice = releases.ReleaseChoice(
+            period=last_quarter(), indicators=("aware",), breakdowns=("sex",)
+        )
+        job = jobs.create(
+            db.session,
+            release_jobs.PREPARE,
+            release_jobs.prepare_params(choice, release_id=None, by=analyst),
+            by=analyst,
+        )
+        job.status, job.error = "failed", "The worker ran out of memory"
+        db.session.commit()
+        return job.id
+
+
 def path_for(app, endpoint: str, ids: dict) -> str:
     """A concrete path for the endpoint: the demo link, the officer's link, and so on."""
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
@@ -79,6 +107,7 @@ def path_for(app, endpoint: str, ids: dict) -> str:
         "filename": "css/main.css",
         "link_id": ids.get("link_id", 1),
         "user_id": ids.get("user_id", 1),
+        "job_id": ids.get("job_id", 1),
         "fmt": "csv",
         "kind": "csv",
         "table": "trend",

@@ -69,6 +69,8 @@ ROLE_ACCESS: dict[str, frozenset[str]] = {
     "releases.detail": ANALYSTS,
     "releases.approve": ADMINS,
     "releases.withdraw": ADMINS,
+    "jobs.status": ANALYSTS,
+    "jobs.retry": ANALYSTS,
     "admin.users": ADMINS,
     "admin.new_user": ADMINS,
     "admin.disable_user": ADMINS,

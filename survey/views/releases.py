@@ -21,12 +21,11 @@ from survey import clock
 from survey.digits import whole_number
 from survey.extensions import db
 from survey.models import Release
-from survey.publication import public_gate_for
-from survey.services import release_pages
+from survey.services import release_jobs, release_pages
 from survey.services import releases as release_service
-from survey.services.population import current_figures
 from survey.services.questionnaires import newest_questionnaire
 from survey.staff_forms import ApproveForm, ConfirmForm, ReleaseForm
+from survey.views.jobs import start as start_job
 
 bp = Blueprint("releases", __name__, url_prefix="/staff/releases")
 
@@ -49,9 +48,9 @@ def _questionnaire():
 
 
 def _release(release_id: int) -> Release:
-    """The release; for a request that may change it, with its row locked until the
-    request's transaction ends, so two changes never work from the same state."""
-    if request.method == "POST":
+    """The release. Preparing and approving lock its row in their jobs; a withdrawal locks
+    it here, so two changes never work from the same state."""
+    if request.method == "POST" and request.endpoint == "releases.withdraw":
         release = release_service.locked_release(db.session, release_id)
     else:
         release = db.session.get(Release, release_id)
@@ -97,22 +96,18 @@ def _edit(release: Release | None, corrects: Release | None):
             corrects=corrects.id if corrects else None,
             correction_note=form.correction_note.data or "",
         )
-        try:
-            made = release_service.prepare(
-                db.session,
-                questionnaire,
-                choice,
-                by=g.current_staff,
-                figures=current_figures(db.session),
-                gate=public_gate_for(current_app.config),
-                release=release,
-            )
-        except release_service.ReleaseError as error:
-            db.session.rollback()
-            problem = str(error)
-        else:
-            db.session.commit()
-            return redirect(url_for("releases.detail", release_id=made.id), 303)
+        params = release_jobs.prepare_params(
+            choice, release_id=release.id if release else None, by=g.current_staff
+        )
+        return start_job(
+            release_jobs.PREPARE,
+            params,
+            lambda reason: _edit_page(form, release, corrects, reason),
+        )
+    return _edit_page(form, release, corrects, problem)
+
+
+def _edit_page(form, release: Release | None, corrects: Release | None, problem: str | None):
     status = 400 if request.method == "POST" else 200
     return render_template(
         "releases/edit.html", form=form, release=release, corrects=corrects, problem=problem
@@ -192,29 +187,20 @@ def approve(release_id: int):
     if form.validate_on_submit():
         publish_at = form.publish_at(clock.now())
         if publish_at is not None:
-            try:
-                release_service.approve(
-                    db.session,
-                    release,
-                    _questionnaire(),
-                    by=g.current_staff,
-                    publish_at=publish_at,
-                    figures=current_figures(db.session),
-                    gate=public_gate_for(current_app.config),
-                    seen=form.seen.data or None,
-                )
-            except release_service.ReleaseError as error:
-                problem = str(error)
-                db.session.commit()  # the refusal is in the audit log
-            else:
-                db.session.commit()
-                flash(
-                    "Release approved"
-                    if release_service.status(release) == "scheduled"
-                    else "Release approved and published"
-                )
-                return redirect(url_for("releases.detail", release_id=release.id), 303)
+            params = release_jobs.approve_params(
+                release.id, publish_at=publish_at, seen=form.seen.data or None, by=g.current_staff
+            )
+            return start_job(
+                release_jobs.APPROVE,
+                params,
+                lambda reason: (_detail(_reread(release), form, reason), 400),
+            )
     return _detail(release, form, problem), 400
+
+
+def _reread(release: Release) -> Release:
+    db.session.refresh(release)
+    return release
 
 
 @bp.route("/<int:release_id>/withdraw", methods=["GET", "POST"])

@@ -232,6 +232,12 @@ def test_every_staff_page_and_error_state(browser, live_server, flask_app):
         box.uncheck()
     page.click("button:has-text('Save and work out the figures')")
     check_error_pattern(page, walk, "new release error")
+    page.locator("input[name=indicators]").first.check()
+    page.click("button:has-text('Save and work out the figures')")
+    assert "/staff/jobs/" in page.url  # the request answers at once; a job does the work
+    walk.audit("release being prepared (job status)")
+    page.wait_for_url("**/staff/releases/*", timeout=60_000)  # it reloads itself until done
+    walk.audit("prepared release")
 
     walk.visit("/staff/links/new")
     page.click("button:has-text('Create link')")
@@ -458,6 +464,7 @@ def test_the_walks_cover_every_page(flask_app):
         "admin.reset_password",
         "admin.reset_second_factor",
         "auth.set_password",
+        "jobs.status",
     }
     missing = set(get_endpoints(flask_app)) - NOT_PAGES - walked - reached_by_clicks
     assert not missing, f"add these pages to the accessibility walk: {sorted(missing)}"

@@ -182,6 +182,8 @@ def test_no_payload_runs_or_renders_as_markup_for_any_role(browser, hostile_serv
     analyst.page.goto(hostile_server + "/staff/releases/new")
     analyst.page.fill("#commentary", ALL)
     analyst.page.click("button:has-text('Save and work out the figures')")
+    analyst.check("release being prepared (job status)")
+    analyst.page.wait_for_url("**/staff/releases/*", timeout=60_000)
     preview = analyst.check("release preview")
     assert analyst.page.url.rsplit("/", 1)[1].isdigit(), "the release was prepared"
     assert ALL in preview.replace("\n", " "), "the commentary shows as text"

@@ -216,7 +216,18 @@ def test_production_refuses_several_workers_with_a_per_process_rate_limit_store(
     ],
 )
 def test_one_worker_or_a_shared_store_may_start(env_name, workers, store):
-    check_workers({"RATELIMIT_STORAGE_URI": store}, env_name, workers)
+    check_workers(
+        {"RATELIMIT_STORAGE_URI": store, "JOB_QUEUE": "redis://127.0.0.1:6379/0"},
+        env_name,
+        workers,
+    )
+
+
+@pytest.mark.parametrize("queue", [None, "thread", "inline"])
+def test_production_refuses_to_run_heavy_staff_work_in_its_web_workers(queue):
+    with pytest.raises(ConfigurationError, match="SURVEY_JOB_QUEUE"):
+        check_workers({"RATELIMIT_STORAGE_URI": "redis://x", "JOB_QUEUE": queue}, "production", 1)
+    check_workers({"JOB_QUEUE": queue}, "development", 4)
 
 
 def test_only_the_tests_hash_passwords_cheaply():

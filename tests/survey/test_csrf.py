@@ -45,6 +45,7 @@ def test_every_unsafe_route_refuses_a_missing_or_foreign_token_and_stores_nothin
         "link_id": "1",
         "user_id": str(admin_id),
         "release_id": "1",
+        "job_id": "1",
     }
     if token == "foreign":
         other = app.test_client()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.routes import ROLES, csrf, path_for, release_ids, staff_clients
+from tests.routes import ROLES, csrf, failed_job_id, path_for, release_ids, staff_clients
 from tests.staff import create_staff, sign_in
 
 SIGN_IN = "redirect to sign-in"
@@ -62,6 +62,9 @@ EXPECTED = {
     "releases.detail": ("GET", SIGN_IN, 403, 200, 200),
     "releases.approve": ("POST", 403, 403, 403, 400),  # admins get through: no time chosen
     "releases.withdraw": ("POST", 403, 403, 403, 303),
+    # The analyst's failed job: they and admins see it and may try it again.
+    "jobs.status": ("GET", SIGN_IN, 403, 200, 200),
+    "jobs.retry": ("POST", 403, 403, 303, 303),
     "results.index": ("GET", 200, 200, 200, 200),
     "results.latest": ("GET", 302, 302, 302, 302),
     "results.release": ("GET", 200, 200, 200, 200),
@@ -100,6 +103,8 @@ def test_route_access_matches_the_table_for_every_role(app, clients, endpoint):
     by_role, ids = clients
     if endpoint.split(".")[0] in ("releases", "results"):
         ids = {**ids, **release_ids(app)}
+    if endpoint.startswith("jobs."):
+        ids = {**ids, "job_id": failed_job_id(app)}
     method, *expected = EXPECTED[endpoint]
     path = path_for(app, endpoint, ids)
     for role, want in zip(ROLES, expected, strict=True):
