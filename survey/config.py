@@ -85,6 +85,7 @@ class Config:
     # this process, or RQ on Redis ("redis://host:6379/0") with `flask jobs worker`.
     JOB_QUEUE = "thread"
     JOB_TIME_LIMIT = 30 * 60  # seconds one job may run before its worker stops it
+    REQUEST_TIME_LIMIT = 30  # seconds of database work one request may do
     # Staff accounts. A staff session ends after this long idle, and after this long in all.
     STAFF_IDLE_MINUTES = 30
     STAFF_SESSION_HOURS = 12
@@ -391,6 +392,12 @@ SETTINGS: tuple[Setting, ...] = (
         "JOB_TIME_LIMIT",
         "seconds one job may run before its worker stops it and marks it failed (default 1800)",
         _whole_number(10),
+    ),
+    Setting(
+        "REQUEST_TIME_LIMIT",
+        "seconds of database work one web request may do before it is stopped with a "
+        '"this is taking too long" page (default 30)',
+        _whole_number(1),
     ),
     Setting(
         "STAFF_IDLE_MINUTES",

@@ -14,6 +14,7 @@ hide, figures made under a lower threshold than today's. Every step is in the au
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -355,6 +356,13 @@ def prepare(
     now. Whoever prepares or revises it cannot approve it."""
     if release is not None and release.approved_at is not None:
         raise ReleaseError("An approved release cannot be changed")
+    # Each indicator and breakdown once, however often the form names it: the work grows
+    # with their product.
+    choice = dataclasses.replace(
+        choice,
+        indicators=tuple(dict.fromkeys(choice.indicators)),
+        breakdowns=tuple(dict.fromkeys(choice.breakdowns)),
+    )
     if choice.corrects is not None:
         corrected = session.get(Release, choice.corrects)
         if corrected is None or status(corrected) != "published":

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyotp
@@ -147,6 +148,10 @@ class WrongPassword(AccountError):
     """The current password given to change it is not the account's."""
 
 
+class TooManyFailures(RuntimeError):
+    """The sign-in's failure limits were reached while it waited to be checked."""
+
+
 class Busy(RuntimeError):
     """Too many password checks are waiting: the sign-in should be tried again shortly."""
 
@@ -177,14 +182,20 @@ def _dummy_hash() -> str:
     return _DUMMY_HASH
 
 
-def authenticate(session: Session, email: str, password: str) -> StaffUser | None:
+def authenticate(
+    session: Session, email: str, password: str, may_try: Callable[[], bool] | None = None
+) -> StaffUser | None:
     """Return the active account for these credentials, or None.
 
-    An unknown email costs the same hashing work as a wrong password.
+    An unknown email costs the same hashing work as a wrong password. `may_try` is asked
+    once this request's turn to hash comes (it may have waited for it): when it says no,
+    TooManyFailures is raised without hashing.
     """
     user = session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
     candidate = user.password_hash if user is not None and user.has_password else _dummy_hash()
     with _hashing_turn():
+        if may_try is not None and not may_try():
+            raise TooManyFailures("Too many failed sign-ins")
         try:
             _hasher.verify(candidate, password[:MAX_PASSWORD])
         except (VerificationError, InvalidHashError):

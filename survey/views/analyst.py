@@ -37,7 +37,9 @@ def _request_from_args(questionnaire, versions):
     allowed = DESIGN_METHODS if weighted else SRS_METHODS
     method = args.get("method") if args.get("method") in allowed else None
     ids = {v.id for v in versions}
-    chosen = tuple(number for v in args.getlist("version") if (number := whole_number(v)) in ids)
+    chosen = tuple(
+        dict.fromkeys(number for v in args.getlist("version") if (number := whole_number(v)) in ids)
+    )
     period = args.get("period", "all")
     if not PERIOD.match(period):
         period = "all"
@@ -280,7 +282,9 @@ def _adjusted():
     args = request.args
     indicators = [i.id for i in questionnaire.indicators]
     indicator = args.get("indicator", indicators[0] if indicators else "")
-    chosen = tuple(v for v in args.getlist("allow") if v in reporting_service.ADJUSTABLE)
+    chosen = tuple(
+        dict.fromkeys(v for v in args.getlist("allow") if v in reporting_service.ADJUSTABLE)
+    )
     period = args.get("period", "all")
     choice = reporting_service.AdjustedRequest(
         indicator=indicator if indicator in indicators else "",

@@ -9,6 +9,7 @@ import hashlib
 import segno
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     g,
@@ -19,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask_limiter.util import get_remote_address
+from limits import parse_many
 
 from survey.extensions import db, limiter
 from survey.services import staff as staff_service
@@ -121,9 +123,40 @@ def _busy():
     return render_template("auth/busy.html"), 503, {"Retry-After": "30"}
 
 
+FAILURES = "sign-in-failures"  # the rate-limit store's name for counts of failed sign-ins
+
+
+def _failure_limits():
+    """One address against one account, and one address against any: (limits, key)."""
+    config = current_app.config
+    return (
+        (config["SIGN_IN_ACCOUNT_LIMIT"], f"account/{_account_key()}"),
+        (config["SIGN_IN_ADDRESS_LIMIT"], f"address/{_address_key()}"),
+    )
+
+
+def _may_try() -> bool:
+    """Whether this sign-in is within its failure limits. Asked as the request arrives and
+    again when its turn to check the password comes, so sign-ins that arrive together and
+    wait for that turn are counted against the failures before them (a burst of 40 against
+    a limit of 10 checks at most 10 plus the checks already under way)."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return True
+    return all(
+        limiter.limiter.test(item, FAILURES, key)
+        for limits, key in _failure_limits()
+        for item in parse_many(limits)
+    )
+
+
+def _count_failure() -> None:
+    if current_app.config["RATELIMIT_ENABLED"]:
+        for limits, key in _failure_limits():
+            for item in parse_many(limits):
+                limiter.limiter.hit(item, FAILURES, key)
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
-@_limits(_account_key, "SIGN_IN_ACCOUNT_LIMIT")
-@_limits(_address_key, "SIGN_IN_ADDRESS_LIMIT")
 def sign_in():
     """Check a member of staff's password; then ask for their authenticator code, or set
     one up where their role needs it, before the session opens any staff page."""
@@ -132,11 +165,17 @@ def sign_in():
         return redirect(next_page or url_for("staff.home"))
     form = SignInForm()
     error = None
+    if request.method == "POST" and not _may_try():
+        abort(429)  # before any hashing: refusing costs almost nothing
     if form.validate_on_submit():
         try:
-            user = staff_service.authenticate(db.session, form.email.data, form.password.data)
+            user = staff_service.authenticate(
+                db.session, form.email.data, form.password.data, may_try=_may_try
+            )
         except staff_service.Busy:
             return _busy()
+        except staff_service.TooManyFailures:
+            abort(429)
         if user is not None:
             if user.has_second_factor:
                 stage = "code"
@@ -150,6 +189,7 @@ def sign_in():
             session[STAFF_KEY] = token
             session[NEXT_KEY] = next_page
             return redirect(url_for("auth.code" if stage == "code" else "auth.set_up"), 303)
+        _count_failure()
         record_event(
             db.session,
             "sign_in_failed",

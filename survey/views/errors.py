@@ -8,6 +8,7 @@ from flask import Flask, render_template
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from survey.database import took_too_long
 from survey.extensions import db
 
 
@@ -39,6 +40,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(DisconnectionError)
     def database_unavailable(error: SQLAlchemyError):
         discard_session()
+        if took_too_long(error):
+            app.logger.warning("Stopped at the request time limit")
+            limit = app.config["REQUEST_TIME_LIMIT"]
+            return render_template("errors/too_long.html", limit=limit), 503
         cause = getattr(error, "orig", None) or error
         app.logger.error("Database unavailable: %s", type(cause).__name__)
         return render_template("errors/database.html"), 503

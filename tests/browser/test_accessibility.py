@@ -169,6 +169,7 @@ def _kept(kind: str) -> dict[str, str]:
         ("errors/http.html", {"title": "Too many attempts", "code": 429}),
         ("errors/closed.html", {"not_yet_open": True}),
         ("auth/busy.html", {}),
+        ("errors/too_long.html", {"limit": 30}),
     ],
 )
 def test_error_pages_the_walks_cannot_cause(browser, live_server, flask_app, template, context):

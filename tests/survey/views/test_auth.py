@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import pytest
 from sqlalchemy import select
@@ -210,3 +212,55 @@ def test_the_demo_command_prints_working_staff_credentials(app, runner):
     assert [line[0] for line in lines] == ["admin", "officer", "analyst"]
     for _role, email, password in lines:
         assert sign_in(app.test_client(), email, password).status_code == 303
+
+
+def test_a_burst_of_failed_sign_ins_checks_no_more_passwords_than_the_limit_allows(
+    app, make_app, monkeypatch
+):
+    """40 wrong passwords for one account at once, against a limit of 10: once the 10
+    failures are counted, those still waiting for their turn to hash are refused without
+    hashing. Only checks already under way when the limit is reached may add to it."""
+
+    app = make_app(RATELIMIT_ENABLED=True, SIGN_IN_ACCOUNT_LIMIT="10 per minute")
+    create_staff(app, "target@example.org", "admin")
+    hashed = []
+
+    class CountingHasher:
+        """The suite's hasher, counting checks, each taking a while as argon2's does."""
+
+        def __init__(self, inner) -> None:
+            self.inner = inner
+
+        def verify(self, *args):
+            hashed.append(1)
+            time.sleep(0.02)
+            return self.inner.verify(*args)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(staff_service, "_hasher", CountingHasher(staff_service._hasher))
+    statuses: list[int] = []
+    clients = [app.test_client() for _ in range(40)]
+    tokens = [csrf_from(client, "/staff/sign-in") for client in clients]
+    barrier = threading.Barrier(len(clients))
+
+    def attempt(client, token, n):
+        barrier.wait()
+        response = client.post(
+            "/staff/sign-in",
+            data={"csrf_token": token, "email": "target@example.org", "password": f"guess {n:04d}"},
+        )
+        statuses.append(response.status_code)
+
+    threads = [
+        threading.Thread(target=attempt, args=(client, token, n))
+        for n, (client, token) in enumerate(zip(clients, tokens, strict=True))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(set(statuses)) == [400, 429]
+    assert statuses.count(400) == len(hashed)
+    assert len(hashed) <= 10 + staff_service.HASHING_AT_ONCE - 1, len(hashed)

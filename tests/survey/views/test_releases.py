@@ -369,3 +369,23 @@ def test_the_release_page_is_light_and_loads_nothing_from_elsewhere(app, real, c
                     total += len(module.data)
     print(f"first visit to a release page: {total:,} bytes")
     assert total <= 40_000, total
+
+
+def test_a_breakdown_or_indicator_named_many_times_is_worked_out_once(app, real):
+    """The work grows with indicators times breakdowns: naming them again and again (as a
+    hand-made form post can, 48 times here) must not multiply it."""
+    analyst = signed_in(app, "analyst@example.org", "analyst")
+    response = prepare_through_the_form(
+        analyst,
+        last_quarter(),
+        indicators=["aware", "confident_helps"] * 8,
+        breakdowns=["sex", "age_band", "sex"] * 8,
+    )
+    assert response.status_code == 303
+    release_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        release = db.session.get(Release, release_id)
+        assert release.indicators == ["aware", "confident_helps"]
+        assert release.breakdowns == ["sex", "age_band"]
+        indicators = release.snapshot["indicators"]
+        assert [len(indicator["tables"]) for indicator in indicators] == [2, 2]
