@@ -10,8 +10,8 @@ import hashlib
 import hmac
 import secrets
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import pyotp
 from argon2 import PasswordHasher
@@ -182,25 +182,37 @@ def _dummy_hash() -> str:
     return _DUMMY_HASH
 
 
+class FailureLimits(Protocol):
+    """A sign-in's failure limits, asked and counted inside its turn to hash, so sign-ins
+    that arrive together cannot all slip past them."""
+
+    def may_try(self) -> bool: ...
+
+    def failed(self) -> None: ...
+
+
 def authenticate(
-    session: Session, email: str, password: str, may_try: Callable[[], bool] | None = None
+    session: Session, email: str, password: str, limits: FailureLimits | None = None
 ) -> StaffUser | None:
     """Return the active account for these credentials, or None.
 
-    An unknown email costs the same hashing work as a wrong password. `may_try` is asked
-    once this request's turn to hash comes (it may have waited for it): when it says no,
-    TooManyFailures is raised without hashing.
+    An unknown email costs the same hashing work as a wrong password. With `limits`, once
+    this request's turn to hash comes (it may have waited for it), TooManyFailures is raised
+    without hashing when they are used up, and a failure is counted before the turn ends.
     """
     user = session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
     candidate = user.password_hash if user is not None and user.has_password else _dummy_hash()
     with _hashing_turn():
-        if may_try is not None and not may_try():
+        if limits is not None and not limits.may_try():
             raise TooManyFailures("Too many failed sign-ins")
         try:
-            _hasher.verify(candidate, password[:MAX_PASSWORD])
+            right = _hasher.verify(candidate, password[:MAX_PASSWORD])
         except (VerificationError, InvalidHashError):
-            return None
-    if user is None or not user.active or not user.has_password:
+            right = False
+        signed_in = right and user is not None and user.active and user.has_password
+        if not signed_in and limits is not None:
+            limits.failed()
+    if not signed_in:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)

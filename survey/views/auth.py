@@ -135,25 +135,26 @@ def _failure_limits():
     )
 
 
-def _may_try() -> bool:
-    """Whether this sign-in is within its failure limits. Asked as the request arrives and
-    again when its turn to check the password comes, so sign-ins that arrive together and
-    wait for that turn are counted against the failures before them (a burst of 40 against
-    a limit of 10 checks at most 10 plus the checks already under way)."""
-    if not current_app.config["RATELIMIT_ENABLED"]:
-        return True
-    return all(
-        limiter.limiter.test(item, FAILURES, key)
-        for limits, key in _failure_limits()
-        for item in parse_many(limits)
-    )
+class _SignInLimits:
+    """This sign-in's failure limits (staff_service.FailureLimits). Asked as the request
+    arrives and again when its turn to check the password comes, and a failure counted
+    before that turn ends, so sign-ins arriving together cannot overshoot them: a burst of
+    40 against a limit of 10 checks at most 10 plus the checks already under way."""
 
+    def may_try(self) -> bool:
+        if not current_app.config["RATELIMIT_ENABLED"]:
+            return True
+        return all(
+            limiter.limiter.test(item, FAILURES, key)
+            for limits, key in _failure_limits()
+            for item in parse_many(limits)
+        )
 
-def _count_failure() -> None:
-    if current_app.config["RATELIMIT_ENABLED"]:
-        for limits, key in _failure_limits():
-            for item in parse_many(limits):
-                limiter.limiter.hit(item, FAILURES, key)
+    def failed(self) -> None:
+        if current_app.config["RATELIMIT_ENABLED"]:
+            for limits, key in _failure_limits():
+                for item in parse_many(limits):
+                    limiter.limiter.hit(item, FAILURES, key)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -165,12 +166,13 @@ def sign_in():
         return redirect(next_page or url_for("staff.home"))
     form = SignInForm()
     error = None
-    if request.method == "POST" and not _may_try():
+    limits = _SignInLimits()
+    if request.method == "POST" and not limits.may_try():
         abort(429)  # before any hashing: refusing costs almost nothing
     if form.validate_on_submit():
         try:
             user = staff_service.authenticate(
-                db.session, form.email.data, form.password.data, may_try=_may_try
+                db.session, form.email.data, form.password.data, limits
             )
         except staff_service.Busy:
             return _busy()
@@ -189,7 +191,6 @@ def sign_in():
             session[STAFF_KEY] = token
             session[NEXT_KEY] = next_page
             return redirect(url_for("auth.code" if stage == "code" else "auth.set_up"), 303)
-        _count_failure()
         record_event(
             db.session,
             "sign_in_failed",
