@@ -49,6 +49,14 @@ def _context(session: Session, config: Mapping[str, Any]):
     return questionnaire, current_figures(session), public_gate_for(config)
 
 
+def _person(session: Session, user_id: int) -> StaffUser:
+    """Who asked, if they may still act: an account disabled since it asked may not."""
+    user = session.get(StaffUser, user_id)
+    if user is None or not user.active:
+        raise JobRefused("The account that asked for this has been disabled")
+    return user
+
+
 def _release(session: Session, release_id: int):
     release = release_service.locked_release(session, release_id)
     if release is None:
@@ -73,7 +81,7 @@ def prepare(session: Session, params: Mapping[str, Any], config: Mapping[str, An
             session,
             questionnaire,
             choice,
-            by=session.get(StaffUser, params["by"]),
+            by=_person(session, params["by"]),
             figures=figures,
             gate=gate,
             release=release,
@@ -92,7 +100,7 @@ def approve(session: Session, params: Mapping[str, Any], config: Mapping[str, An
             session,
             release,
             questionnaire,
-            by=session.get(StaffUser, params["by"]),
+            by=_person(session, params["by"]),
             publish_at=dt.datetime.fromisoformat(params["publish_at"]),
             figures=figures,
             gate=gate,

@@ -22,6 +22,7 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 
+from survey.database import writing
 from survey.extensions import db, limiter
 from survey.services import staff as staff_service
 from survey.services.audit import record_event
@@ -252,8 +253,10 @@ def set_up():
     user, required = _enrolling()
     if user is None:
         return redirect(url_for("auth.account") if current_staff() else url_for("auth.sign_in"))
-    if user.totp_secret is None:
-        staff_service.begin_enrolment(user)
+    db.session.commit()  # end the read, so the write below takes SQLite's lock as it begins
+    with writing():
+        if user.totp_secret is None:
+            staff_service.begin_enrolment(user)
         db.session.commit()
     form = CodeForm()
     error = None

@@ -157,3 +157,31 @@ def test_nobody_but_its_maker_and_administrators_sees_a_job(threaded):
     assert colleague.get(location).status_code == 404
     admin = signed_in_client(threaded, "admin")
     assert admin.get(location).status_code == 303  # done: on to the release
+
+
+def test_a_job_asked_for_by_an_account_disabled_since_is_refused(app, demo, db_session):
+    responses_as_real(app, size=1500)
+    signed_in_client(app, "analyst")
+    from survey.extensions import db
+    from survey.models import StaffUser
+    from survey.services import release_jobs, releases
+
+    with app.app_context():
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == "analyst@example.org"))
+        choice = releases.ReleaseChoice(last_quarter(), ("aware",), ("sex",))
+        job = jobs.create(
+            db.session,
+            release_jobs.PREPARE,
+            release_jobs.prepare_params(choice, release_id=None, by=user),
+            by=user,
+        )
+        user.active = False  # disabled while the job waited in the queue
+        db.session.commit()
+        job_id = job.id
+    jobs.run(app, job_id)
+    job = db_session.get(Job, job_id)
+    assert (job.status, job.error) == (
+        "failed",
+        "The account that asked for this has been disabled",
+    )
+    assert db_session.scalars(select(Release)).all() == []
