@@ -290,7 +290,7 @@ def demo_command(base_url: str, synthetic_responses: int) -> None:
     if required:
         click.echo(
             f"Roles {', '.join(required)} set up an authenticator app at their first sign-in. "
-            "Without a phone, `.venv/bin/flask users code EMAIL` prints the code the app "
+            "Without a phone, `.venv/bin/flask --app survey users code EMAIL` prints the code the app "
             "would show (never in production)."
         )
 
