@@ -290,8 +290,8 @@ def demo_command(base_url: str, synthetic_responses: int) -> None:
     if required:
         click.echo(
             f"Roles {', '.join(required)} set up an authenticator app at their first sign-in. "
-            "Without a phone, `.venv/bin/flask --app survey users code EMAIL` prints the code the app "
-            "would show (never in production)."
+            "Without a phone, `.venv/bin/flask --app survey users code EMAIL` prints the "
+            "code the app would show (never in production)."
         )
 
 

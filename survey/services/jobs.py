@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -88,6 +88,11 @@ def state(job: Job, now: dt.datetime | None = None) -> str:
     return job.status
 
 
+def minutes_waiting(job: Job) -> int:
+    """Whole minutes since the job was asked for."""
+    return int((clock.now() - _aware(job.created_at)).total_seconds() // 60)
+
+
 def visible_job(session: Session, job_id: int, user: StaffUser) -> Job | None:
     """A job its creator, or any administrator, may see."""
     job = session.get(Job, job_id)
@@ -101,13 +106,6 @@ def retry(session: Session, job: Job, *, by: StaffUser) -> Job:
     if state(job) not in ("failed", "stopped"):
         raise JobRefused("Only a job that failed or stopped can be tried again")
     return create(session, job.kind, dict(job.params), by=by)
-
-
-def recent(session: Session, user: StaffUser, limit: int = 20) -> list[Job]:
-    query = select(Job).order_by(Job.id.desc()).limit(limit)
-    if user.role != "admin":
-        query = query.where(Job.created_by == user.id)
-    return list(session.scalars(query))
 
 
 # --- Running -------------------------------------------------------------------------------

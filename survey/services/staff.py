@@ -524,7 +524,3 @@ def recovery_codes_left(session: Session, user: StaffUser) -> int:
             )
         ).all()
     )
-
-
-def needs_second_factor(user: StaffUser, required_roles) -> bool:
-    return user.role in required_roles

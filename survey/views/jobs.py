@@ -16,7 +16,6 @@ from flask import (
     url_for,
 )
 
-from survey import clock
 from survey.extensions import db
 from survey.models import Job
 from survey.services import jobs as job_service
@@ -89,7 +88,6 @@ def status(job_id: int):
     if state == "done":
         return _finished(job)
     headers = {"Refresh": str(REFRESH)} if state in ("queued", "running") else {}
-    waited = clock.now() - job_service._aware(job.created_at)
     return (
         render_template(
             "jobs/status.html",
@@ -97,7 +95,7 @@ def status(job_id: int):
             state=state,
             words=STATE_WORDS,
             title=job_service.KINDS[job.kind].title,
-            waited_minutes=int(waited.total_seconds() // 60),
+            waited_minutes=job_service.minutes_waiting(job),
             refresh=REFRESH,
             form=ConfirmForm(),
         ),
