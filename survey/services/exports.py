@@ -658,7 +658,7 @@ class Format:
     """One way to download a table: adding a format is one entry here plus its test."""
 
     suffix: str  # added to the file's stem
-    mimetype: str
+    content_type: str  # sent as it is, charset and all
     build: object  # (table, csv_name) -> bytes
     label: str
 

@@ -289,7 +289,7 @@ class ExtractFormat:
     """One way to download the extract."""
 
     filename: str
-    mimetype: str
+    content_type: str  # sent as it is, charset and all
     label: str
     labelled: bool  # labels follow the language chosen
     # (session, questionnaire, plan, language) -> the file, a piece at a time

@@ -371,7 +371,7 @@ def microdata_file(kind: str):
         f"{stem}-{language}.{suffix}" if chosen.labelled and language != "en" else (chosen.filename)
     )
     response = Response(
-        stream_with_context(body) if kind == "csv" else body, mimetype=chosen.mimetype
+        stream_with_context(body) if kind == "csv" else body, content_type=chosen.content_type
     )
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -144,7 +144,7 @@ def _send(download_format, table, stem: str, detail: str) -> Response:
     """A download table in one format, recorded in the audit log."""
     body = download_format.build(table, f"{stem}.csv")
     record_after_reading(db.session, "download", actor=g.current_staff, detail=detail)
-    response = Response(body, mimetype=download_format.mimetype)
+    response = Response(body, content_type=download_format.content_type)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{stem}{download_format.suffix}"'
     )

@@ -79,7 +79,7 @@ def data(release_id: int, fmt: str):
     found = _published(release_id)
     stem = release_pages.file_stem(found)
     body = download_format.build(release_pages.release_table(found), f"{stem}.csv")
-    response = Response(body, mimetype=download_format.mimetype)
+    response = Response(body, content_type=download_format.content_type)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{stem}{download_format.suffix}"'
     )
