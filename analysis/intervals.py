@@ -26,6 +26,18 @@ SRS_METHODS = (
     "logit",
 )
 DESIGN_METHODS = ("korn_graubard", "korn_graubard_r", "logit", "wilson", "wald")
+# Each method as people name it, for pages and notes (the codes stay in files and the CLI).
+METHOD_NAMES = {
+    "korn_graubard": "Korn-Graubard",
+    "korn_graubard_r": "Korn-Graubard as R's svyciprop (beta)",
+    "logit": "logit",
+    "wilson": "Wilson",
+    "wilsoncc": "Wilson with continuity correction",
+    "clopper_pearson": "Clopper-Pearson",
+    "jeffreys": "Jeffreys",
+    "agresti_coull": "Agresti-Coull",
+    "wald": "Wald",
+}
 
 EMPTY_GROUP = "empty_group"
 NO_DEGREES_OF_FREEDOM = "no_degrees_of_freedom"

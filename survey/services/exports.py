@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from analysis.columns import COLUMNS, EFFECT, SHARE, Column, reason_words
 from analysis.disclosure import CONFIDENTIAL, NOT_AVAILABLE, flag
+from analysis.intervals import METHOD_NAMES
 from analysis.summary import COMPARISON, ROW_COLUMNS
 from survey import __version__
 from survey.services.reporting import (
@@ -289,15 +290,12 @@ def methods_note(report: Report) -> str:
             "(linearisation with the raking taken into account), and the 'effective "
             "number' says how many unweighted responses would give the same precision."
         )
-        parts.append(
-            f"Intervals are {level}% Korn-Graubard intervals."
-            if summary.method == "korn_graubard"
-            else f"Intervals are {level}% intervals ({summary.method})."
-        )
+        parts.append(f"Intervals are {level}% {METHOD_NAMES[summary.method]} intervals.")
     else:
         parts.append(
             f"Figures are unweighted: they describe the people who answered, not "
-            f"London's population. Intervals are {level}% {summary.method} intervals."
+            f"London's population. Intervals are {level}% {METHOD_NAMES[summary.method]} "
+            "intervals."
         )
     parts.append(
         "Each group is compared with the rest of London; differences are called "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, g, render_template, request
 
 from analysis.disclosure import SHORTHAND
-from analysis.intervals import DESIGN_METHODS, SRS_METHODS
+from analysis.intervals import DESIGN_METHODS, METHOD_NAMES, SRS_METHODS
 from survey import charts, clock
 from survey.demographics import RAKING_MARGINS, margin_name
 from survey.digits import whole_number
@@ -120,6 +120,7 @@ def report():
         shorthand_key=SHORTHAND,
         levels=LEVELS,
         methods=DESIGN_METHODS if (choice is None or choice.weighted) else SRS_METHODS,
+        method_names=METHOD_NAMES,
         dots=charts.dot_plots(rows, title) if result else [],
         tiles=charts.tile_map(
             rows,

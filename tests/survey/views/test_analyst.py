@@ -317,3 +317,23 @@ def test_suppressed_rows_carry_no_figures_in_any_download(analyst):
     for row in document["rows"]:
         if row["n"] is not None:
             assert row["n"] >= 10
+
+
+def test_interval_methods_are_called_by_their_names(app, demo):
+    from analysis.intervals import DESIGN_METHODS, METHOD_NAMES, SRS_METHODS
+    from tests.routes import staff_clients
+
+    assert set(METHOD_NAMES) == set(DESIGN_METHODS) | set(SRS_METHODS)
+    clients, _ids = staff_clients(app)
+    analyst = clients["analyst"]
+    weighted = " ".join(
+        page(analyst.get("/staff/analysis?method=korn_graubard_r")).get_text(" ").split()
+    )
+    assert "confidence intervals (Korn-Graubard as R's svyciprop (beta))" in weighted
+    options = page(analyst.get("/staff/analysis?weighted=no")).select("#method option")
+    assert [o.get_text(strip=True) for o in options][1:] == [METHOD_NAMES[m] for m in SRS_METHODS]
+    assert "korn graubard" not in weighted and "_" not in " ".join(o.get_text() for o in options)
+    note = analyst.get(
+        "/staff/analysis/download.json?indicator=aware&by=sex&weighted=no&method=jeffreys"
+    )
+    assert "Intervals are 95% Jeffreys intervals." in json.loads(note.data)["methods_note"]
