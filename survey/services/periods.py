@@ -61,20 +61,29 @@ def _month_end(first: dt.date) -> dt.date:
     return (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
 
 
-def period_choices(today: dt.date) -> list[tuple[str, str]]:
-    """All responses, the recent years, quarters and months, newest first."""
+def period_choices(today: dt.date, first: dt.date | None = None) -> list[tuple[str, str]]:
+    """All responses, then every calendar year, quarter and month back to the one holding
+    the first response (`first`), and at least the recent ones (2 years, 4 quarters, 12
+    months) however new the survey; newest first."""
     choices = [("all", "All responses")]
-    for year in range(today.year, today.year - YEARS_OFFERED, -1):
+    recent_year = today.year - YEARS_OFFERED + 1
+    for year in range(today.year, min(recent_year, first.year if first else today.year) - 1, -1):
         choices.append((str(year), str(year)))
     quarter = (today.year, (today.month - 1) // 3 + 1)
-    for _ in range(QUARTERS_OFFERED):
+    oldest_quarter = (first.year, (first.month - 1) // 3 + 1) if first else quarter
+    offered = 0
+    while offered < QUARTERS_OFFERED or quarter >= oldest_quarter:
         key = f"{quarter[0]}-Q{quarter[1]}"
         choices.append((key, parse_period(key).label))
         quarter = (quarter[0] - 1, 4) if quarter[1] == 1 else (quarter[0], quarter[1] - 1)
+        offered += 1
     month = today.replace(day=1)
-    for _ in range(MONTHS_OFFERED):
+    oldest_month = first.replace(day=1) if first else month
+    offered = 0
+    while offered < MONTHS_OFFERED or month >= oldest_month:
         choices.append((f"{month:%Y-%m}", f"{month:%B %Y}"))
         month = (month - dt.timedelta(days=1)).replace(day=1)
+        offered += 1
     return choices
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import hmac
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from survey import clock
@@ -125,3 +126,9 @@ def _answer_rows(
             values = cleaned if isinstance(cleaned, list) else [cleaned]
             rows[Answer].extend({"question_id": question.id, "value": v} for v in values)
     return rows
+
+
+def first_response_date(session: Session) -> dt.date | None:
+    """The day the first response was sent (None before any), so reports and coverage
+    offer every calendar period that has responses."""
+    return session.scalar(select(func.min(Response.submitted_on)))

@@ -17,6 +17,7 @@ from survey.services.audit import record_after_reading
 from survey.services.periods import PERIOD, period_choices
 from survey.services.population import current_figures
 from survey.services.questionnaires import latest_version, questionnaire_for
+from survey.services.responses import first_response_date
 
 bp = Blueprint("analyst", __name__, url_prefix="/staff/analysis")
 
@@ -115,7 +116,7 @@ def report():
         versions=reporting_service.available_versions(
             db.session, current_app.config["QUESTIONNAIRE_ID"]
         ),
-        periods=period_choices(clock.today()),
+        periods=period_choices(clock.today(), first_response_date(db.session)),
         breakdowns=reporting_service.BREAKDOWNS,
         shorthand_key=SHORTHAND,
         levels=LEVELS,
@@ -310,7 +311,7 @@ def least_reached():
         error=error,
         adjustable=reporting_service.ADJUSTABLE,
         levels=LEVELS,
-        periods=period_choices(clock.today()),
+        periods=period_choices(clock.today(), first_response_date(db.session)),
         chart=charts.adjusted_chart(adjusted) if adjusted else None,
         words=exports.adjusted_words,
         methods_note=exports.adjusted_methods_note(adjusted) if adjusted else "",

@@ -13,6 +13,7 @@ from survey.services import gaps as gap_service
 from survey.services.periods import PeriodError, parse_period, period_choices
 from survey.services.population import current_figures
 from survey.services.questionnaires import latest_version, questionnaire_for
+from survey.services.responses import first_response_date
 
 bp = Blueprint("coverage", __name__, url_prefix="/staff/coverage")
 
@@ -44,7 +45,7 @@ def view():
         tables=tables,
         period=period,
         chosen=chosen,
-        choices=period_choices(clock.today()),
+        choices=period_choices(clock.today(), first_response_date(db.session)),
         figures=figures,
         steps=steps,
         tolerance=gap_service.TOLERANCE,
@@ -76,7 +77,7 @@ def borough(code: str):
         tables=tables,
         period=period,
         chosen=chosen,
-        choices=period_choices(clock.today()),
+        choices=period_choices(clock.today(), first_response_date(db.session)),
         figures=figures,
         within=any(t.rows and any(r.population_share for r in t.rows) for t in tables),
         synthetic=synthetic,

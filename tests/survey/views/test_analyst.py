@@ -4,6 +4,7 @@ shows and nothing disclosive, spreadsheets are safe, downloads are audited."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import subprocess
@@ -337,3 +338,20 @@ def test_interval_methods_are_called_by_their_names(app, demo):
         "/staff/analysis/download.json?indicator=aware&by=sex&weighted=no&method=jeffreys"
     )
     assert "Intervals are 95% Jeffreys intervals." in json.loads(note.data)["methods_note"]
+
+
+def test_the_estimates_page_offers_every_period_that_has_responses(app, demo, db_session):
+    from sqlalchemy import func, select
+
+    from survey.models import Response
+    from tests.routes import staff_clients
+
+    clients, _ids = staff_clients(app)
+    first = db_session.scalar(select(func.min(Response.submitted_on)))
+    assert first.year < dt.date.today().year - 1  # the demo's responses go back over two years
+    options = [
+        o["value"] for o in page(clients["analyst"].get("/staff/analysis")).select("#period option")
+    ]
+    assert str(first.year) in options
+    assert f"{first.year}-Q{(first.month - 1) // 3 + 1}" == [o for o in options if "Q" in o][-1]
+    assert f"{first:%Y-%m}" == [o for o in options if len(o) == 7 and "Q" not in o][-1]
