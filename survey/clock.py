@@ -13,6 +13,12 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def stored(moment: dt.datetime) -> dt.datetime:
+    """A time read back from the database, timezone-aware: SQLite hands back naive
+    datetimes, and every stored time is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def london_moment(day: dt.date, time: dt.time) -> tuple[dt.datetime | None, str | None]:
     """The moment a London date and clock time name, and None; or None and why there is
     no one moment: the hour the clocks skip in March, or the hour they repeat in October."""

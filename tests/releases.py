@@ -115,3 +115,24 @@ def publish(app, period: str | None = None, *, publish_at: dt.datetime | None = 
         )
         db.session.commit()
         return release_id
+
+
+def queued_preparation(app, email: str = "analyst@example.org", arrange=None) -> int:
+    """A release preparation (the last quarter, one indicator by sex) asked for by the
+    member of staff with this email and not yet run; `arrange(job, user)` may change either
+    before it is stored. Returns the job's id."""
+    from survey.services import jobs, release_jobs
+
+    with app.app_context():
+        user = db.session.query(StaffUser).filter_by(email=email).one()
+        choice = release_service.ReleaseChoice(last_quarter(), ("aware",), ("sex",))
+        job = jobs.create(
+            db.session,
+            release_jobs.PREPARE,
+            release_jobs.prepare_params(choice, release_id=None, by=user),
+            by=user,
+        )
+        if arrange is not None:
+            arrange(job, user)
+        db.session.commit()
+        return job.id

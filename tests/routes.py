@@ -3,8 +3,6 @@ concrete path for every endpoint in app.url_map."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from tests.resident import field_value
 from tests.staff import create_staff, sign_in
 
@@ -75,27 +73,12 @@ def release_ids(app) -> dict:
 def failed_job_id(app) -> int:
     """A release preparation the analyst asked for that failed, so it can be seen and
     tried again."""
-    from survey.extensions import db
-    from survey.models import StaffUser
-    from survey.services import jobs, release_jobs, releases
-    from tests.releases import last_quarter
+    from tests.releases import queued_preparation
 
-    with app.app_context():
-        analyst = db.session.scalar(
-            select(StaffUser).where(StaffUser.email == "analyst@example.org")
-        )
-        choice = releases.ReleaseChoice(
-            period=last_quarter(), indicators=("aware",), breakdowns=("sex",)
-        )
-        job = jobs.create(
-            db.session,
-            release_jobs.PREPARE,
-            release_jobs.prepare_params(choice, release_id=None, by=analyst),
-            by=analyst,
-        )
+    def failed(job, _user) -> None:
         job.status, job.error = "failed", "The worker ran out of memory"
-        db.session.commit()
-        return job.id
+
+    return queued_preparation(app, arrange=failed)
 
 
 def path_for(app, endpoint: str, ids: dict) -> str:

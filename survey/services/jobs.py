@@ -83,14 +83,14 @@ def state(job: Job, now: dt.datetime | None = None) -> str:
     """queued, running, done, failed, or stopped (running, but its heartbeat has gone)."""
     if job.status == "running":
         beat = job.heartbeat_at or job.started_at
-        if beat is not None and (now or clock.now()) - _aware(beat) > STOPPED_AFTER:
+        if beat is not None and (now or clock.now()) - clock.stored(beat) > STOPPED_AFTER:
             return "stopped"
     return job.status
 
 
 def minutes_waiting(job: Job) -> int:
     """Whole minutes since the job was asked for."""
-    return int((clock.now() - _aware(job.created_at)).total_seconds() // 60)
+    return int((clock.now() - clock.stored(job.created_at)).total_seconds() // 60)
 
 
 def visible_job(session: Session, job_id: int, user: StaffUser) -> Job | None:
@@ -218,7 +218,3 @@ def rq_queue(url: str):
     from rq import Queue
 
     return Queue(QUEUE_NAME, connection=Redis.from_url(url))
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

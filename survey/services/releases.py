@@ -94,12 +94,7 @@ def status(release: Release, now: dt.datetime | None = None) -> str:
     now = now or clock.now()
     if release.approved_at is None:
         return "problems" if release.problems else "awaiting"
-    return "published" if _aware(release.publish_at) <= now else "scheduled"
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes: every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return "published" if clock.stored(release.publish_at) <= now else "scheduled"
 
 
 # --- the figures -------------------------------------------------------------------------

@@ -283,7 +283,7 @@ def find_session(session: Session, token: str | None, limits: SessionLimits) -> 
     if record is None or record.revoked_at is not None or not record.user.active:
         return None
     now = clock.now()
-    created, seen = _aware(record.created_at), _aware(record.last_seen_at)
+    created, seen = clock.stored(record.created_at), clock.stored(record.last_seen_at)
     if now - seen > limits.idle or now - created > limits.lifetime:
         return None
     return CurrentStaff(record.user, record.token_hash, now - seen > TOUCH_EVERY, record.stage)
@@ -304,8 +304,8 @@ def open_sessions(session: Session, user: StaffUser, limits: SessionLimits) -> l
     return [
         record
         for record in records
-        if now - _aware(record.last_seen_at) <= limits.idle
-        and now - _aware(record.created_at) <= limits.lifetime
+        if now - clock.stored(record.last_seen_at) <= limits.idle
+        and now - clock.stored(record.created_at) <= limits.lifetime
     ]
 
 
@@ -345,10 +345,6 @@ def list_users(session: Session) -> list[StaffUser]:
     return list(session.scalars(select(StaffUser).order_by(StaffUser.email)))
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 # --- Set-password links -----------------------------------------------------------------
 
 
@@ -386,7 +382,7 @@ def password_link(session: Session, hashed: str | None) -> tuple[PasswordLink | 
         return None, "unknown"
     if link.used_at is not None:
         return None, "used"
-    if _aware(link.expires_at) <= clock.now():
+    if clock.stored(link.expires_at) <= clock.now():
         return None, "expired"
     return link, None
 

@@ -111,12 +111,19 @@ def _promote(user) -> str:
     )
 
 
-def _signed_in(user, token: str, next_page: str | None, detail: str = ""):
-    """Finish a sign-in: a fresh session and CSRF secret, and on to where they were going."""
-    record_event(db.session, "sign_in", actor=user, detail=detail)
-    db.session.commit()
+def _hold(token: str, **kept) -> None:
+    """A fresh cookie session (and so a fresh CSRF secret) holding only this staff
+    session's token, and anything `kept`."""
     session.clear()
     session[STAFF_KEY] = token
+    session.update(kept)
+
+
+def _signed_in(user, token: str, next_page: str | None, detail: str = ""):
+    """Finish a sign-in and go on to where they were going."""
+    record_event(db.session, "sign_in", actor=user, detail=detail)
+    db.session.commit()
+    _hold(token)
     return redirect(next_page or url_for("staff.home"), 303)
 
 
@@ -188,9 +195,7 @@ def sign_in():
                 return _signed_in(user, _start(user, "full"), next_page)
             token = _start(user, stage)
             db.session.commit()
-            session.clear()
-            session[STAFF_KEY] = token
-            session[NEXT_KEY] = next_page
+            _hold(token, **{NEXT_KEY: next_page})
             return redirect(url_for("auth.code" if stage == "code" else "auth.set_up"), 303)
         record_event(
             db.session,
@@ -275,8 +280,7 @@ def set_up():
                 )
             db.session.commit()
             next_page = session.get(NEXT_KEY) if required else url_for("auth.account")
-            session.clear()
-            session[STAFF_KEY] = token
+            _hold(token)
             g.current_staff = user
             return render_template(
                 "auth/recovery_codes.html",
@@ -290,6 +294,8 @@ def set_up():
         form=form,
         error=error,
         required=required,
+        # Shown unescaped: segno's SVG holds only path data and this fixed title, never
+        # the address or key it encodes.
         qr=segno.make(uri, error="m").svg_inline(
             scale=4, title="QR code for your authenticator app"
         ),
@@ -376,8 +382,7 @@ def change_password():
             token = _start(user, "full")
             record_event(db.session, "password_changed", actor=user)
             db.session.commit()
-            session.clear()
-            session[STAFF_KEY] = token
+            _hold(token)
             flash("Your password has been changed. Any other sessions are signed out.", DONE)
             return redirect(url_for("auth.account"), 303)
     return render_template("auth/change_password.html", form=form), 400 if form.errors else 200

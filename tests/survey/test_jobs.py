@@ -15,7 +15,7 @@ from survey import clock
 from survey.models import Job, Release
 from survey.services import jobs
 from survey.services import releases as release_service
-from tests.releases import last_quarter, responses_as_real
+from tests.releases import last_quarter, queued_preparation, responses_as_real
 from tests.resident import page
 from tests.staff import approval_form, csrf_from, signed_in_client
 
@@ -113,24 +113,13 @@ def test_an_approval_refused_in_its_job_says_why_and_can_be_tried_again(threaded
 def test_a_job_whose_worker_died_reads_as_stopped_and_can_be_tried_again(app, demo, monkeypatch):
     responses_as_real(app, size=1500)
     analyst = signed_in_client(app, "analyst")
-    from survey.extensions import db
-    from survey.models import StaffUser
-    from survey.services import release_jobs, releases
 
-    with app.app_context():
-        user = db.session.scalar(select(StaffUser).where(StaffUser.email == "analyst@example.org"))
-        choice = releases.ReleaseChoice(last_quarter(), ("aware",), ("sex",))
-        job = jobs.create(
-            db.session,
-            release_jobs.PREPARE,
-            release_jobs.prepare_params(choice, release_id=None, by=user),
-            by=user,
-        )
+    def killed(job, _user) -> None:
         # A worker took it and was killed: its last heartbeat was two minutes ago.
         job.status = "running"
         job.started_at = job.heartbeat_at = clock.now() - dt.timedelta(minutes=2)
-        db.session.commit()
-        job_id = job.id
+
+    job_id = queued_preparation(app, arrange=killed)
     stopped = analyst.get(f"/staff/jobs/{job_id}")
     assert stopped.status_code == 200 and "Refresh" not in stopped.headers
     assert "Stopped before finishing" in words(stopped)
@@ -142,6 +131,8 @@ def test_a_job_whose_worker_died_reads_as_stopped_and_can_be_tried_again(app, de
     done = analyst.get(again.headers["Location"])  # jobs run in the request in the tests
     assert done.status_code == 303 and done.headers["Location"].startswith("/staff/releases/")
     # A running job that still beats is running.
+    from survey.extensions import db
+
     with app.app_context():
         beating = db.session.get(Job, job_id)
         beating.heartbeat_at = clock.now() - dt.timedelta(seconds=20)
@@ -162,22 +153,11 @@ def test_nobody_but_its_maker_and_administrators_sees_a_job(threaded):
 def test_a_job_asked_for_by_an_account_disabled_since_is_refused(app, demo, db_session):
     responses_as_real(app, size=1500)
     signed_in_client(app, "analyst")
-    from survey.extensions import db
-    from survey.models import StaffUser
-    from survey.services import release_jobs, releases
 
-    with app.app_context():
-        user = db.session.scalar(select(StaffUser).where(StaffUser.email == "analyst@example.org"))
-        choice = releases.ReleaseChoice(last_quarter(), ("aware",), ("sex",))
-        job = jobs.create(
-            db.session,
-            release_jobs.PREPARE,
-            release_jobs.prepare_params(choice, release_id=None, by=user),
-            by=user,
-        )
+    def disabled(_job, user) -> None:
         user.active = False  # disabled while the job waited in the queue
-        db.session.commit()
-        job_id = job.id
+
+    job_id = queued_preparation(app, arrange=disabled)
     jobs.run(app, job_id)
     job = db_session.get(Job, job_id)
     assert (job.status, job.error) == (
