@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.audit import problems_on
 from tests.browser.test_resident_keyboard import answer_current_question
@@ -400,6 +401,7 @@ def test_staff_accounts_from_the_emailed_link_to_a_recovery_code(
     phone = Phone(officer.locator("#totp-key").inner_text())
     officer.fill("#code", phone.code())
     officer.click("main button.govuk-button")
+    expect(officer.locator("#recovery-codes li")).to_have_count(10)  # wait for the page
     codes = officer.locator("#recovery-codes li").all_inner_texts()
     officer.click("text=I have saved my codes: continue")
 
