@@ -6,8 +6,11 @@ alternative, and need no JavaScript.
 
 from __future__ import annotations
 
+import math
+import textwrap
 from dataclasses import dataclass
 
+from survey.demographics import BY_NAME
 from survey.services.exports import Row
 
 # A rough geographic grid of London's 33 local authority areas: (column, row).
@@ -64,10 +67,66 @@ LEGEND = (
 )
 
 
+# Every chart is drawn 300 units wide, so at 320 px (a 290 px column) 13-unit text still
+# shows at 12 px or more; wider screens scale it up to the stylesheet's maximum width.
+WIDTH = 300
+LINE = 16  # units per line of label text
+WRAP = 36  # characters per line of a label: labels wrap, never truncated
+STEPS = (1, 2, 2.5, 5, 10, 20, 25)  # percentage points between an axis's ticks
+
+
+@dataclass(frozen=True)
+class Axis:
+    """A percentage axis holding every value a chart draws, with round ticks. It starts at
+    0 when the values come near it; otherwise it starts higher and `broken` says so (the
+    chart draws a break and its description names the start)."""
+
+    low: float
+    high: float
+    step: float
+
+    @property
+    def broken(self) -> bool:
+        return self.low > 0
+
+    def ticks(self) -> list[float]:
+        count = round((self.high - self.low) / self.step)
+        return [round(self.low + self.step * i, 6) for i in range(count + 1)]
+
+    def scale(self, start: float, length: float):
+        """A function from a percentage to a coordinate, `start` at the axis's low end."""
+        span = self.high - self.low
+        return lambda percent: round(start + length * (percent - self.low) / span, 1)
+
+    def words(self) -> str:
+        return f" The axis starts at {self.low:g}%, not 0." if self.broken else ""
+
+
+def fitted_axis(values, ticks: int = 6) -> Axis:
+    """The shortest axis with at most `ticks` steps that holds every value (in percent)."""
+    low = max(0.0, min(values))
+    high = min(100.0, max(values))
+    for step in STEPS:
+        start = math.floor(low / step) * step
+        if start <= step:  # so near 0 that the axis may as well begin there
+            start = 0
+        end = max(math.ceil(high / step) * step, start + step)
+        if (end - start) / step <= ticks:
+            break
+    if end > 100:  # keep the ticks, ending at 100%
+        start, end = max(0, start - (end - 100)), 100
+    return Axis(float(start), float(end), float(step))
+
+
+def _wrapped(label: str) -> tuple[str, ...]:
+    return tuple(textwrap.wrap(label, WRAP)) or ("",)
+
+
 @dataclass(frozen=True)
 class Dot:
-    label: str
-    y: float
+    label: tuple[str, ...]  # the group's name, one item per line
+    top: float  # y of the label's first line
+    y: float  # y of the interval
     x: float
     low: float
     high: float
@@ -82,17 +141,21 @@ class DotPlot:
     width: int
     height: int
     left: int
-    plot_width: int
+    right: int
+    bottom: int  # y of the axis
     london_x: float | None
     ticks: list[tuple[float, str]]
+    broken: bool  # the axis does not start at 0
     overall_label: str = "London"
 
 
-def dot_plots(rows: list[Row], title: str) -> list[DotPlot]:
+def dot_plots(rows: list[Row], title: str, *, by_estimate: bool = False) -> list[DotPlot]:
     """One chart for one breakdown; for two, small multiples: a panel for each group of the
-    second breakdown, the first breakdown's groups down each, with that group's total."""
+    second breakdown, the first breakdown's groups down each, with that group's total.
+    Groups keep the table's order (the questionnaire's, which for ordered answers such as
+    age bands is their order) unless `by_estimate`."""
     if not rows or len(rows[0].labels) == 1:
-        chart = dot_plot(rows, title)
+        chart = dot_plot(rows, title, by_estimate=by_estimate)
         return [chart] if chart else []
     panels = []
     for across in dict.fromkeys(r.labels[1] for r in rows if r.codes[1] != "All"):
@@ -105,6 +168,7 @@ def dot_plots(rows: list[Row], title: str) -> list[DotPlot]:
             label=lambda r: r.labels[0],
             overall=total,
             overall_label=f"All {across}",
+            by_estimate=by_estimate,
         )
         if chart:
             panels.append(chart)
@@ -118,49 +182,68 @@ def dot_plot(
     label=lambda r: " / ".join(r.labels),
     overall: Row | None = None,
     overall_label: str = "London",
+    by_estimate: bool = False,
 ) -> DotPlot | None:
-    """Groups sorted by estimate, each with its interval, and the line for everyone."""
+    """Each group's estimate with its interval, and the line for everyone."""
     shown = [r for r in rows if r is not overall and not r.is_overall and r.estimate is not None]
     if not shown:
         return None
-    shown.sort(key=lambda r: r.estimate)
-    left, plot_width, step = 230, 380, 26
-    width, height = left + plot_width + 30, 40 + step * len(shown) + 30
-
-    def x(percent: float) -> float:
-        return left + plot_width * percent / 100
-
+    if by_estimate:
+        shown.sort(key=lambda r: r.estimate)
     if overall is None:
         overall = next((r for r in rows if r.is_overall), None)
     if overall is not None and overall.estimate is None:
         overall = None
-    dots = [
-        Dot(
-            label(r),
-            30 + step * i,
-            x(r.estimate),
-            x(r.ci_low),
-            x(r.ci_high),
-            f"{label(r)}: {r.estimate:.1f}% ({r.ci_low:.1f}% to {r.ci_high:.1f}%)",
-        )
-        for i, r in enumerate(shown)
-    ]
+    values = [v for r in shown for v in (r.estimate, r.ci_low, r.ci_high)]
+    axis = fitted_axis([*values, *([overall.estimate] if overall else [])])
+    groups = [(label(r), r.estimate, r.ci_low, r.ci_high) for r in shown]
+    lowest = min(shown, key=lambda r: r.estimate)
+    highest = max(shown, key=lambda r: r.estimate)
     description = (
-        f"{len(shown)} groups from {shown[0].estimate:.0f}% ({label(shown[0])}) to "
-        f"{shown[-1].estimate:.0f}% ({label(shown[-1])})"
+        f"{len(shown)} groups from {lowest.estimate:.0f}% ({label(lowest)}) to "
+        f"{highest.estimate:.0f}% ({label(highest)})"
     )
     if overall is not None:
         description += f"; {overall_label} {overall.estimate:.1f}%"
+    return _dots(
+        title,
+        description + "." + axis.words() + " The table below gives every figure.",
+        groups,
+        axis,
+        overall.estimate if overall else None,
+        overall_label,
+    )
+
+
+def _dots(title, description, groups, axis: Axis, overall, overall_label) -> DotPlot:
+    """Lay out groups (label, estimate, low, high in percent): each label on its own lines
+    with its interval below it."""
+    left, right, top = 16, WIDTH - 16, 30
+    x = axis.scale(left, right - left)
+    dots = []
+    for name, estimate, low, high in groups:
+        lines = _wrapped(name)
+        y = top + LINE * len(lines) + 2
+        dots.append(
+            Dot(
+                lines, top + 12, y, x(estimate), x(low), x(high),
+                f"{name}: {estimate:.1f}% ({low:.1f}% to {high:.1f}%)",
+            )
+        )  # fmt: skip
+        top = y + 12
+    bottom = top + 6
     return DotPlot(
         title,
-        description + ". The table below gives every figure.",
+        description,
         dots,
-        width,
-        height,
+        WIDTH,
+        bottom + 24,
         left,
-        plot_width,
-        x(overall.estimate) if overall else None,
-        [(x(p), f"{p}%") for p in range(0, 101, 20)],
+        right,
+        bottom,
+        x(overall) if overall is not None else None,
+        [(x(t), f"{t:g}%") for t in axis.ticks()],
+        axis.broken,
         overall_label,
     )
 
@@ -262,6 +345,7 @@ class LineChart:
     x_ticks: list[tuple[float, str, str]]  # x, then the label's two lines
     y_ticks: list[tuple[float, str]]
     breaks: list[tuple[float, str]]  # a questionnaire change between windows: x, why
+    broken: bool = False  # the axis does not start at 0
 
 
 def trend_charts(trend, title: str) -> list[LineChart]:
@@ -282,41 +366,33 @@ def trend_charts(trend, title: str) -> list[LineChart]:
     ]
     if not shown or len(names) < 2:
         return []
-    low = min(e.ci_lower for e in shown if e.ci_lower == e.ci_lower)
-    high = max(e.ci_upper for e in shown if e.ci_upper == e.ci_upper)
-    low, high = max(0.0, _floor_tenth(low)), min(1.0, _ceil_tenth(high))
-    if high <= low:
-        high = min(1.0, low + 0.1)
+    values = [
+        v * 100
+        for e in shown
+        for v in (e.estimate, e.ci_lower, e.ci_upper)
+        if v == v  # an interval that could not be worked out (NaN) is not drawn
+    ]
+    axis = fitted_axis(values, ticks=5)
     charts = []
     small = len(groups) > 1
     for group in groups:
-        chart = _line_chart(
-            trend, group, names, words, (low, high), f"{title}: {labels[group]}", small
-        )
+        chart = _line_chart(trend, group, names, words, axis, f"{title}: {labels[group]}", small)
         if chart is not None:
             charts.append(chart)
     return charts
 
 
-def _floor_tenth(value: float) -> float:
-    return int(value * 10) / 10
-
-
-def _ceil_tenth(value: float) -> float:
-    return -int(-value * 10) / 10
-
-
-def _line_chart(trend, group, names, words, scale, title, small) -> LineChart | None:
-    width, height = (320, 220) if small else (640, 300)
-    left, right, top, bottom = 44, width - 28, 14, height - 44  # room for the last label
-    low, high = scale
+def _line_chart(trend, group, names, words, axis: Axis, title, small) -> LineChart | None:
+    width, height = WIDTH, 220
+    left, right, top, bottom = 44, width - 22, 14, height - 44  # room for the last label
     step = (right - left) / max(len(names) - 1, 1)
+    percent = axis.scale(bottom, top - bottom)
 
     def x(name: str) -> float:
         return round(left + step * names.index(name), 1)
 
     def y(value: float) -> float:
-        return round(bottom - (bottom - top) * (value - low) / (high - low), 1)
+        return percent(value * 100)
 
     lines, described, breaks = [], [], []
     for at, segment in enumerate(trend.segments):
@@ -340,17 +416,17 @@ def _line_chart(trend, group, names, words, scale, title, small) -> LineChart | 
     description = (
         f"{len(described)} of {len(names)} periods shown, from "
         f"{first.estimate.estimate:.0%} in {first.label} to {last.estimate.estimate:.0%} in "
-        f"{last.label}. The shaded band is the confidence interval. The table below gives "
-        "every figure."
+        f"{last.label}. The shaded band is the confidence interval.{axis.words()} The table "
+        "below gives every figure."
     )
-    every = max(1, round(len(names) / (5 if small else 9)))
+    every = max(1, math.ceil(56 / step))  # tick labels at least 56 units apart
     x_ticks = [
         (x(name), *_two_lines(words[name])) for i, name in enumerate(names) if i % every == 0
     ]
-    y_ticks = [(y(v / 100), f"{v}%") for v in range(round(low * 100), round(high * 100) + 1, 10)]
+    y_ticks = [(percent(t), f"{t:g}%") for t in axis.ticks()]
     return LineChart(
         title, description, width, height, left, top, bottom, right, lines, x_ticks, y_ticks,
-        breaks,
+        breaks, axis.broken,
     )  # fmt: skip
 
 
@@ -386,38 +462,22 @@ def adjusted_chart(adjusted) -> DotPlot | None:
     shown = [g for g in adjusted.groups if g.share is not None]
     if not shown:
         return None
-    left, plot_width, step = 270, 380, 26  # room for the longest ethnic group's name
-    width, height = left + plot_width + 30, 40 + step * len(shown) + 30
-
-    def x(share: float) -> float:
-        return left + plot_width * share
-
-    dots = [
-        Dot(
-            g.label,
-            30 + step * i,
-            x(g.share),
-            x(g.low),
-            x(g.high),
-            f"{g.label}: {g.share:.1%} ({g.low:.1%} to {g.high:.1%})",
-        )
-        for i, g in enumerate(shown)
-    ]
+    axis = fitted_axis([v * 100 for g in shown for v in (g.share, g.low, g.high, adjusted.london)])
     description = (
         f"{len(shown)} groups, adjusted, from {shown[0].share:.0%} ({shown[0].label}) to "
-        f"{shown[-1].share:.0%} ({shown[-1].label}); London {adjusted.london:.1%}. The table "
-        "below gives every figure."
+        f"{shown[-1].share:.0%} ({shown[-1].label}); London {adjusted.london:.1%}."
+        f"{axis.words()} The table below gives every figure."
     )
-    return DotPlot(
+    return _dots(
         f"{adjusted.indicator.label.get()}: adjusted share by group",
         description,
-        dots,
-        width,
-        height,
-        left,
-        plot_width,
-        x(adjusted.london),
-        [(x(p / 100), f"{p}%") for p in range(0, 101, 20)],
+        [
+            (f"{BY_NAME[g.variable].label}: {g.label}", g.share * 100, g.low * 100, g.high * 100)
+            for g in shown
+        ],
+        axis,
+        adjusted.london * 100,
+        "London",
     )
 
 
@@ -446,8 +506,9 @@ def _modelled_rows(by_code: dict, rows: list[Row], modelled) -> dict:
 
 @dataclass(frozen=True)
 class Pair:
-    label: str
-    y: float
+    label: tuple[str, ...]  # one item per line
+    top: float  # y of the label's first line
+    y: float  # y of the direct estimate; the modelled one is 10 units below
     direct: tuple[float, float, float]  # x of the estimate, its lower and upper limit
     modelled: tuple[float, float, float]
     text: str
@@ -461,50 +522,71 @@ class PairedPlot:
     width: int
     height: int
     left: int
+    right: int
+    bottom: int  # y of the axis
     ticks: list[tuple[float, str]]
     london_x: float | None
+    broken: bool  # the axis does not start at 0
 
 
-def modelled_chart(rows: list[Row], modelled, title: str) -> PairedPlot | None:
+def modelled_chart(
+    rows: list[Row], modelled, title: str, *, by_estimate: bool = False
+) -> PairedPlot | None:
     """Each borough's direct estimate and its modelled one, each with its interval, so the
-    shrinkage shows: a small borough's modelled interval is shorter and nearer London."""
+    shrinkage shows: a small borough's modelled interval is shorter and nearer London.
+    Boroughs in the table's order, or by direct estimate."""
     by_code = {r.codes[0]: r for r in rows if not r.is_overall and r.estimate is not None}
-    shown = [(by_code[c], a) for c, a in modelled.areas.items() if c in by_code]
+    shown = [(row, modelled.areas.get(row.codes[0])) for row in by_code.values()]
+    shown = [(row, area) for row, area in shown if area is not None]
     if not shown:
         return None
-    shown.sort(key=lambda pair: pair[0].estimate)
-    left, plot_width, step = 230, 380, 30
-    width, height = left + plot_width + 30, 40 + step * len(shown) + 30
-
-    def x(percent: float) -> float:
-        return round(left + plot_width * percent / 100, 1)
-
-    pairs = [
-        Pair(
-            row.labels[0],
-            30 + step * i,
-            (x(row.estimate), x(row.ci_low), x(row.ci_high)),
-            (x(area.estimate * 100), x(area.low * 100), x(area.high * 100)),
-            f"{row.labels[0]}: direct {row.estimate:.1f}% ({row.ci_low:.1f}% to "
-            f"{row.ci_high:.1f}%), modelled {area.estimate:.1%} ({area.low:.1%} to "
-            f"{area.high:.1%})",
-        )
-        for i, (row, area) in enumerate(shown)
-    ]
+    if by_estimate:
+        shown.sort(key=lambda pair: pair[0].estimate)
     overall = next((r for r in rows if r.is_overall and r.estimate is not None), None)
+    axis = fitted_axis(
+        [
+            *(v for row, _ in shown for v in (row.estimate, row.ci_low, row.ci_high)),
+            *(v * 100 for _, area in shown for v in (area.estimate, area.low, area.high)),
+            *([overall.estimate] if overall else []),
+        ]
+    )
+    left, right, top = 16, WIDTH - 16, 30
+    x = axis.scale(left, right - left)
+    pairs = []
+    for row, area in shown:
+        lines = _wrapped(row.labels[0])
+        y = top + LINE * len(lines) + 2
+        pairs.append(
+            Pair(
+                lines,
+                top + 12,
+                y,
+                (x(row.estimate), x(row.ci_low), x(row.ci_high)),
+                (x(area.estimate * 100), x(area.low * 100), x(area.high * 100)),
+                f"{row.labels[0]}: direct {row.estimate:.1f}% ({row.ci_low:.1f}% to "
+                f"{row.ci_high:.1f}%), modelled {area.estimate:.1%} ({area.low:.1%} to "
+                f"{area.high:.1%})",
+            )
+        )
+        top = y + 22
     moved = max(shown, key=lambda pair: pair[1].shrinkage)
     description = (
         f"{len(shown)} boroughs, each with its direct estimate (circle) and its modelled "
         f"estimate (square) and their intervals. {moved[0].labels[0]} moves most towards the "
-        f"model ({moved[1].shrinkage:.0%} of the way). The table below gives every figure."
+        f"model ({moved[1].shrinkage:.0%} of the way).{axis.words()} The table below gives "
+        "every figure."
     )
+    bottom = top + 6
     return PairedPlot(
         f"{title}: direct and modelled",
         description,
         pairs,
-        width,
-        height,
+        WIDTH,
+        bottom + 24,
         left,
-        [(x(p), f"{p}%") for p in range(0, 101, 20)],
+        right,
+        bottom,
+        [(x(t), f"{t:g}%") for t in axis.ticks()],
         x(overall.estimate) if overall else None,
+        axis.broken,
     )

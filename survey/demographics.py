@@ -48,6 +48,7 @@ class Demographic:
     # Microdata: higher is suppressed later (borough matters most to analysts).
     importance: int = 1
     breakdown: bool = True  # offered as an analysis breakdown
+    ordered: bool = False  # its answers have an order (age bands): charts keep it
 
     @property
     def source(self) -> str:
@@ -57,7 +58,15 @@ class Demographic:
 
 DEMOGRAPHICS: tuple[Demographic, ...] = (
     Demographic("borough", "Borough", "borough", population=True, coverage=True, importance=10),
-    Demographic("age_band", "Age band", "age_band", population=True, coverage=True, importance=5),
+    Demographic(
+        "age_band",
+        "Age band",
+        "age_band",
+        population=True,
+        coverage=True,
+        importance=5,
+        ordered=True,
+    ),
     Demographic("sex", "Sex", "sex", population=True, coverage=True, importance=4),
     Demographic(
         "ethnic_group",

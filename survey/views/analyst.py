@@ -7,7 +7,7 @@ from flask import Blueprint, Response, current_app, g, render_template, request
 from analysis.disclosure import SHORTHAND
 from analysis.intervals import DESIGN_METHODS, METHOD_NAMES, SRS_METHODS
 from survey import charts, clock
-from survey.demographics import RAKING_MARGINS, margin_name
+from survey.demographics import BY_NAME, RAKING_MARGINS, margin_name
 from survey.digits import whole_number
 from survey.extensions import db
 from survey.publication import gate_for
@@ -100,6 +100,10 @@ def report():
     """Choose an indicator and breakdown; see the table, the charts and the methods."""
     questionnaire, choice, result, error = _report()
     rows = exports.report_rows(result) if result else []
+    # Charts keep the table's order; an unordered breakdown may be sorted by estimate.
+    first = BY_NAME.get(choice.by[0]) if choice and choice.by else None
+    sortable = first is not None and not first.ordered
+    by_estimate = sortable and request.args.get("order") == "estimate"
     title = ""
     if result:
         title = f"{result.indicator.label.get()} by " + " and ".join(
@@ -122,7 +126,9 @@ def report():
         levels=LEVELS,
         methods=DESIGN_METHODS if (choice is None or choice.weighted) else SRS_METHODS,
         method_names=METHOD_NAMES,
-        dots=charts.dot_plots(rows, title) if result else [],
+        dots=charts.dot_plots(rows, title, by_estimate=by_estimate) if result else [],
+        sortable=sortable,
+        by_estimate=by_estimate,
         tiles=charts.tile_map(
             rows,
             title,
@@ -131,7 +137,7 @@ def report():
         )
         if result and choice.by == ("borough",)
         else None,
-        modelled=charts.modelled_chart(rows, result.modelled, title)
+        modelled=charts.modelled_chart(rows, result.modelled, title, by_estimate=by_estimate)
         if result and result.modelled
         else None,
         methods_note=exports.methods_note(result) if result else "",

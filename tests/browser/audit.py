@@ -1,5 +1,6 @@
 """Checks run on every page a browser test visits: axe-core (WCAG 2.0, 2.1 and 2.2, A and
-AA), no horizontal scrolling, and targets of at least 24 by 24 pixels."""
+AA), no horizontal scrolling, targets of at least 24 by 24 pixels, and chart text of at least
+12 pixels."""
 
 from __future__ import annotations
 
@@ -43,6 +44,17 @@ AXE_VIOLATIONS = """
     id: v.id, impact: v.impact, targets: v.nodes.slice(0, 3).map(node => node.target)})))
 """
 
+# Text in a chart shown smaller than 12 CSS pixels (a chart scaled down to a phone's width
+# shrinks its text with it).
+MIN_CHART_TEXT = 12
+SMALL_CHART_TEXT = """
+() => [...document.querySelectorAll('svg[role=img] text')]
+  .filter(t => t.getBoundingClientRect().width > 0)
+  .map(t => ({text: t.textContent.trim().slice(0, 30),
+              size: t.getScreenCTM().a * parseFloat(getComputedStyle(t).fontSize)}))
+  .filter(t => t.size < MIN - 0.05)
+""".replace("MIN", str(MIN_CHART_TEXT))
+
 # The page's other checks, in one round trip to the browser.
 LAYOUT = (
     """
@@ -53,6 +65,9 @@ LAYOUT = (
   statementLinks: document.querySelectorAll("a[href='/accessibility']").length,
   small: ("""
     + SMALL_TARGETS
+    + """)(),
+  chartText: ("""
+    + SMALL_CHART_TEXT
     + """)(),
 })
 """
@@ -72,6 +87,11 @@ def problems_on(page, label: str) -> list[str]:
         found.append(f"{label}: scrolls sideways ({shown['width']} px wide)")
     for small in shown["small"]:
         found.append(f"{label}: target smaller than {MIN_TARGET} px: {small}")
+    for text in shown["chartText"][:3]:
+        found.append(
+            f"{label}: chart text under {MIN_CHART_TEXT} px: {text['text']!r} at "
+            f"{text['size']:.1f} px"
+        )
     if not shown["title"].strip():
         found.append(f"{label}: no page title")
     if shown["statementLinks"] == 0:

@@ -75,6 +75,8 @@ class Adjusted:
     period_label: str
     london: float  # the weighted share among respondents in the model
     groups: list[AdjustedGroup]  # least reached first
+    # Respondents who preferred not to say, per characteristic: in the model, not ranked.
+    not_stated: list[tuple[str, Count]]
     references: dict[str, str]
     labels: dict[str, dict[str, str]]
     respondents: Count
@@ -137,7 +139,7 @@ def build_adjusted(
     ratios = {
         name: (r, low, high) for name, r, low, high in fit.odds_ratios(request.confidence_level)
     }
-    groups = []
+    groups, not_stated = [], []
     for variable in variables:
         predictions = fit.marginal_predictions(variable, request.confidence_level)
         counts = fit.counts(variable)
@@ -149,8 +151,9 @@ def build_adjusted(
         small = gate.small(n, x, [keys[c] for c in categories], [positive[c] for c in categories])
         hidden = gate.protecting(np.append(small, False), np.append(n, n.sum()))
         for at, (category, share, _se, low, high) in enumerate(predictions):
-            if category == PREFER_NOT_TO_SAY:
-                continue  # not a group anyone can reach: left out of the ranking
+            if category == PREFER_NOT_TO_SAY:  # not a group anyone can reach: not ranked
+                not_stated.append((variable, gate.count(int(n[at]), keys.get(category, 0))))
+                continue
             withheld = None
             if small[at]:
                 withheld = "too few responses to publish"
@@ -180,6 +183,7 @@ def build_adjusted(
         period_label=period.label,
         london=london,
         groups=groups,
+        not_stated=not_stated,
         references=fit.references,
         labels=labels,
         respondents=gate.count(fit.n, sum(data["keys"])),

@@ -173,6 +173,32 @@ def test_the_page_shows_the_table_charts_and_plain_words(analyst):
     assert "synthetic" in soup.select_one(".govuk-warning-text").get_text()
 
 
+def chart_labels(soup) -> list[str]:
+    return [t.get_text(" ", strip=True) for t in soup.select("figure svg g > text")]
+
+
+def test_charts_keep_the_tables_order_and_sort_by_estimate_only_when_asked(analyst):
+    """Age bands keep their order, with no offer to sort them; boroughs keep the table's
+    order until the analyst asks for them by estimate."""
+    soup = page(analyst.get("/staff/analysis?indicator=aware&by=age_band"))
+    table = [th.get_text(strip=True) for th in soup.select("#estimates tbody th")]
+    shown = chart_labels(soup)
+    assert shown == [label for label in table if label in shown][: len(shown)]
+    assert shown[:2] == ["16 to 24", "25 to 34"]
+    assert soup.select_one("#chart-order") is None
+    soup = page(analyst.get("/staff/analysis?indicator=aware&by=borough"))
+    assert chart_labels(soup)[:2] == ["Barking and Dagenham", "Barnet"]
+    offer = soup.select_one("#chart-order a")
+    assert offer.get_text() == "by estimate"
+    soup = page(analyst.get("/staff/analysis" + offer["href"]))
+    first = soup.select_one("figure svg g > title").get_text()
+    estimates = [
+        float(title.get_text().split(": ", 1)[1].split("%")[0])
+        for title in soup.select("figure:first-of-type svg g > title")
+    ]
+    assert first and estimates == sorted(estimates)
+
+
 def test_the_map_colours_boroughs_only_by_a_difference_the_survey_can_detect(analyst):
     soup = page(analyst.get("/staff/analysis?indicator=aware&by=borough&weighted=yes"))
     rows = {

@@ -48,6 +48,23 @@ def test_groups_are_ranked_least_reached_first_in_plain_words(analyst):
     assert "synthetic" in soup.get_text()
 
 
+def test_not_stated_answers_are_counted_but_never_ranked(analyst):
+    """ "Prefer not to say" is no group anyone can reach: out of the ranking, the table and the
+    chart, with how many there were; every chart row names its characteristic."""
+    soup = page(analyst.get(f"/staff/analysis/least-reached?indicator=aware&{WITH_BOROUGH}"))
+    assert "Prefer not to say" not in soup.select_one("#headline").get_text()
+    assert "Prefer not to say" not in soup.select_one("#adjusted").get_text()
+    said = soup.select_one("#not-stated").get_text(" ", strip=True)
+    assert said.startswith("Not ranked: residents who preferred not to say their")
+    assert "sex (" in said and "age band (" in said
+    labels = [text.get_text(" ", strip=True) for text in soup.select("figure svg g > text")]
+    assert labels and all(
+        label.split(": ", 1)[0] in {"Borough", "Age band", "Sex", "Ethnic group"}
+        for label in labels
+    )
+    assert not any("Prefer not to say" in label for label in labels)
+
+
 def test_the_analyst_chooses_what_to_allow_for(analyst):
     soup = page(
         analyst.get("/staff/analysis/least-reached?indicator=aware&allow=age_band&allow=sex")
