@@ -22,11 +22,13 @@ EMPTY = "empty_group"
 # GSS shorthand for a figure that is hidden or flagged, with its reason in words: the one
 # register pages, downloads and public releases read. `{threshold}` is the threshold.
 CONFIDENTIAL, LOW_RELIABILITY, NOT_AVAILABLE, NOT_APPLICABLE = "[c]", "[u]", "[x]", "[z]"
+PROVISIONAL = "[p]"
 SHORTHAND = {
     CONFIDENTIAL: "confidential: too few responses to show safely",
     LOW_RELIABILITY: "low reliability: the interval is too wide to rely on (NCHS standard)",
     NOT_AVAILABLE: "not available",
     NOT_APPLICABLE: "not applicable",
+    PROVISIONAL: "provisional: the period is not over, or responses began after it started",
 }
 FLAGS = {
     SMALL_COUNT: (

@@ -328,7 +328,7 @@ def tile_map(rows: list[Row], title: str, level: float, modelled=None) -> TileMa
 class Line:
     points: str  # an SVG polyline: "x,y x,y ..."
     band: str  # the interval as an SVG polygon: upper limits forward, lower back
-    dots: list[tuple[float, float, str]]  # x, y and what the point says
+    dots: list[tuple[float, float, str, bool]]  # x, y, what the point says, provisional
 
 
 @dataclass(frozen=True)
@@ -346,6 +346,7 @@ class LineChart:
     y_ticks: list[tuple[float, str]]
     breaks: list[tuple[float, str]]  # a questionnaire change between windows: x, why
     broken: bool = False  # the axis does not start at 0
+    provisional: bool = False  # a point drawn is provisional ([p])
 
 
 def trend_charts(trend, title: str) -> list[LineChart]:
@@ -408,7 +409,7 @@ def _line_chart(trend, group, names, words, axis: Axis, title, small) -> LineCha
                 described.append(point)
                 continue
             if run:
-                lines.append(_line(run, x, y))
+                lines.append(_line(run, x, y, trend.provisional))
                 run = []
     if not described:
         return None
@@ -416,9 +417,12 @@ def _line_chart(trend, group, names, words, axis: Axis, title, small) -> LineCha
     description = (
         f"{len(described)} of {len(names)} periods shown, from "
         f"{first.estimate.estimate:.0%} in {first.label} to {last.estimate.estimate:.0%} in "
-        f"{last.label}. The shaded band is the confidence interval.{axis.words()} The table "
-        "below gives every figure."
+        f"{last.label}. The shaded band is the confidence interval.{axis.words()}"
     )
+    provisional = [words[n] for n in names if n in trend.provisional]
+    if provisional:
+        description += f" Provisional ([p], open circles): {', '.join(provisional)}."
+    description += " The table below gives every figure."
     every = max(1, math.ceil(56 / step))  # tick labels at least 56 units apart
     x_ticks = [
         (x(name), *_two_lines(words[name])) for i, name in enumerate(names) if i % every == 0
@@ -426,11 +430,11 @@ def _line_chart(trend, group, names, words, axis: Axis, title, small) -> LineCha
     y_ticks = [(percent(t), f"{t:g}%") for t in axis.ticks()]
     return LineChart(
         title, description, width, height, left, top, bottom, right, lines, x_ticks, y_ticks,
-        breaks, axis.broken,
+        breaks, axis.broken, bool(provisional),
     )  # fmt: skip
 
 
-def _line(run, x, y) -> Line:
+def _line(run, x, y, provisional: dict[str, str]) -> Line:
     forward = " ".join(f"{x(p.window)},{y(p.estimate.ci_upper)}" for p in run)
     back = " ".join(f"{x(p.window)},{y(p.estimate.ci_lower)}" for p in reversed(run))
     return Line(
@@ -440,8 +444,10 @@ def _line(run, x, y) -> Line:
             (
                 x(p.window),
                 y(p.estimate.estimate),
-                f"{p.label}: {p.estimate.estimate:.1%} ({p.estimate.ci_lower:.1%} to "
+                f"{p.label}{' [p]' if p.window in provisional else ''}: "
+                f"{p.estimate.estimate:.1%} ({p.estimate.ci_lower:.1%} to "
                 f"{p.estimate.ci_upper:.1%})",
+                p.window in provisional,
             )
             for p in run
         ],

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 from analysis.columns import COLUMNS, EFFECT, SHARE, Column, reason_words
-from analysis.disclosure import CONFIDENTIAL, NOT_AVAILABLE, flag
+from analysis.disclosure import CONFIDENTIAL, NOT_AVAILABLE, PROVISIONAL, flag
 from analysis.intervals import METHOD_NAMES
 from analysis.summary import COMPARISON, ROW_COLUMNS
 from survey import __version__
@@ -688,9 +688,12 @@ TREND_COLUMNS = (
 )  # fmt: skip
 
 
-def _trend_flag(point, shown: bool) -> dict:
+def _trend_flag(point, shown: bool, provisional: str | None = None) -> dict:
     """A trend point's GSS shorthand and reason: [c] withheld by the disclosure rules, [x]
-    no estimate for another reason (no responses; a period that could not be weighted)."""
+    no estimate for another reason (no responses; a period that could not be weighted),
+    [p] shown but provisional (the period is not over, or began before the survey did)."""
+    if shown and provisional:
+        return {"flag": PROVISIONAL, "flag_reason": provisional}
     if shown:
         return {"flag": None, "flag_reason": None}
     if point.withheld:
@@ -739,7 +742,7 @@ def trend_table(trend: Trend) -> Table:
                         "confidence_level": trend.request.confidence_level,
                         "disclosure": "published" if shown else point.withheld,
                         "versions": versions,
-                        **_trend_flag(point, shown),
+                        **_trend_flag(point, shown, trend.provisional.get(point.window)),
                     }
                 )
     return Table(
@@ -850,6 +853,13 @@ def trend_methods_note(trend: Trend) -> str:
         "the survey would detect (80% power, 5% two-sided test): a smaller real change may "
         "go unseen, so 'no clear change' does not mean 'no change'."
     )
+    for name, why in trend.provisional.items():
+        parts.append(f"{window_label(name)} is {why.replace('provisional', 'provisional [p]')}.")
+    if trend.provisional:
+        parts.append(
+            "With no change chosen, the change shown is between the latest two complete "
+            "periods a year apart; provisional periods are compared only when chosen."
+        )
     for segment in trend.segments:
         if segment.breaks_because:
             parts.append(segment.breaks_because + ".")

@@ -57,6 +57,33 @@ def parse_period(key: str | None) -> Period:
     return Period(key, start, _month_end(start), f"{start:%B %Y}")
 
 
+def provisional_reason(
+    start: dt.date, end: dt.date, first: dt.date | None, today: dt.date
+) -> str | None:
+    """Why figures for the days `start` to `end` (inclusive) are provisional (GSS [p]), with
+    the days they cover: the period is not over, or responses began after it started.
+    None when it is over and responses were collected from its first day."""
+    still_open = end >= today
+    late = first is not None and first > start
+    if not (still_open or late):
+        return None
+    why = " and ".join(
+        reason
+        for reason, applies in (
+            ("responses began after it started", late),
+            ("the period is not over", still_open),
+        )
+        if applies
+    )
+    covered = f"{day_words(max(start, first) if late else start)} to {day_words(min(end, today))}"
+    return f"provisional: covers {covered} only ({why})"
+
+
+def day_words(day: dt.date) -> str:
+    """A date as GOV.UK writes it: "7 December 2026"."""
+    return f"{day.day} {day:%B %Y}"
+
+
 def _month_end(first: dt.date) -> dt.date:
     return (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
 

@@ -250,6 +250,7 @@ def trends():
         title=title,
         kinds=reporting_service.TREND_KINDS,
         breakdowns=reporting_service.BREAKDOWNS,
+        shorthand_key=SHORTHAND,
         levels=LEVELS,
         charts=charts.trend_charts(trend, title) if trend else [],
         words=exports.change_words,

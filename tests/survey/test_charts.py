@@ -54,7 +54,7 @@ def _trend(series: dict[str, list[tuple[float, float, float] | None]]):
             )
         )
     segment = Segment((1,), windows, made, {}, {}, None)
-    return SimpleNamespace(segments=[segment])
+    return SimpleNamespace(segments=[segment], provisional={})
 
 
 def _numbers(points: str) -> list[tuple[float, float]]:
@@ -66,7 +66,7 @@ def _inside_line_chart(chart: charts.LineChart) -> list[tuple[float, float]]:
     drawn = []
     for line in chart.lines:
         drawn += _numbers(line.points) + _numbers(line.band)
-        drawn += [(x, y) for x, y, _ in line.dots]
+        drawn += [(x, y) for x, y, *_ in line.dots]
     drawn += [(chart.left, y) for y, _ in chart.y_ticks]
     return [
         (x, y)

@@ -22,6 +22,7 @@ from survey import clock
 from survey.geography import BOROUGH_NAMES, OUTSIDE_LONDON, PREFER_NOT_TO_SAY
 from survey.publication import Count, Gate
 from survey.questionnaire import Indicator, Questionnaire
+from survey.services.periods import parse_period, provisional_reason
 from survey.services.population import Figures
 from survey.services.questionnaires import questionnaire_for
 from survey.services.report_columns import (
@@ -40,6 +41,7 @@ from survey.services.reporting.common import (
     aggregate_cells,
     available_versions,
 )
+from survey.services.responses import first_response_date
 
 # --- change over time -------------------------------------------------------------------
 
@@ -120,6 +122,19 @@ class Trend:
     threshold: int
     figures: Figures | None
     generated_at: dt.datetime
+    # Windows whose figures are provisional ([p]): name -> the days covered and why.
+    provisional: dict[str, str]
+
+
+def window_dates(name: str) -> tuple[dt.date, dt.date]:
+    """The first and last day of a window: a quarter, a year, or the year to a quarter."""
+    if name.startswith("year to "):
+        last = parse_period(name.removeprefix("year to "))
+        year, quarter = int(name[-7:-3]), int(name[-1])
+        first = dt.date(year, 1, 1) if quarter == 4 else dt.date(year - 1, 3 * quarter + 1, 1)
+        return first, last.end
+    period = parse_period(name)
+    return period.start, period.end
 
 
 def window_label(name: str) -> str:
@@ -216,8 +231,15 @@ def build_trend(
     if not segments:
         raise NoResponses("There are no responses to chart yet")
     last, design = segments[-1], designs[-1]
+    first, today = first_response_date(session), clock.today()
+    provisional = {
+        name: why
+        for segment in segments
+        for name, _ in segment.windows
+        if (why := provisional_reason(*window_dates(name), first, today))
+    }
     names = [name for name, _ in last.windows]
-    start, end = _default_change(request, names)
+    start, end = _default_change(request, names, provisional)
     changes = _changes(last, design, start, end, request) if start and end else []
     quarters, by_borough, totals = _count_trend(session, questionnaire, versions, gate, request)
     synthetic, _keys = _synthetic(session, Selection(tuple(v.id for v in versions)))
@@ -239,6 +261,7 @@ def build_trend(
         threshold=gate.threshold,
         figures=figures,
         generated_at=clock.now(),
+        provisional=provisional,
     )
 
 
@@ -424,17 +447,23 @@ def _withheld_cells(design, windows, groups, respondents, gate: Gate):
     return reasons
 
 
-def _default_change(request: TrendRequest, names: list[str]) -> tuple[str | None, str | None]:
-    """The change shown: as asked, or year on year (the latest window against the one a
-    year before, which shares no responses with it), or the two ends of the line."""
+def _default_change(
+    request: TrendRequest, names: list[str], provisional: dict[str, str]
+) -> tuple[str | None, str | None]:
+    """The change shown: as asked; or year on year between complete windows (the latest
+    window not provisional against the one a year before it, which shares no responses
+    with it), or the first and last complete windows; none with fewer than two complete
+    windows (the analyst may still choose two)."""
     if request.start in names and request.end in names and request.start != request.end:
         return request.start, request.end
-    if len(names) < 2:
+    complete = [name for name in names if name not in provisional]
+    if len(complete) < 2:
         return None, None
-    end = names[-1]
+    end = complete[-1]
     steps = 1 if request.kind == "year" else 4
-    start = names[-1 - steps] if len(names) > steps else names[0]
-    return start, end
+    at = names.index(end)
+    year_before = names[at - steps] if at >= steps else None
+    return (year_before if year_before in complete else complete[0]), end
 
 
 def _changes(segment: Segment, made, start: str, end: str, request) -> list[TrendChange]:

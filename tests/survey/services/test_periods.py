@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from survey.services.periods import period_choices
+from survey.services.periods import period_choices, provisional_reason
 
 
 def keys(choices) -> list[str]:
@@ -27,3 +27,28 @@ def test_a_new_survey_is_still_offered_the_recent_periods():
         assert offered[:3] == ["all", "2026", "2025"]
         assert sum("Q" in k for k in offered) == 4
         assert sum(len(k) == 7 and "Q" not in k for k in offered) == 12
+
+
+def test_a_period_not_over_or_begun_before_the_survey_is_provisional():
+    today, first = dt.date(2026, 12, 7), dt.date(2024, 9, 7)
+    q4 = provisional_reason(dt.date(2026, 10, 1), dt.date(2026, 12, 31), first, today)
+    assert q4 == (
+        "provisional: covers 1 October 2026 to 7 December 2026 only (the period is not over)"
+    )
+    year = provisional_reason(dt.date(2024, 1, 1), dt.date(2024, 12, 31), first, today)
+    assert year == (
+        "provisional: covers 7 September 2024 to 31 December 2024 only "
+        "(responses began after it started)"
+    )
+    new = provisional_reason(
+        dt.date(2026, 10, 1), dt.date(2026, 12, 31), dt.date(2026, 11, 2), today
+    )
+    assert "2 November 2026 to 7 December 2026" in new and " and the period is not over" in new
+    assert provisional_reason(dt.date(2025, 1, 1), dt.date(2025, 12, 31), first, today) is None
+    # The last day of a quarter is still in it: only the next day closes it.
+    assert provisional_reason(
+        dt.date(2026, 7, 1), dt.date(2026, 9, 30), first, dt.date(2026, 9, 30)
+    )
+    assert not provisional_reason(
+        dt.date(2026, 7, 1), dt.date(2026, 9, 30), first, dt.date(2026, 10, 1)
+    )

@@ -4,6 +4,7 @@ rules, with downloads in every format."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 
@@ -11,9 +12,12 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 
+from survey import clock
+from survey.demo import DEMO_DAYS
 from survey.extensions import db
 from survey.models import QuestionnaireVersion, Response
 from survey.services.exports import FORMATS
+from survey.services.periods import day_words
 from survey.services.questionnaires import load_questionnaire
 from tests.conftest import PROJECT
 from tests.resident import PARSER
@@ -47,8 +51,10 @@ def test_the_demo_spans_eight_quarters_and_the_page_draws_the_line(analyst):
 def test_the_default_change_is_year_on_year_and_any_two_periods_can_be_compared(analyst):
     soup = page(analyst.get("/staff/analysis/trends?indicator=aware&periods=quarter"))
     names = [o["value"] for o in soup.select("#to option")]
-    assert soup.select_one("#to option[selected]")["value"] == names[-1]
-    assert soup.select_one("#from option[selected]")["value"] == names[-5]  # a year before
+    complete = [o["value"] for o in soup.select("#to option") if "[p]" not in o.get_text()]
+    assert complete[-1] == names[-2]  # this quarter is not over
+    assert soup.select_one("#to option[selected]")["value"] == complete[-1]
+    assert soup.select_one("#from option[selected]")["value"] == names[-6]  # a year before
     chosen = page(
         analyst.get(
             f"/staff/analysis/trends?indicator=aware&periods=quarter&from={names[0]}&to={names[2]}"
@@ -65,8 +71,46 @@ def test_rolling_years_overlap_and_say_so(analyst):
     assert "rolling years that overlap share respondents" in soup.get_text()
 
 
+def test_partial_periods_are_provisional_and_never_the_default_comparison(analyst):
+    """The demo began part-way through a quarter over two years ago, and this quarter and
+    year are not over: each is marked [p] with the days it covers, in the table, the chart
+    and the downloads, and the change shown by default is between complete periods."""
+    today = clock.today()
+    first = today - dt.timedelta(days=DEMO_DAYS - 1)
+    soup = page(analyst.get("/staff/analysis/trends?indicator=aware&periods=quarter"))
+    periods = [th.get_text(" ", strip=True) for th in soup.select("#trend-1 tbody th")]
+    quarter_start = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    assert periods[-1].endswith(
+        f"[p] covers {day_words(quarter_start)} to {day_words(today)} only (the period is not over)"
+    )
+    assert not any("[p]" in p for p in periods[:-1])  # the autumn of 2024 could not be weighted
+    assert "[p] provisional" in soup.select_one("#provisional-key").get_text()
+    headline = soup.select_one("#headline").get_text(" ", strip=True)
+    assert f"Q{(today.month - 1) // 3 + 1} {today.year}" not in headline
+    chart = soup.select_one("figure svg[role=img]")
+    assert len(chart.select("circle.app-chart__dot--provisional")) == 1
+    assert "Provisional ([p], open circles)" in chart.select_one("desc").get_text()
+    download = analyst.get("/staff/analysis/trends/trend.csv?indicator=aware&periods=quarter")
+    rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True))))
+    flagged = {row["period"] for row in rows if row["flag"] == "[p]"}
+    assert len(flagged) == 1 and all(
+        "covers" in r["flag_reason"] for r in rows if r["flag"] == "[p]"
+    )
+    # Years: the first began in the autumn, this one is not over: only one is complete.
+    soup = page(analyst.get("/staff/analysis/trends?indicator=aware&periods=year"))
+    periods = [th.get_text(" ", strip=True) for th in soup.select("#trend-1 tbody th")]
+    assert first.year < today.year - 1 and periods[0].startswith(f"{first.year} [p] covers")
+    assert "(responses began after it started)" in periods[0]
+    assert "[p]" not in periods[1] and "(the period is not over)" in periods[-1]
+    assert soup.select_one("#changes") is None and soup.select_one("#headline") is None
+    assert "not yet two complete years" in soup.select_one("#no-default-change").get_text()
+
+
 def test_a_breakdown_gets_small_multiples_and_adjusted_changes(analyst):
-    soup = page(analyst.get("/staff/analysis/trends?indicator=aware&by=age_band&periods=year"))
+    years = f"from={clock.today().year - 2}&to={clock.today().year - 1}"
+    soup = page(
+        analyst.get(f"/staff/analysis/trends?indicator=aware&by=age_band&periods=year&{years}")
+    )
     panels = soup.select(".app-small-multiples figure")
     assert len(panels) >= 3
     rows = soup.select("#changes tbody tr")
