@@ -168,8 +168,10 @@ def read_columns(path: str, names: Sequence[str], numeric: Sequence[str] = ()) -
             continue
         labels = [str(label) for label in chunks[0].dictionary.to_pylist()]
         codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks])
-        # An empty (or blank) cell is missing, as everywhere else in `analysis`.
-        kept = [label for label in labels if label.strip()]
+        # An empty (or blank) cell is missing, as everywhere else in `analysis`. Labels in
+        # sorted (code point, so UTF-8 byte) order, as `encode` gives them: a reference
+        # category or a table's order never depends on which row came first in the file.
+        kept = sorted(label for label in labels if label.strip())
         position = {label: index for index, label in enumerate(kept)}
         mapping = np.array([position.get(label, -1) for label in labels], dtype=np.intp)
         columns[name] = Coded(mapping[codes], tuple(kept))

@@ -269,3 +269,36 @@ def test_only_the_columns_asked_for_are_read(tmp_path, capsys):
         ["summarise", data, "--indicator", "y", "--positive", "yes", "--by", "missing"], capsys
     )
     assert status == 2 and "no column 'missing'" in err
+
+
+def test_categories_are_sorted_never_in_the_files_order(survey_csv, tmp_path, capsys):
+    """The same responses in another row order give the same reference categories and the
+    same table: categories are kept in sorted order, not in order of first appearance."""
+    from analysis.cli import read_columns
+    from analysis.regression import survey_logistic
+
+    path, _, data = survey_csv
+    order = np.argsort(data["borough"], kind="stable")[::-1]  # E09000030 rows first
+    shuffled = tmp_path / "shuffled.csv"
+    with open(shuffled, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["borough", "sex", "heard", "w"])
+        for i in order:
+            writer.writerow([data["borough"][i], data["sex"][i], data["heard"][i], data["w"][i]])
+    fits, tables = [], []
+    for file in (path, shuffled):
+        columns = read_columns(str(file), ["borough", "sex", "heard"])
+        assert columns["borough"].labels == ("E09000001", "E09000007", "E09000030")
+        fits.append(
+            survey_logistic(
+                columns,
+                indicator=Proportion("heard", ("yes",), ("dont_know",)),
+                predictors=["borough", "sex"],
+            )
+        )
+        args = ["summarise", file, "--indicator", "heard", "--positive", "yes", "--by", "borough"]
+        status, out, _ = run(args, capsys)
+        assert status == 0
+        tables.append([row["borough"] for row in csv.DictReader(io.StringIO(out))])
+    assert fits[0].references == fits[1].references == {"borough": "E09000001", "sex": "female"}
+    assert tables[0] == tables[1] == ["E09000001", "E09000007", "E09000030", "All"]
