@@ -365,10 +365,26 @@ def neutralise(value):
     return value
 
 
-def _flat(value) -> str:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else str(value)
+def in_words(value) -> str:
+    """A metadata value as a person would write it: items joined, yes or no, none."""
+    if isinstance(value, dict):
+        return "; ".join(f"{_heading(key)}: {in_words(item)}" for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(in_words(item) for item in value) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "none"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.10g}"
+    return str(value)
+
+
+def _heading(key: str) -> str:
+    """A metadata key as a heading: "population_figures" as "Population figures"."""
+    return str(key).replace("_", " ").capitalize()
 
 
 # Downloads -----------------------------------------------------------------------------
@@ -587,23 +603,66 @@ def to_zip(table: Table, csv_name: str) -> bytes:
     return buffer.getvalue()
 
 
+# The workbook's sheets after the cover, each one table, as ONS's spreadsheet guidance asks.
+XLSX_CONTENTS = (
+    ("Cover", "What the figures are, how they were made and how they are protected"),
+    ("Contents", "This list of sheets"),
+    ("Notes", "What each column of the Data sheet means"),
+    ("Data", "The figures: one row per group, one column per measure"),
+)
+
+
 def to_xlsx(table: Table) -> bytes:
-    """A workbook: the data sheet (header frozen, filter on, widths set, fractions shown as
-    percentages to one decimal place with the full value kept), and an About sheet with
-    the metadata, the methods note and every column's definition."""
+    """A workbook laid out as ONS lays out accessible spreadsheets: a cover sheet in plain
+    words (title, methods, what the figures are), a contents sheet, a notes sheet defining
+    every column, and the data sheet (header frozen, filter on, widths set, fractions shown
+    as percentages to one decimal place with the full value kept). One table per sheet,
+    no merged cells, no blank cells inside a table."""
     from openpyxl import Workbook  # loaded on first use: most workers never build one
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
-    columns = table.columns
     book = Workbook()
-    sheet = book.active
-    sheet.title = "Data"
+    cover = book.active
+    cover.title = "Cover"
+    cover.append([neutralise(table.title)])
+    cover["A1"].font = Font(bold=True, size=15)
+    meta = table.metadata
+    made = [meta.get("software_version"), meta.get("generated_at")]
+    cover.append([f"Made by {made[0]} at {made[1]}." if all(made) else "Made by prevent-survey."])
+    cover.append(["Methods"])
+    cover.append([neutralise(table.methods_note)])
+    cover.append(["About these figures"])
+    for key, value in meta.items():
+        if key == "interval_method":
+            value = METHOD_NAMES.get(value, value)
+        if key not in {"generated_at", "software_version"}:
+            cover.append([neutralise(f"{_heading(key)}: {in_words(value)}")])
+    cover.append(["Sheets in this workbook"])
+    cover.append(["The Contents sheet lists them; the Notes sheet defines each column."])
+    for heading in ("A3", "A5", f"A{cover.max_row - 1}"):
+        cover[heading].font = Font(bold=True, size=13)
+    cover.column_dimensions["A"].width = 120
+
+    contents = book.create_sheet("Contents")
+    contents.append(["Sheet", "What it holds"])
+    for name, description in XLSX_CONTENTS:
+        contents.append([name, description])
+    contents.column_dimensions["A"].width = 14
+    contents.column_dimensions["B"].width = 80
+
+    notes = book.create_sheet("Notes")
+    notes.append(["Column", "Title", "Definition"])
+    for column in table.columns:
+        notes.append([column.name, column.title, _definition(column)])
+    for letter, width in (("A", 24), ("B", 30), ("C", 100)):
+        notes.column_dimensions[letter].width = width
+
+    columns = table.columns
+    sheet = book.create_sheet("Data")
     sheet.append([column.name for column in columns])
     for record in table.records:
         sheet.append([neutralise(record[column.name]) for column in columns])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
     for index, column in enumerate(columns, start=1):
@@ -618,24 +677,18 @@ def to_xlsx(table: Table) -> bytes:
         elif column.datatype == "double":
             for cell in sheet[letter][1:]:
                 cell.number_format = "0.000"
-    about = book.create_sheet("About")
-    about.append(["Item", "Value"])
-    for key, value in table.metadata.items():
-        about.append([neutralise(key), neutralise(_flat(value))])
-    about.append(["methods_note", neutralise(table.methods_note)])
-    about.append([])
-    about.append(["Column", "Definition"])
-    for column in columns:
-        about.append([column.name, _definition(column)])
-    about.column_dimensions["A"].width = 28
-    about.column_dimensions["B"].width = 100
-    for row in about.iter_rows():
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for row in (*sheet.iter_rows(), *about.iter_rows()):
-        for cell in row:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # never a formula, whatever the text
+    for header in (contents, notes, sheet):
+        for cell in header[1]:
+            cell.font = Font(bold=True)
+    for words in (cover, contents, notes):
+        for row in words.iter_rows():
+            for cell in row:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for each in book.worksheets:
+        for row in each.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # never a formula, whatever the text
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
@@ -90,9 +91,31 @@ def test_the_workbook_is_ready_to_read(analyst):
     assert estimate.value == round(estimate.value, 3)  # as published: to 0.1 point
     assert estimate.number_format == "0.0%"  # shown as a percentage
     assert data.column_dimensions["B"].width > 10
-    about = {row[0]: row[1] for row in book["About"].iter_rows(values_only=True) if row[0]}
-    assert about["estimate"] == COLUMNS["estimate"].description + " Rounded to 3 decimal places."
-    assert about["methods_note"].startswith("These figures estimate")
+    notes = {row[0]: row[2] for row in book["Notes"].iter_rows(values_only=True)}
+    assert notes["estimate"] == COLUMNS["estimate"].description + " Rounded to 3 decimal places."
+    cover = [row[0] for row in book["Cover"].iter_rows(values_only=True)]
+    assert cover[2] == "Methods" and cover[3].startswith("These figures estimate")
+
+
+def test_the_workbook_is_laid_out_as_ons_spreadsheets_are(analyst):
+    """Cover, contents, notes and data, in that order: one table per sheet, no merged
+    cells, and the cover in words, not raw JSON."""
+    book = load_workbook(io.BytesIO(get(analyst, "xlsx").data))
+    assert book.sheetnames == ["Cover", "Contents", "Notes", "Data"]
+    assert book.active.title == "Cover"
+    contents = list(book["Contents"].iter_rows(values_only=True))
+    assert [row[0] for row in contents[1:]] == book.sheetnames
+    assert all(row[1] for row in contents)
+    cover = [row[0] for row in book["Cover"].iter_rows(values_only=True)]
+    assert cover[0].startswith("Has heard of Prevent") and book["Cover"]["A1"].font.b
+    assert not any(text is None or text.lstrip()[:1] in "[{" for text in cover)
+    assert not any('{"' in text or '["' in text or re.search(r"\[\d", text) for text in cover)
+    assert "Interval method: Korn-Graubard" in " ".join(cover)
+    assert any(text.startswith("Versions: ") and "[" not in text for text in cover)
+    assert any(text.startswith("Raking margins: Borough: ") for text in cover)
+    for sheet in book.worksheets:
+        assert not sheet.merged_cells.ranges
+        assert sheet.max_column == len(next(sheet.iter_rows(values_only=True)))
 
 
 def test_every_format_is_offered_on_the_page(analyst):
