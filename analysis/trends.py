@@ -255,7 +255,6 @@ class TrendDesign:
             self.cat_f, self.cat_fy, self.cat_w2, self.cat_w2y = (
                 np.concatenate([p[i] for p in parts], axis=2) for i in range(4)
             )
-        self._quantiles: dict[float, float] = {}
 
     @property
     def w(self) -> np.ndarray:
@@ -433,13 +432,28 @@ class TrendDesign:
             parts = np.where(n > 1, n / (n - 1) * (quad - total**2 / n), 0.0)
         return np.maximum(parts.sum(-1), 0.0)
 
-    def _quantile(self, probability: float) -> float:
-        """The t quantile on the design's degrees of freedom, worked out once."""
-        if probability not in self._quantiles:
-            self._quantiles[probability] = (
-                float(stats.t.ppf(probability, self.df)) if self.df > 0 else math.nan
-            )
-        return self._quantiles[probability]
+    def group_df(
+        self,
+        windows: Sequence[Window],
+        group: str = ALL,
+        *,
+        ptable: PerturbationTable | None = None,
+    ) -> float:
+        """Degrees of freedom for a group over the periods of `windows` (STATISTICS.md, as
+        R's `degf` of the subset): respondents counted, less the periods (strata) they fall
+        in. With a `ptable` the respondents are their published, perturbed count, so a
+        published interval cannot be worked back to a true count."""
+        periods = np.zeros(self.n_periods, dtype=bool)
+        for window in windows:
+            periods |= self._cells(window, group)[0]
+        groups = self._cells(windows[0], group)[1]
+        mask = np.outer(periods, groups)
+        respondents = float(self.n[mask].sum())
+        strata = int(np.count_nonzero((self.n * mask).sum(axis=1) > 0))
+        if ptable is not None and respondents > 0:
+            keys = int(round(float(self.key_sums[mask].sum())))
+            respondents = float(max(int(ptable.perturb(int(respondents), keys)), 1))
+        return respondents - strata
 
     def estimate(
         self,
@@ -478,8 +492,9 @@ class TrendDesign:
             size = n
             if ptable is not None:
                 size = max(int(ptable.perturb(int(n), self.key_sum(window, group))), 1)
+            df = self.group_df([window], group, ptable=ptable)
             interval = design_proportion_ci(
-                value, se, n=size, df=self.df, confidence_level=confidence_level, method=method
+                value, se, n=size, df=df, confidence_level=confidence_level, method=method
             )
             found.append(
                 PeriodEstimate(
@@ -497,14 +512,21 @@ class TrendDesign:
         return found
 
     def change(
-        self, start: Window, end: Window, group: str = ALL, *, confidence_level: float = 0.95
+        self,
+        start: Window,
+        end: Window,
+        group: str = ALL,
+        *,
+        confidence_level: float = 0.95,
+        ptable: PerturbationTable | None = None,
     ) -> Change:
         """The change from `start` to `end` for a group: end minus start, with its
-        interval, its p-value (t on the design's degrees of freedom) and the smallest
-        change this design would detect with 80% power in a two-sided test at 5%."""
-        return self.changes(start, end, [group], adjust="none", confidence_level=confidence_level)[
-            0
-        ]
+        interval, its p-value (t on the group's degrees of freedom over both windows) and
+        the smallest change this design would detect with 80% power in a two-sided test at
+        5%."""
+        return self.changes(
+            start, end, [group], adjust="none", confidence_level=confidence_level, ptable=ptable
+        )[0]
 
     def changes(
         self,
@@ -514,21 +536,26 @@ class TrendDesign:
         *,
         adjust: str = "holm",
         confidence_level: float = 0.95,
+        ptable: PerturbationTable | None = None,
     ) -> list[Change]:
         """The change for each of several groups, compared at once: p-values adjusted
-        across the family (Holm for claims, Benjamini-Hochberg for flags)."""
+        across the family (Holm for claims, Benjamini-Hochberg for flags). Each group's
+        t has its own degrees of freedom over the two windows' periods (`group_df`)."""
         check_choice("adjust", adjust, ADJUSTMENTS)
         differences, variances = self.contrasts(
             [[(1.0, end, group), (-1.0, start, group)] for group in groups]
         )
         se = np.sqrt(variances)
-        df = self.df
-        quantile = self._quantile(1 - (1 - confidence_level) / 2)
-        detectable = (self._quantile(1 - MDC_ALPHA / 2) + self._quantile(POWER)) * se
+        df = np.array([self.group_df([start, end], g, ptable=ptable) for g in groups], dtype=float)
+        usable = np.where(df > 0, df, np.nan)
+
+        def t(probability: float) -> np.ndarray:
+            return stats.t.ppf(probability, usable)
+
+        quantile = t(1 - (1 - confidence_level) / 2)
+        detectable = (t(1 - MDC_ALPHA / 2) + t(POWER)) * se
         with np.errstate(divide="ignore", invalid="ignore"):
-            p_values = np.where(se > 0, 2 * stats.t.sf(np.abs(differences / se), df), np.nan)
-        if not df > 0:
-            p_values[:] = np.nan
+            p_values = np.where(se > 0, 2 * stats.t.sf(np.abs(differences / se), usable), np.nan)
         adjusted = adjust_p_values(p_values, method=adjust)
         overlapping = bool(set(start.periods) & set(end.periods))
         found = []
@@ -544,9 +571,9 @@ class TrendDesign:
                     last,
                     float(differences[at]),
                     float(se[at]),
-                    float(differences[at] - quantile * se[at]),
-                    float(differences[at] + quantile * se[at]),
-                    df,
+                    float(differences[at] - quantile[at] * se[at]),
+                    float(differences[at] + quantile[at] * se[at]),
+                    float(df[at]),
                     float(p_values[at]),
                     float(adjusted[at]),
                     float(detectable[at]),

@@ -900,7 +900,8 @@ def trend_methods_note(trend: Trend) -> str:
         )
     parts.append(
         f"Intervals are {level}% Korn-Graubard intervals from linearised standard errors "
-        "that allow for the weighting. A change's p-value is the chance of a change at least "
+        "that allow for the weighting, each on its group's own degrees of freedom (its "
+        "published number of responses less the periods they fall in). A change's p-value is the chance of a change at least "
         "this size if nothing had changed; p-values for the groups are adjusted together "
         f"with {ADJUSTMENT_WORDS[trend.adjust]}. Beside each change is the smallest change "
         "the survey would detect (80% power, 5% two-sided test): a smaller real change may "

@@ -2,7 +2,8 @@
 rolling four-quarter window, each period raked on its own, and the changes between them,
 overlapping windows included (the data, the R script and its output are in
 tests/data/trends; R's `svyratio(covmat = TRUE)` and `svycontrast` on a design with the
-period as strata)."""
+period as strata). Degrees of freedom are each group's own over the periods used, as R's
+`degf` of the subset gives, for intervals, p-values and the smallest detectable change."""
 
 from __future__ import annotations
 
@@ -78,6 +79,17 @@ def test_quarter_and_window_estimates_match_r(by_quarter, stem, group):
     assert found.standard_error == pytest.approx(
         EXPECTED["quarter", f"{stem} {group}", "se"], abs=TOLERANCE
     )
+    _check_interval(by_quarter, "quarter", stem, group)
+
+
+def _check_interval(design: TrendDesign, kind: str, stem: str, group: str) -> None:
+    """The group's own degrees of freedom (R's degf of the subset, not the whole design's),
+    and the Korn-Graubard interval they give, worked in R from R's variance and degf."""
+    name = f"{stem} {group}"
+    assert design.group_df([window(stem)], GROUPS[group]) == EXPECTED[kind, name, "df"]
+    found = design.estimate(window(stem), GROUPS[group])
+    assert found.ci_lower == pytest.approx(EXPECTED[kind, name, "ci_low"], abs=TOLERANCE)
+    assert found.ci_upper == pytest.approx(EXPECTED[kind, name, "ci_high"], abs=TOLERANCE)
 
 
 @pytest.mark.parametrize("group", GROUPS)
@@ -90,6 +102,7 @@ def test_year_estimates_raked_within_each_year_match_r(by_year, stem, group):
     assert found.standard_error == pytest.approx(
         EXPECTED["year", f"{stem} {group}", "se"], abs=TOLERANCE
     )
+    _check_interval(by_year, "year", stem, group)
 
 
 CHANGES = [
@@ -111,7 +124,12 @@ def test_changes_match_r_overlapping_windows_included(by_quarter, by_year, kind,
     assert found.change == pytest.approx(EXPECTED[kind, name, "change"], abs=TOLERANCE)
     assert found.standard_error == pytest.approx(EXPECTED[kind, name, "se"], abs=TOLERANCE)
     assert found.p_value == pytest.approx(EXPECTED[kind, name, "p_value"], abs=TOLERANCE)
-    assert found.df == EXPECTED[kind, name, "df"]
+    assert found.df == EXPECTED[kind, name, "df"]  # the group's, over both windows
+    assert found.ci_lower == pytest.approx(EXPECTED[kind, name, "ci_low"], abs=TOLERANCE)
+    assert found.ci_upper == pytest.approx(EXPECTED[kind, name, "ci_high"], abs=TOLERANCE)
+    assert found.minimum_detectable_change == pytest.approx(
+        EXPECTED[kind, name, "mdc"], abs=TOLERANCE
+    )
 
 
 def test_overlapping_windows_are_not_treated_as_independent(by_quarter):

@@ -240,7 +240,7 @@ def build_trend(
     }
     names = [name for name, _ in last.windows]
     start, end = _default_change(request, names, provisional)
-    changes = _changes(last, design, start, end, request) if start and end else []
+    changes = _changes(last, design, start, end, request, gate) if start and end else []
     quarters, by_borough, totals = _count_trend(session, questionnaire, versions, gate, request)
     synthetic, _keys = _synthetic(session, Selection(tuple(v.id for v in versions)))
     return Trend(
@@ -466,7 +466,9 @@ def _default_change(
     return (year_before if year_before in complete else complete[0]), end
 
 
-def _changes(segment: Segment, made, start: str, end: str, request) -> list[TrendChange]:
+def _changes(
+    segment: Segment, made, start: str, end: str, request, gate: Gate
+) -> list[TrendChange]:
     """London's change, then each group's, the groups' p-values adjusted together."""
     design, windows = made
     by_name = {w.name: w for w in windows}
@@ -482,11 +484,13 @@ def _changes(segment: Segment, made, start: str, end: str, request) -> list[Tren
     level = request.confidence_level
     computed = {
         c.group: c
-        for c in design.changes(by_name[start], by_name[end], shown, confidence_level=level)
+        for c in design.changes(
+            by_name[start], by_name[end], shown, confidence_level=level, ptable=gate.ptable
+        )
     }
     if ends[0][1].estimate is not None and ends[0][2].estimate is not None:
         computed[ALL_GROUPS] = design.change(
-            by_name[start], by_name[end], ALL_GROUPS, confidence_level=level
+            by_name[start], by_name[end], ALL_GROUPS, confidence_level=level, ptable=gate.ptable
         )
     return [
         TrendChange(

@@ -1,6 +1,7 @@
 # Expected figures for the change-over-time tests, from R's survey package.
 # Run from this folder: Rscript trends.R   (writes expected.csv; CI never runs R)
 # R 4.2.2, survey 4.1-1 (Debian bookworm: apt-get install r-base-core r-cran-survey).
+# Degrees of freedom are each group's own over the periods used (degf of the subset).
 suppressMessages(library(survey))
 options(digits = 15)
 
@@ -52,10 +53,29 @@ out <- data.frame(design = character(), name = character(), figure = character()
 put <- function(design, name, figure, value) {
   out[nrow(out) + 1, ] <<- list(design, name, figure, value)
 }
+# The group's own degrees of freedom, as STATISTICS.md asks: R's degf of the design
+# subset to the respondents counted (PSUs less strata among them).
+group_degf <- function(des, rows) degf(subset(des, rows > 0))
 ratio <- function(des, design_name, stem, g) {
   r <- svyratio(as.formula(paste0("~n_", stem, "_", g)), as.formula(paste0("~d_", stem, "_", g)), des)
   put(design_name, paste(stem, g), "estimate", as.numeric(coef(r)))
   put(design_name, paste(stem, g), "se", as.numeric(SE(r)))
+  counted <- d[[paste0("d_", stem, "_", g)]]
+  part <- subset(des, counted > 0)
+  df <- degf(part)
+  put(design_name, paste(stem, g), "df", df)
+  # The platform's default interval (STATISTICS.md: Korn-Graubard as NCHS uses it) from
+  # R's estimate, variance and the subset's degf: n* = min(n, n_eff (t_{n-1} / t_df)^2),
+  # then Clopper-Pearson at x* = n* p. (svyciprop's "beta" takes t_{n-1} from every row of
+  # a raked design, the domain's or not, so it is not this rule.)
+  p <- as.numeric(coef(r)); v <- as.numeric(SE(r))^2; n <- sum(counted > 0)
+  n_eff <- if (p == 0 || p == 1 || v == 0) n else p * (1 - p) / v
+  n_star <- min(n, n_eff * (qt(0.975, n - 1) / qt(0.975, df))^2)
+  x_star <- n_star * p
+  low <- if (x_star > 0) qbeta(0.025, x_star, n_star - x_star + 1) else 0
+  high <- if (x_star < n_star) qbeta(0.975, x_star + 1, n_star - x_star) else 1
+  put(design_name, paste(stem, g), "ci_low", low)
+  put(design_name, paste(stem, g), "ci_high", high)
 }
 change <- function(des, design_name, a, b, g) {
   na <- paste0("n_", a, "_", g); nb <- paste0("n_", b, "_", g)
@@ -68,8 +88,12 @@ change <- function(des, design_name, a, b, g) {
   name <- paste(b, "minus", a, g)
   put(design_name, name, "change", est)
   put(design_name, name, "se", se)
-  put(design_name, name, "p_value", 2 * pt(-abs(est / se), degf(des)))
-  put(design_name, name, "df", degf(des))
+  df <- group_degf(des, d[[da]] + d[[db]])
+  put(design_name, name, "p_value", 2 * pt(-abs(est / se), df))
+  put(design_name, name, "df", df)
+  put(design_name, name, "ci_low", est - qt(0.975, df) * se)
+  put(design_name, name, "ci_high", est + qt(0.975, df) * se)
+  put(design_name, name, "mdc", (qt(0.975, df) + qt(0.8, df)) * se)
   v <- diag(vcov(r))
   put(design_name, name, "se_if_independent",
       sqrt(v[paste0(nb, "/", db)] + v[paste0(na, "/", da)]))
