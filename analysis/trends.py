@@ -138,6 +138,9 @@ class TrendDesign:
         A breakdown; records with no value in it count only towards "All".
     frequency : str, optional
         Column giving how many identical respondents each record stands for.
+    weights : str, optional
+        Column of design weights (per respondent) each period's raking starts from, as R
+        rakes a design made with `weights=`; 1 for every respondent by default.
     keys : str, optional
         Column of record keys (summed over identical respondents), so that `estimates`
         can work intervals from published, perturbed group sizes.
@@ -153,6 +156,7 @@ class TrendDesign:
         period_margins: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
         by: str | None = None,
         frequency: str | None = None,
+        weights: str | None = None,
         keys: str | None = None,
     ) -> None:
         periods = encode(data[period])
@@ -161,6 +165,9 @@ class TrendDesign:
         stratum = periods.codes
         size = len(stratum)
         f = np.ones(size) if frequency is None else np.asarray(data[frequency], dtype=float)
+        d = np.ones(size) if weights is None else np.asarray(data[weights], dtype=float)
+        if weights is not None and not (np.all(np.isfinite(d)) and np.all(d > 0)):
+            raise ValueError(f"design weights in {weights!r} must be positive numbers")
         k = np.zeros(size) if keys is None else np.asarray(data[keys], dtype=float)
         answer, value, counted = _indicator_classes(data[indicator.column], indicator)
         # Each record's answer as 0 (no), 1 (yes) or 2 (not counted: left out or missing).
@@ -172,8 +179,8 @@ class TrendDesign:
         self.unweighted: dict[str, str] = {}  # period -> why it could not be raked
         if margins or period_margins:
             chosen = {p: (period_margins or {}).get(p, margins) for p in periods.labels}
-            cells = self._rake(data, chosen, periods.labels, stratum, f)
-        else:  # unweighted: a period is one cell
+            cells = self._rake(data, chosen, periods.labels, stratum, f, d)
+        else:  # not raked: a period is one cell, each respondent keeps its design weight
             every = len(periods.labels)
             cells = _Cells(
                 stratum, np.arange(every), np.ones(every), [], [], np.bincount(stratum, f, every)
@@ -184,12 +191,14 @@ class TrendDesign:
         cell_of = cells.cell_of
         if self.unweighted:
             keep = np.asarray(kept)[stratum]
-            stratum, f, k, answered, domain = (a[keep] for a in (stratum, f, k, answered, domain))
+            stratum, f, d, k, answered, domain = (
+                a[keep] for a in (stratum, f, d, k, answered, domain)
+            )
             stratum = renumber[stratum]
             cell_of = cell_of[keep]
         cell_period = renumber[cells.period]
         h = len(self.periods)
-        self._raked, self._cell_of = cells, cell_of
+        self._raked, self._cell_of, self._design = cells, cell_of, d
         self.n_periods, self.n_domains = h, g
         self.n_by_period = np.bincount(stratum, weights=f, minlength=h)
         self.df = float(f.sum()) - h
@@ -197,27 +206,34 @@ class TrendDesign:
         # every sum below runs over these few; those not counted are dropped here.
         key = (cell_of * g + domain) * 3 + answered
         total = cells.weight.size * g * 3
+        # With design weights respondents in a cell differ by their design weight d; the
+        # raking factor is the cell's, so w = d * factor and sums of f w and f w^2 are
+        # the cell's factor times sums of f d and f d^2.
+        sums = [k] if weights is None else [k, f * d, f * d * d]
         if total <= 20_000_000:
             counts = np.bincount(key, weights=None if frequency is None else f, minlength=total)
             present = np.flatnonzero(counts)
             fv = counts[present].astype(float)
-            kv = np.bincount(key, weights=k, minlength=total)[present]
+            found = [np.bincount(key, weights=v, minlength=total)[present] for v in sums]
         else:
             present, inverse = np.unique(key, return_inverse=True)
             fv = np.bincount(inverse, weights=f)
-            kv = np.bincount(inverse, weights=k)
+            found = [np.bincount(inverse, weights=v) for v in sums]
         counted_cells = present % 3 < 2
-        present, fv, kv = present[counted_cells], fv[counted_cells], kv[counted_cells]
+        if weights is None:  # every design weight 1: its sums are the counts
+            found += [fv, fv]
+        present, fv = present[counted_cells], fv[counted_cells]
+        kv, dv, d2v = (v[counted_cells] for v in found)
         yv = (present % 3).astype(float)
         cell = present // 3 // g
         cv = cell_period[cell] * g + (present // 3) % g
-        wv = cells.weight[cell]
+        factor = cells.weight[cell]
 
         def per_cell(values, index=cv, length=h * g):
             return np.bincount(index, weights=values, minlength=length)
 
-        fw = fv * wv
-        fw2 = fw * wv
+        fw = dv * factor
+        fw2 = d2v * factor * factor
         shape = (h, g)
         self.n = per_cell(fv).reshape(shape)
         self.x = per_cell(fv * yv).reshape(shape)
@@ -240,7 +256,8 @@ class TrendDesign:
                 [c[used] for c in cells.codes],
                 cells.sizes,
                 cells.count[used],
-                cells.weight[used],
+                (cells.design[used] * cells.weight[used]),
+                (cells.design_squares[used] * cells.weight[used] ** 2),
                 h,
             )
             parts = []
@@ -259,9 +276,9 @@ class TrendDesign:
     @property
     def w(self) -> np.ndarray:
         """Each record's weight (per respondent), as raked within its period."""
-        return self._raked.weight[self._cell_of]
+        return self._design * self._raked.weight[self._cell_of]
 
-    def _rake(self, data, margins_by_period, labels, stratum, f):
+    def _rake(self, data, margins_by_period, labels, stratum, f, d):
         """Rake each period on its own. Respondents sharing a period and every margin's
         category share a weight, so each period is raked as its cells (a few thousand),
         not its respondents. A category is coded alike in every period (the union of the
@@ -297,6 +314,10 @@ class TrendDesign:
         else:
             present, cell_of = np.unique(joint, return_inverse=True)
             cell_count = np.bincount(cell_of, weights=f)
+        # Each cell's design weight total (its count when every design weight is 1), the
+        # base its raking starts from, and the total of squares the variance needs.
+        cell_design = np.bincount(cell_of, weights=f * d, minlength=present.size)
+        cell_squares = np.bincount(cell_of, weights=f * d * d, minlength=present.size)
         parts, rest = [], present
         for size in reversed(sizes):
             parts.append(rest % size - 1)
@@ -314,13 +335,13 @@ class TrendDesign:
                 result = rake(
                     subset,
                     margins_by_period[name],
-                    base_weights=cell_count[cells],
+                    base_weights=cell_design[cells],
                     tolerance=RAKING_TOLERANCE,
                 )
             except RakingError as error:
                 self.unweighted[name] = str(error)
                 continue
-            cell_weight[cells] = result.weights / cell_count[cells]
+            cell_weight[cells] = result.weights / cell_design[cells]  # the cell's factor
         codes = []
         for variable, code in zip(variables, cell_codes, strict=True):
             position = np.array(
@@ -328,8 +349,9 @@ class TrendDesign:
             )
             codes.append(position[code])  # code -1 (missing) picks the last
         return _Cells(
-            cell_of, cell_period, cell_weight, codes, [len(union[v]) for v in variables], cell_count
-        )
+            cell_of, cell_period, cell_weight, codes, [len(union[v]) for v in variables],
+            cell_count, cell_design, cell_squares,
+        )  # fmt: skip
 
     # -- estimates and contrasts -------------------------------------------------------
 
@@ -590,10 +612,12 @@ class _Cells:
 
     cell_of: np.ndarray
     period: np.ndarray
-    weight: np.ndarray
+    weight: np.ndarray  # the raking factor: a respondent's weight is its design weight times it
     codes: list[np.ndarray]
     sizes: list[int]
     count: np.ndarray
+    design: np.ndarray | None = None  # sums of design weights (None: all 1, so the count)
+    design_squares: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -607,12 +631,12 @@ class _Blocks:
     xtw: np.ndarray  # (periods, categories)
 
     @classmethod
-    def build(cls, stratum, codes, sizes, f, w, h: int) -> _Blocks:
+    def build(cls, stratum, codes, sizes, f, fw, fw2, h: int) -> _Blocks:
+        """From each raking cell's period, categories, respondents (f), and sums of their
+        weights (fw) and squared weights (fw2)."""
         k = int(sum(sizes))
         offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         xtx, xtw2x, xtw = np.zeros((h, k, k)), np.zeros((h, k, k)), np.zeros((h, k))
-        fw = f * w
-        fw2 = fw * w
         for a, (code_a, size_a) in enumerate(zip(codes, sizes, strict=True)):
             first = stratum * size_a + code_a
             span_a = slice(offsets[a], offsets[a + 1])

@@ -36,9 +36,11 @@ WINDOWS = {f"W{i}": w for i, w in enumerate(rolling_windows(QUARTERS), start=1)}
 GROUPS = {"all": ALL, "Hackney": "Hackney", "Camden": "Camden"}
 
 
-def design(period: str) -> TrendDesign:
+def design(period: str, weights: str | None = None) -> TrendDesign:
     columns = {name: [r[name] for r in ROWS] for name in ROWS[0]}
-    return TrendDesign(columns, indicator=INDICATOR, period=period, margins=MARGINS, by="borough")
+    return TrendDesign(
+        columns, indicator=INDICATOR, period=period, margins=MARGINS, by="borough", weights=weights
+    )
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +194,41 @@ def test_a_period_that_cannot_be_raked_is_left_out_with_the_reason():
     )  # fmt: skip
     assert again.periods == tuple(QUARTERS) and not again.unweighted
     assert again.estimate(Window("2024-Q3", ("2024-Q3",))).n > 80
+
+
+FROM_WEIGHTS = "quarter from design weights"
+
+
+@pytest.fixture(scope="module")
+def from_weights() -> TrendDesign:
+    return design("quarter", weights="design_weight")
+
+
+@pytest.mark.parametrize("group", GROUPS)
+@pytest.mark.parametrize("stem", [*WINDOWS, *(f"Q{i}" for i in range(1, 9))])
+def test_raking_from_design_weights_matches_r(from_weights, by_quarter, stem, group):
+    """Each period raked from the respondents' design weights, as R rakes a design made
+    with `weights = ~design_weight`: other weights, other estimates and errors, each R's."""
+    found = from_weights.estimate(window(stem), GROUPS[group])
+    name = f"{stem} {group}"
+    assert found.estimate == pytest.approx(EXPECTED[FROM_WEIGHTS, name, "estimate"], abs=TOLERANCE)
+    assert found.standard_error == pytest.approx(EXPECTED[FROM_WEIGHTS, name, "se"], abs=TOLERANCE)
+    assert found.ci_lower == pytest.approx(EXPECTED[FROM_WEIGHTS, name, "ci_low"], abs=TOLERANCE)
+    plain = by_quarter.estimate(window(stem), GROUPS[group])
+    moved = abs(found.estimate - plain.estimate) + abs(found.standard_error - plain.standard_error)
+    assert moved > 1e-4  # the design weights counted
+
+
+@pytest.mark.parametrize("group", GROUPS)
+@pytest.mark.parametrize(("start", "end"), [("W1", "W5"), ("Q7", "Q8")])
+def test_changes_raked_from_design_weights_match_r(from_weights, start, end, group):
+    found = from_weights.change(window(start), window(end), GROUPS[group])
+    name = f"{end} minus {start} {group}"
+    assert found.change == pytest.approx(EXPECTED[FROM_WEIGHTS, name, "change"], abs=TOLERANCE)
+    assert found.standard_error == pytest.approx(EXPECTED[FROM_WEIGHTS, name, "se"], abs=TOLERANCE)
+    assert found.p_value == pytest.approx(EXPECTED[FROM_WEIGHTS, name, "p_value"], abs=TOLERANCE)
+
+
+def test_raked_weights_start_from_the_design_weights(from_weights):
+    first = EXPECTED[FROM_WEIGHTS, "weights", "first"]
+    assert from_weights.w[0] == pytest.approx(first, rel=1e-7)  # as for 1 per respondent

@@ -58,10 +58,15 @@ def main() -> None:
                     answer,
                 ]
             )
+    # Design weights, from a generator of their own so the other columns stay as they were:
+    # the trends tests rake from them as well as from 1 per respondent.
+    design = np.random.default_rng(20261208).uniform(0.5, 2.0, len(rows)).round(4)
     with (HERE / "trend-data.csv").open("w", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(["quarter", "year", "borough", "age_sex", "ethnic", "answer"])
-        writer.writerows(rows)
+        writer.writerow(
+            ["quarter", "year", "borough", "age_sex", "ethnic", "answer", "design_weight"]
+        )
+        writer.writerows([*row, f"{weight:.4f}"] for row, weight in zip(rows, design, strict=True))
     with (HERE / "population.csv").open("w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["margin", "category", "population"])

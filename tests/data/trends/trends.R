@@ -35,9 +35,9 @@ margins_for <- function(pvar, periods) {
     t
   })
 }
-raked <- function(pvar) {
+raked <- function(pvar, weights = ~one) {
   periods <- sort(unique(d[[pvar]]))
-  design <- svydesign(ids = ~1, strata = as.formula(paste0("~", pvar)), weights = ~one, data = d)
+  design <- svydesign(ids = ~1, strata = as.formula(paste0("~", pvar)), weights = weights, data = d)
   rake(design,
        sample.margins = list(as.formula(paste0("~", pvar, "+borough")),
                              as.formula(paste0("~", pvar, "+age_sex")),
@@ -47,6 +47,8 @@ raked <- function(pvar) {
 }
 by_quarter <- raked("quarter")
 by_year <- raked("year")
+# The same, raked from design weights (the data's design_weight column).
+from_weights <- raked("quarter", ~design_weight)
 
 out <- data.frame(design = character(), name = character(), figure = character(),
                   value = numeric(), stringsAsFactors = FALSE)
@@ -109,6 +111,13 @@ for (g in groups) {
   change(by_year, "year", "Y2024", "Y2025", g)
   change(by_year, "year", "Y2025", "Y2026", g)
 }
+for (g in groups) {
+  for (w in names(windows)) ratio(from_weights, "quarter from design weights", w, g)
+  for (q in seq_along(quarters)) ratio(from_weights, "quarter from design weights", paste0("Q", q), g)
+  change(from_weights, "quarter from design weights", "W1", "W5", g)
+  change(from_weights, "quarter from design weights", "Q7", "Q8", g)
+}
+put("quarter from design weights", "weights", "first", weights(from_weights)[1])
 put("quarter", "weights", "first", weights(by_quarter)[1])
 put("year", "weights", "first", weights(by_year)[1])
 write.csv(out, "expected.csv", row.names = FALSE)
