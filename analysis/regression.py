@@ -56,6 +56,7 @@ class LogisticFit:
     _design: tuple  # per cell of respondents: x, summed weights, in the model
     _respondents: np.ndarray  # per cell: how many respondents
     _outcome: np.ndarray  # per cell: 1 for a positive answer
+    _variance: object = None  # values per cell and respondent -> their sandwich variance
 
     @property
     def standard_errors(self) -> np.ndarray:
@@ -104,10 +105,11 @@ class LogisticFit:
     ) -> list[tuple[str, float, float, float, float]]:
         """Each category of `variable`: (category, predicted share, standard error, lower,
         upper), everyone given that category with everything else as it is, averaged with
-        the weights. The standard error is by the delta method from the coefficients'
-        covariance."""
-        x, w, inside = self._design
-        x, w = x[inside], w[inside]
+        the weights. Its variance, as R's `svypredmeans`: the variance of the weighted mean
+        of the fitted values (the raking projection included), plus the coefficients' part
+        by the delta method."""
+        every, weights, inside = self._design
+        x, w = every[inside], weights[inside]
         columns = [i for i, t in enumerate(self.terms) if t.variable == variable]
         q = stats.t.ppf(1 - (1 - confidence_level) / 2, self.df)
         found = []
@@ -120,7 +122,12 @@ class LogisticFit:
             mu = _expit(moved @ self.coefficients)
             share = float(w @ mu / w.sum())
             gradient = (w * mu * (1 - mu)) @ moved / w.sum()
-            se = float(math.sqrt(gradient @ self.covariance @ gradient))
+            variance = float(gradient @ self.covariance @ gradient)
+            if self._variance is not None:  # the fitted values' own part
+                fitted = np.zeros(every.shape[0])
+                fitted[inside] = (mu - share) / w.sum()
+                variance += float(self._variance(fitted[:, None])[0, 0])
+            se = math.sqrt(variance)
             found.append((category, share, se, share - q * se, share + q * se))
         return found
 
@@ -235,11 +242,16 @@ def survey_logistic(
     # coefficients.
     scores = np.zeros((present.size, x.shape[1]))
     scores[inside] = (xs * (ys - mu)[:, None]) @ bread
-    covariance = _sandwich(scores, count, sw, sw2, raking, raking_cell)
+
+    def variance(values: np.ndarray) -> np.ndarray:
+        """The sandwich of values per cell and respondent, as the coefficients' is."""
+        return _sandwich(values, count, sw, sw2, raking, raking_cell)
+
+    covariance = variance(scores)
     n_model = int(count[inside].sum())
     return LogisticFit(
         terms, beta, covariance, float(n_model - x.shape[1]), references, levels, n_model,
-        iterations, (x, sw, inside), count, y,
+        iterations, (x, sw, inside), count, y, variance,
     )  # fmt: skip
 
 

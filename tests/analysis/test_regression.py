@@ -60,6 +60,25 @@ def test_coefficients_standard_errors_and_p_values_match_r(design):
         assert p == pytest.approx(EXPECTED[design, name, "p_value"], abs=TOLERANCE), name
 
 
+@pytest.mark.parametrize("design", ["unweighted", "weighted", "raked"])
+def test_average_marginal_predictions_match_r_svypredmeans(design):
+    """Each borough's predicted share with everything else as it is, and its standard error
+    with both parts R's svypredmeans adds: the fitted values' and the coefficients'. The
+    coefficients' part alone understated it."""
+    fit = survey_logistic(
+        COLUMNS,
+        indicator=INDICATOR,
+        predictors=PREDICTORS,
+        weights="w" if design == "weighted" else None,
+        margins={"borough": MARGINS["borough"], "age_sex": MARGINS["age_sex"],
+                 "ethnic": MARGINS["ethnic"]} if design == "raked" else None,
+    )  # fmt: skip
+    for borough, share, se, _low, _high in fit.marginal_predictions("borough"):
+        name = f"predicted {borough}"
+        assert share == pytest.approx(EXPECTED[design, name, "estimate"], abs=TOLERANCE)
+        assert se == pytest.approx(EXPECTED[design, name, "se"], abs=TOLERANCE)
+
+
 def test_odds_ratios_and_predictions_read_as_a_person_would():
     fit = survey_logistic(COLUMNS, indicator=INDICATOR, predictors=PREDICTORS)
     ratios = dict((name, (ratio, low, high)) for name, ratio, low, high in fit.odds_ratios())

@@ -40,6 +40,16 @@ for (name in names(designs)) {
     put(name, term, "p_value", s[term, 4])
   }
   put(name, "(model)", "df", fit$df.residual)
+  # Average marginal predictions by borough, everything else as it is: svypredmeans adds
+  # the borough to a model of the rest, and its variance is the fitted values' part (the
+  # variance of their weighted mean) plus the coefficients' part.
+  rest <- svyglm(y ~ age_sex + ethnic, design = subset(designs[[name]], valid == 1),
+                 family = quasibinomial())
+  means <- svypredmeans(rest, ~borough)
+  for (borough in names(coef(means))) {
+    put(name, paste0("predicted ", borough), "estimate", as.numeric(coef(means)[borough]))
+    put(name, paste0("predicted ", borough), "se", as.numeric(SE(means)[borough]))
+  }
 }
 write.csv(out, "expected.csv", row.names = FALSE)
 cat(sprintf("%d figures written to expected.csv\n", nrow(out)))
