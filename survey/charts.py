@@ -497,8 +497,9 @@ def _modelled_rows(by_code: dict, rows: list[Row], modelled) -> dict:
     found = {}
     for code, row in by_code.items():
         area = modelled.areas.get(code)
-        if area is None or london is None:
-            found[code] = replace(row, estimate=None)
+        if area is None or london is None or not area.narrows:
+            note = "the model does not shorten its interval" if area is not None else row.note
+            found[code] = replace(row, estimate=None, note=note)
             continue
         low, high = area.low * 100, area.high * 100
         comparison = (
@@ -543,7 +544,7 @@ def modelled_chart(
     Boroughs in the table's order, or by direct estimate."""
     by_code = {r.codes[0]: r for r in rows if not r.is_overall and r.estimate is not None}
     shown = [(row, modelled.areas.get(row.codes[0])) for row in by_code.values()]
-    shown = [(row, area) for row, area in shown if area is not None]
+    shown = [(row, area) for row, area in shown if area is not None and area.narrows]
     if not shown:
         return None
     if by_estimate:

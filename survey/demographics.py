@@ -117,6 +117,30 @@ BOROUGH_GROUPS: tuple[tuple[str, ...], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class AreaCovariate:
+    """A borough's share of people in some categories, from the population figures
+    uploaded within boroughs: a candidate covariate for the modelled borough estimates."""
+
+    name: str
+    label: str  # how the methods note and the page name it
+    dimension: str  # the population figures' dimension ("age_band", "sex", "ethnicity")
+    answers: tuple[str, ...] = ()  # the options counted; or
+    group: str | None = None  # every option of this group (ethnicity's 2021 Census groups)
+
+
+# The fixed short list the modelled borough estimates choose from (at most two, by AIC).
+AREA_COVARIATES: tuple[AreaCovariate, ...] = (
+    AreaCovariate("young", "share aged 16 to 34", "age_band", answers=("16-24", "25-34")),
+    AreaCovariate("older", "share aged 65 or over", "age_band", answers=("65-plus",)),
+    AreaCovariate("female", "share female", "sex", answers=("female",)),
+    AreaCovariate("white", "share White", "ethnicity", group="white"),
+    AreaCovariate("asian", "share Asian or Asian British", "ethnicity", group="asian"),
+    AreaCovariate("black", "share Black, Black British, Caribbean or African", "ethnicity",
+                  group="black"),
+)  # fmt: skip
+
+
 def margin_name(names: tuple[str, ...]) -> str:
     """A raking margin's key in reports: "borough", "age_band_sex", "ethnic_group"."""
     return "_".join(names)

@@ -19,7 +19,7 @@ from survey.models import Answer, QuestionnaireVersion, Response
 from survey.publication import Count, Gate
 from survey.questionnaire import Questionnaire
 from survey.services.periods import Period, enclosing
-from survey.services.population import NOT_POPULATION, Figures
+from survey.services.population import NOT_POPULATION, Figures, borough_population
 
 UNDER_REPRESENTED = 0.8  # share of responses below 80% of the share of population
 
@@ -237,25 +237,6 @@ def of_questionnaire(questionnaire: Questionnaire):
 
 
 BOROUGH_COVERAGE = ("age_band", "sex", "ethnic_group")  # the groups compared within a borough
-
-
-def borough_population(figures: Figures | None, borough: str, source: str) -> dict[str, int]:
-    """The borough's people by one dimension ("age_band", "ethnicity"), from the figures
-    uploaded within boroughs; empty when none were."""
-    if figures is None:
-        return {}
-    found: dict[str, int] = {}
-    for variable, given in figures.values.items():
-        parts = variable.split("*")
-        if parts[0] != "borough" or source not in parts[1:]:
-            continue
-        at = parts.index(source)
-        for category, people in given.items():
-            values = category.split("*")
-            if values[0] == borough:
-                found[values[at]] = found.get(values[at], 0) + people
-        return found
-    return {}
 
 
 def _by_answer(rows, position: int, keep) -> dict[str, tuple[int, int]]:

@@ -314,19 +314,48 @@ def methods_note(report: Report) -> str:
         modelled = report.modelled
         parts.append(
             "Modelled borough estimates (Fay-Herriot): each borough's true share is taken to be "
-            "London's typical share plus a borough effect, and its direct estimate that plus "
-            "sampling error of known size. The modelled estimate weighs the two: a borough "
-            "with many responses keeps nearly its direct estimate, one with few moves towards "
-            "the typical share, and its interval shortens. This helps most for small boroughs. "
-            "It assumes the boroughs' effects vary at random around the typical share (no "
-            "borough is special in a way the model is not told) and the direct estimates' "
-            "variances are right. Fitted by REML on the arcsine square-root scale (where a "
-            "share's variance does not depend on the share) to the boroughs whose direct "
-            "estimate is published, brought back with the bias corrected, and benchmarked: "
-            f"multiplied by {modelled.benchmark_factor:.3f} so that, weighted by population, "
-            "they give London's direct estimate."
+            "what its population predicts plus a borough effect, and its direct estimate that "
+            "plus sampling error of known size. The modelled estimate weighs the two: a "
+            "borough with many responses keeps nearly its direct estimate, one with few moves "
+            "towards the prediction, and its interval shortens. This helps most for small "
+            "boroughs. It assumes the boroughs' effects vary at random around the prediction "
+            "(no borough is special in a way the model is not told) and the direct estimates' "
+            "variances are right. " + modelled_words(modelled) + " Fitted by REML on the "
+            "arcsine square-root scale (where a share's variance does not depend on the "
+            "share) to the boroughs whose direct estimate is published, brought back with "
+            f"the bias corrected, and benchmarked: multiplied by "
+            f"{modelled.benchmark_factor:.3f} so that, weighted by population, they give "
+            "London's direct estimate. A borough's modelled estimate is shown only where its "
+            "interval is shorter than the direct one's."
         )
     return "\n\n".join(parts)
+
+
+def modelled_words(modelled) -> str:
+    """What the borough model was told about each borough, and how it was chosen."""
+    rule = (
+        "The covariates are chosen from a fixed short list of each borough's population "
+        "shares (at most two), as the model with the lowest AIC fitted by maximum likelihood."
+    )
+    if not modelled.candidates:
+        return (
+            "The prediction is London's typical share: the population figures give every "
+            "borough the same mix, so no borough covariate could be used. " + rule
+        )
+    if not modelled.covariates:
+        return (
+            f"The prediction is London's typical share: none of {_listed(modelled.candidates)} "
+            "improved the model. " + rule
+        )
+    return (
+        f"The prediction uses {_listed(modelled.covariates)}, which explain "
+        f"{modelled.explained:.0%} of the variation between boroughs. " + rule
+    )
+
+
+def _listed(words) -> str:
+    words = list(words)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def excluded_answers(report: Report) -> list[str]:
@@ -465,6 +494,7 @@ def download_records(report: Report) -> list[dict]:
         )
         if report.modelled is not None:
             area = report.modelled.areas.get(row.labels[0]) if published else None
+            area = area if area is not None and area.narrows else None
             record.update(
                 modelled_estimate=area.estimate if area else None,
                 modelled_ci_low=area.low if area else None,
@@ -901,11 +931,12 @@ def trend_methods_note(trend: Trend) -> str:
     parts.append(
         f"Intervals are {level}% Korn-Graubard intervals from linearised standard errors "
         "that allow for the weighting, each on its group's own degrees of freedom (its "
-        "published number of responses less the periods they fall in). A change's p-value is the chance of a change at least "
-        "this size if nothing had changed; p-values for the groups are adjusted together "
-        f"with {ADJUSTMENT_WORDS[trend.adjust]}. Beside each change is the smallest change "
-        "the survey would detect (80% power, 5% two-sided test): a smaller real change may "
-        "go unseen, so 'no clear change' does not mean 'no change'."
+        "published number of responses less the periods they fall in). A change's p-value "
+        "is the chance of a change at least this size if nothing had changed; p-values "
+        "for the groups are adjusted together with "
+        f"{ADJUSTMENT_WORDS[trend.adjust]}. Beside each change is the smallest change the "
+        "survey would detect (80% power, 5% two-sided test): a smaller real change may go "
+        "unseen, so 'no clear change' does not mean 'no change'."
     )
     for name, why in trend.provisional.items():
         parts.append(f"{window_label(name)} is {why.replace('provisional', 'provisional [p]')}.")

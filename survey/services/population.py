@@ -177,3 +177,22 @@ def current_figures(session: Session) -> Figures | None:
 
 def list_versions(session: Session) -> list[PopulationSet]:
     return list(session.scalars(select(PopulationSet).order_by(PopulationSet.version.desc())))
+
+
+def borough_population(figures: Figures | None, borough: str, source: str) -> dict[str, int]:
+    """The borough's people by one dimension ("age_band", "ethnicity"), from the figures
+    uploaded within boroughs; empty when none were."""
+    if figures is None:
+        return {}
+    found: dict[str, int] = {}
+    for variable, given in figures.values.items():
+        parts = variable.split("*")
+        if parts[0] != "borough" or source not in parts[1:]:
+            continue
+        at = parts.index(source)
+        for category, people in given.items():
+            values = category.split("*")
+            if values[0] == borough:
+                found[values[at]] = found.get(values[at], 0) + people
+        return found
+    return {}

@@ -141,6 +141,9 @@ def report():
         if result and result.modelled
         else None,
         methods_note=exports.methods_note(result) if result else "",
+        modelled_words=exports.modelled_words(result.modelled)
+        if result and result.modelled
+        else "",
         formats=exports.FORMATS,
         crosstab=exports.crosstab(rows) if result and len(choice.by) == 2 else None,
         excluded=exports.excluded_answers(result) if result else [],

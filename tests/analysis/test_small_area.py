@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.small_area import arcsine, back_transform, benchmark, fay_herriot
+from analysis.small_area import (
+    arcsine,
+    back_transform,
+    benchmark,
+    choose_covariates,
+    fay_herriot,
+)
 
 DATA = Path(__file__).parents[1] / "data" / "small-area"
 ROWS = list(csv.DictReader((DATA / "milk.csv").read_text(encoding="utf-8").splitlines()))
@@ -74,3 +80,59 @@ def test_benchmarking_makes_the_areas_add_up_to_the_direct_total():
     benchmarked, factor = benchmark(fit.eblup, population, target)
     assert float(population @ benchmarked / population.sum()) == pytest.approx(target)
     assert factor == pytest.approx(target / float(population @ fit.eblup / population.sum()))
+
+
+BOROUGHS = list(csv.DictReader((DATA / "boroughs.csv").read_text(encoding="utf-8").splitlines()))
+R_FIGURES = {
+    (r["model"], r["figure"]): float(r["value"])
+    for r in csv.DictReader(
+        (DATA / "boroughs-expected.csv").read_text(encoding="utf-8").splitlines()
+    )
+}
+CANDIDATES = {
+    name: np.array([float(r[name]) for r in BOROUGHS]) for name in ("young", "white", "female")
+}
+B_DIRECT = np.array([float(r["direct"]) for r in BOROUGHS])
+B_VARIANCE = np.array([float(r["variance"]) for r in BOROUGHS])
+
+
+@pytest.mark.parametrize(
+    "model", ["none", "young", "white", "female", "young+white", "young+female", "white+female"]
+)
+def test_covariate_models_match_r(model):
+    """Every model the rule tries, against R's metafor (a Fay-Herriot model is a
+    random-effects meta-regression with known variances): the ML AIC that ranks them,
+    the REML variance, coefficients and every area's EBLUP."""
+    names = [] if model == "none" else model.split("+")
+    x = np.column_stack([CANDIDATES[n] for n in names]) if names else None
+    ml = fay_herriot(B_DIRECT, B_VARIANCE, x, method="ml")
+    aic = -2 * ml.log_likelihood + 2 * (len(names) + 2)
+    assert aic == pytest.approx(R_FIGURES[model, "aic_ml"], abs=1e-5)
+    reml = fay_herriot(B_DIRECT, B_VARIANCE, x, method="reml")
+    assert reml.variance == pytest.approx(R_FIGURES[model, "variance_reml"], abs=1e-8)
+    for i, b in enumerate(reml.coefficients, start=1):
+        assert b == pytest.approx(R_FIGURES[model, f"coefficient_{i}"], abs=TOLERANCE)
+    for row, eblup in zip(BOROUGHS, reml.eblup, strict=True):
+        assert eblup == pytest.approx(R_FIGURES[model, f"eblup_{row['area']}"], abs=TOLERANCE)
+
+
+def test_the_rule_chooses_the_covariates_with_the_best_aic_and_says_what_they_explain():
+    chosen = choose_covariates(B_DIRECT, B_VARIANCE, CANDIDATES)
+    best = min(
+        ("none", "young", "white", "female", "young+white", "young+female", "white+female"),
+        key=lambda model: R_FIGURES[model, "aic_ml"],
+    )
+    assert chosen.covariates == tuple(best.split("+")) == ("young", "white")
+    assert len(chosen.tried) == 7
+    assert chosen.explained == pytest.approx(
+        1 - R_FIGURES[best, "variance_reml"] / R_FIGURES["none", "variance_reml"], abs=1e-6
+    )
+    # The covariates narrow every area's interval against the common-mean model here.
+    plain = fay_herriot(B_DIRECT, B_VARIANCE, method="reml")
+    assert np.all(chosen.fit.mse < plain.mse)
+
+
+def test_a_candidate_alike_in_every_area_is_never_tried():
+    alike = {"same": np.full(B_DIRECT.size, 0.5), "young": CANDIDATES["young"]}
+    chosen = choose_covariates(B_DIRECT, B_VARIANCE, alike)
+    assert all("same" not in names for names, _aic in chosen.tried)

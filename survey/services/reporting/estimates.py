@@ -11,13 +11,14 @@ from scipy import stats
 from sqlalchemy.orm import Session
 
 from analysis import Proportion, RakingError, Summary, group_counts, summarise
-from analysis.small_area import arcsine, back_transform, benchmark, fay_herriot
+from analysis.small_area import arcsine, back_transform, benchmark, choose_covariates
 from survey import clock
-from survey.geography import PREFER_NOT_TO_SAY
+from survey.demographics import AREA_COVARIATES
+from survey.geography import BOROUGH_NAMES, PREFER_NOT_TO_SAY
 from survey.publication import Count, Gate
 from survey.questionnaire import Indicator, Questionnaire
 from survey.services.periods import ALL, PeriodError, enclosing, parse_period
-from survey.services.population import Figures
+from survey.services.population import Figures, borough_population
 from survey.services.report_columns import (
     BREAKDOWNS,
     ColumnsError,
@@ -204,7 +205,9 @@ def build_report(
         threshold=gate.threshold,
         complements=len(complements),
         generated_at=clock.now(),
-        modelled=_modelled(summary, margins) if request.by == ("borough",) and margins else None,
+        modelled=_modelled(summary, margins, figures, questionnaire)
+        if request.by == ("borough",) and margins
+        else None,
         diagnostics={
             **_diagnostics(summary, data, gate),
             "empty_categories": empty,
@@ -220,24 +223,70 @@ class ModelledArea:
     low: float
     high: float
     shrinkage: float  # how far towards the model's prediction, from 0 (direct) to 1
+    narrows: bool = True  # its interval is shorter than the direct one's: shown
 
 
 @dataclass(frozen=True)
 class Modelled:
     """Borough estimates from the Fay-Herriot model, beside the direct ones: fitted on the
-    arcsine scale to the boroughs whose direct estimate is published, intercept only, by
-    REML; benchmarked so that, weighted by population, they give London's direct estimate."""
+    arcsine scale to the boroughs whose direct estimate is published, by REML, with the
+    area covariates (`survey.demographics.AREA_COVARIATES`, from the figures uploaded within
+    boroughs) that a stated rule chose; benchmarked so that, weighted by population, they
+    give London's direct estimate. An area's modelled estimate is shown only where its
+    interval is shorter than the direct one's."""
 
     areas: dict[str, ModelledArea]
     variance: float  # of the borough effects, on the arcsine scale
     benchmark_factor: float
     confidence_level: float
+    covariates: tuple[str, ...] = ()  # the chosen covariates' labels; empty: a common mean
+    candidates: tuple[str, ...] = ()  # the covariates the figures allowed, chosen or not
+    explained: float = 0.0  # share of the between-borough variance the covariates explain
+
+    @property
+    def not_narrower(self) -> list[str]:
+        """Areas whose modelled interval is no shorter than the direct one: not shown."""
+        return [code for code, area in self.areas.items() if not area.narrows]
 
 
 MIN_AREAS = 5  # fewer published boroughs than this leave the model nothing to borrow from
 
 
-def _modelled(summary: Summary, margins: dict) -> Modelled | None:
+def area_covariates(
+    figures: Figures | None, questionnaire: Questionnaire, codes: list[str]
+) -> dict[str, np.ndarray]:
+    """Each area covariate of the register, one share per borough (in `codes` order), from
+    the population figures uploaded within boroughs; a covariate whose figures are missing
+    for a borough, or whose shares hardly differ between boroughs, is left out."""
+    found = {}
+    for covariate in AREA_COVARIATES:
+        counted = set(covariate.answers)
+        if covariate.group is not None:
+            question = questionnaire.dimension_question(covariate.dimension)
+            options = question.options if question is not None else ()
+            counted = {o.value for o in options if o.group == covariate.group}
+        shares = []
+        for code in codes:
+            people = borough_population(figures, code, covariate.dimension)
+            total = sum(people.values())
+            if not total or not counted:
+                break
+            shares.append(sum(n for answer, n in people.items() if answer in counted) / total)
+        else:
+            if np.ptp(shares) >= LEAST_SPREAD:
+                found[covariate.label] = np.array(shares)
+    return found
+
+
+# Shares that differ by less than this between the most and least of the boroughs tell them
+# apart no better than the rounding of the figures (demo figures give every borough
+# London's mix, give or take a person).
+LEAST_SPREAD = 0.005
+
+
+def _modelled(
+    summary: Summary, margins: dict, figures: Figures | None, questionnaire: Questionnaire
+) -> Modelled | None:
     rows = [
         r
         for r in summary.rows
@@ -245,12 +294,15 @@ def _modelled(summary: Summary, margins: dict) -> Modelled | None:
         and r.estimate is not None
         and r.n_eff
         and r.labels[0] in margins["borough"]
+        and r.labels[0] in BOROUGH_NAMES  # an area: not those who preferred not to say
     ]
     overall = next((r for r in summary.rows if r.is_overall), None)
     if len(rows) < MIN_AREAS or overall is None or overall.estimate is None:
         return None
     theta, variance = arcsine([r.estimate for r in rows], [r.n_eff for r in rows])
-    fit = fay_herriot(theta, variance, method="reml")
+    candidates = area_covariates(figures, questionnaire, [r.labels[0] for r in rows])
+    chosen = choose_covariates(theta, variance, candidates)
+    fit = chosen.fit
     level = summary.confidence_level
     z = float(stats.norm.ppf(1 - (1 - level) / 2))
     spread = np.sqrt(fit.mse)
@@ -266,10 +318,19 @@ def _modelled(summary: Summary, margins: dict) -> Modelled | None:
             float(lo * factor),
             float(min(hi * factor, 1.0)),
             float(k),
+            min(hi * factor, 1.0) - lo * factor < r.ci_high - r.ci_low,
         )
         for r, b, lo, hi, k in zip(rows, benchmarked, low, high, fit.shrinkage, strict=True)
     }
-    return Modelled(areas, fit.variance, float(factor), level)
+    return Modelled(
+        areas,
+        fit.variance,
+        float(factor),
+        level,
+        chosen.covariates,
+        tuple(candidates),
+        chosen.explained,
+    )
 
 
 @dataclass(frozen=True)

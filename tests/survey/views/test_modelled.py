@@ -3,6 +3,7 @@ small boroughs, benchmarked to London, on the page, the map and in the methods n
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from bs4 import BeautifulSoup
 
@@ -74,3 +75,75 @@ def test_the_download_carries_both_estimates_for_each_borough(analyst):
         )
         assert 0 < float(row["shrinkage"]) < 1
     assert not any(r["modelled_estimate"] for r in rows if not r["estimate"])  # hidden stays hidden
+
+
+def test_with_every_borough_in_londons_mix_the_model_says_no_covariate_could_be_used(analyst):
+    """The demo's figures give each borough London's mix: nothing to tell boroughs apart."""
+    said = page(analyst.get(QUERY)).select_one("#modelled-covariates").get_text(" ", strip=True)
+    assert "give every borough the same mix, so no borough covariate could be used" in said
+    assert "lowest AIC" in said
+
+
+def _varied_figures(app) -> None:
+    """Figures in which boroughs differ: from London's mix, a share of each borough's people
+    aged 16 to 24 moved to 65 or over, and of its White British to Asian Indian, varying
+    borough by borough (totals unchanged)."""
+    from survey.demo import demo_population
+    from survey.extensions import db
+    from survey.services.population import store_figures
+    from survey.services.questionnaires import latest_version, questionnaire_for
+
+    with app.app_context():
+        questionnaire = questionnaire_for(latest_version(db.session, "prevent-awareness"))
+        values = demo_population(questionnaire)
+        boroughs = sorted(values["borough"])
+        for variable, moves in (
+            ("borough*age_band*sex", (("16-24", "65-plus"),)),
+            ("borough*ethnicity", (("white_british", "asian_indian"),)),
+        ):
+            given = values[variable]
+            for category in list(given):
+                parts = category.split("*")
+                for source, target in moves:
+                    if parts[1] != source:
+                        continue
+                    tilt = (boroughs.index(parts[0]) % 7 - 3) / 10  # -0.3 to 0.3
+                    moved = round(given[category] * tilt)
+                    other = "*".join([parts[0], target, *parts[2:]])
+                    given[category] -= moved
+                    given[other] += moved
+        store_figures(db.session, values, label="Borough mixes for a test", uploaded_by=None)
+        db.session.commit()
+
+
+def test_covariates_come_from_each_boroughs_figures_and_the_rule_is_stated(app, analyst):
+    from survey.demographics import AREA_COVARIATES
+    from survey.extensions import db
+    from survey.services.population import current_figures
+    from survey.services.questionnaires import latest_version, questionnaire_for
+    from survey.services.reporting.estimates import area_covariates
+
+    _varied_figures(app)
+    with app.app_context():
+        questionnaire = questionnaire_for(latest_version(db.session, "prevent-awareness"))
+        figures = current_figures(db.session)
+        shares = area_covariates(figures, questionnaire, sorted(figures.values["borough"]))
+    tilted = {"share aged 16 to 34", "share aged 65 or over", "share White"}
+    tilted.add("share Asian or Asian British")
+    assert set(shares) == tilted  # sex and Black kept London's mix: no candidates
+    assert all(np.ptp(values) > 0.01 for values in shares.values())
+    assert np.all((shares["share White"] > 0) & (shares["share White"] < 1))
+    assert {c.label for c in AREA_COVARIATES} > tilted
+    soup = page(analyst.get(QUERY))
+    said = soup.select_one("#modelled-covariates").get_text(" ", strip=True)
+    # The demo's answers lean by borough in the pattern the test tilted the mixes by, so
+    # the covariates explain much of the variation between boroughs.
+    named, explained = said.removeprefix("The prediction uses ").split(", which explain ")
+    assert set(named.replace(" and ", ", ").split(", ")) <= tilted
+    assert int(explained.split("%")[0]) > 20
+    for row in soup.select("#modelled-table tbody tr"):
+        cells = row.select("td")
+        if "not shown" in cells[1].get_text():
+            continue
+        direct, modelled = limits(cells[0]), limits(cells[1])
+        assert modelled[2] - modelled[1] < direct[2] - direct[1]
