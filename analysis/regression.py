@@ -146,6 +146,7 @@ def survey_logistic(
     raking: RakeResult | None = None,
     frequency: str | None = None,
     reference: str = "first",
+    strata: str | None = None,
 ) -> LogisticFit:
     """Fit the indicator on the categorical `predictors` together.
 
@@ -171,6 +172,11 @@ def survey_logistic(
     reference : {"first", "largest"}
         Each variable's reference category: the first (as R does) or the one with most
         respondents in the model (steadier odds ratios to read).
+    strata : str, optional
+        Column of strata (the periods a trend rakes on their own): each stratum is raked
+        to `margins` on its own, the scores are centred within each stratum, and the
+        degrees of freedom are R's for a stratified design (respondents in the model less
+        the strata they fall in, plus one, less the coefficients).
 
     Raises
     ------
@@ -183,6 +189,22 @@ def survey_logistic(
     size = len(answer)
     f = np.ones(size) if frequency is None else np.asarray(data[frequency], dtype=float)
     w = np.ones(size) if weights is None else np.asarray(data[weights], dtype=float)
+    stratum = (
+        Coded(np.zeros(size, dtype=np.intp), ("all",)) if strata is None else encode(data[strata])
+    )
+    if np.any(stratum.codes < 0):
+        raise ValueError(f"every record needs a stratum in column {strata!r}")
+    if strata is not None and margins:
+        # Raking each stratum on its own is raking to the margins crossed with the stratum,
+        # as R's rake(~stratum + variable): one fixed point, and the projection follows.
+        margins = {
+            f"{strata}*{variable}": {
+                f"{label}*{category}": population
+                for label in stratum.labels
+                for category, population in given.items()
+            }
+            for variable, given in margins.items()
+        }
     if raking is None and margins:
         categories = {}
         for variable in margins:
@@ -203,13 +225,16 @@ def survey_logistic(
     cells = 1 if raking is None else raking.cell_factor.size
     if raking is not None:
         key = key * cells + raking.cell_of
-    key = key * 3 + klass
+    h = len(stratum.labels)
+    key = (key * h + stratum.codes) * 3 + klass
     present, cell_of = np.unique(key, return_inverse=True)
     count = np.bincount(cell_of, weights=f)
     sw = np.bincount(cell_of, weights=f * w)
     sw2 = np.bincount(cell_of, weights=f * w * w)
     klass_c = present % 3
     rest = present // 3
+    stratum_c = rest % h
+    rest = rest // h
     raking_cell = rest % cells
     rest = rest // cells
     codes_c = []
@@ -245,12 +270,18 @@ def survey_logistic(
 
     def variance(values: np.ndarray) -> np.ndarray:
         """The sandwich of values per cell and respondent, as the coefficients' is."""
-        return _sandwich(values, count, sw, sw2, raking, raking_cell)
+        return sum(
+            _sandwich(values * part[:, None], count * part, sw, sw2, raking, raking_cell)
+            for part in (stratum_c == at for at in range(h))
+            if np.any(part)
+        )
 
     covariance = variance(scores)
     n_model = int(count[inside].sum())
+    strata_in_model = len(np.unique(stratum_c[inside & (count > 0)]))
+    df = float(n_model - strata_in_model + 1 - x.shape[1])
     return LogisticFit(
-        terms, beta, covariance, float(n_model - x.shape[1]), references, levels, n_model,
+        terms, beta, covariance, df, references, levels, n_model,
         iterations, (x, sw, inside), count, y, variance,
     )  # fmt: skip
 

@@ -1,6 +1,7 @@
 """Design-based logistic regression matches R's `svyglm(family = quasibinomial())` at 1e-6:
-coefficients, standard errors and p-values, unweighted, weighted and raked (data, R script
-and output in tests/data/regression)."""
+coefficients, standard errors, p-values and degrees of freedom, unweighted, weighted, raked,
+and with each quarter a stratum raked on its own (data, R script and output in
+tests/data/regression)."""
 
 from __future__ import annotations
 
@@ -40,16 +41,25 @@ def r_name(term: str) -> str:
     return term.replace("=", "")
 
 
-@pytest.mark.parametrize("design", ["unweighted", "weighted", "raked"])
-def test_coefficients_standard_errors_and_p_values_match_r(design):
-    fit = survey_logistic(
+def fitted(design: str):
+    """The model on one of svyglm.R's designs: unweighted, design weights, raked, or each
+    quarter a stratum raked on its own ("stratified")."""
+    raked = design in {"raked", "stratified"}
+    return survey_logistic(
         COLUMNS,
         indicator=INDICATOR,
         predictors=PREDICTORS,
         weights="w" if design == "weighted" else None,
-        margins={"borough": MARGINS["borough"], "age_sex": MARGINS["age_sex"],
-                 "ethnic": MARGINS["ethnic"]} if design == "raked" else None,
-    )  # fmt: skip
+        margins={name: MARGINS[name] for name in ("borough", "age_sex", "ethnic")}
+        if raked
+        else None,
+        strata="quarter" if design == "stratified" else None,
+    )
+
+
+@pytest.mark.parametrize("design", ["unweighted", "weighted", "raked", "stratified"])
+def test_coefficients_standard_errors_and_p_values_match_r(design):
+    fit = fitted(design)
     assert fit.df == EXPECTED[design, "(model)", "df"]
     for term, b, se, p in zip(
         fit.terms, fit.coefficients, fit.standard_errors, fit.p_values, strict=True
@@ -60,19 +70,12 @@ def test_coefficients_standard_errors_and_p_values_match_r(design):
         assert p == pytest.approx(EXPECTED[design, name, "p_value"], abs=TOLERANCE), name
 
 
-@pytest.mark.parametrize("design", ["unweighted", "weighted", "raked"])
+@pytest.mark.parametrize("design", ["unweighted", "weighted", "raked", "stratified"])
 def test_average_marginal_predictions_match_r_svypredmeans(design):
     """Each borough's predicted share with everything else as it is, and its standard error
     with both parts R's svypredmeans adds: the fitted values' and the coefficients'. The
     coefficients' part alone understated it."""
-    fit = survey_logistic(
-        COLUMNS,
-        indicator=INDICATOR,
-        predictors=PREDICTORS,
-        weights="w" if design == "weighted" else None,
-        margins={"borough": MARGINS["borough"], "age_sex": MARGINS["age_sex"],
-                 "ethnic": MARGINS["ethnic"]} if design == "raked" else None,
-    )  # fmt: skip
+    fit = fitted(design)
     for borough, share, se, _low, _high in fit.marginal_predictions("borough"):
         name = f"predicted {borough}"
         assert share == pytest.approx(EXPECTED[design, name, "estimate"], abs=TOLERANCE)

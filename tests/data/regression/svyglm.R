@@ -24,7 +24,19 @@ designs <- list(
   raked = rake(svydesign(ids = ~1, weights = ~1, data = d),
                list(~borough, ~age_sex, ~ethnic),
                list(margin("borough"), margin("age_sex"), margin("ethnic")),
-               control = list(maxit = 500, epsilon = 1e-13, verbose = FALSE))
+               control = list(maxit = 500, epsilon = 1e-13, verbose = FALSE)),
+  # Each quarter a stratum raked on its own, as the trends page weights periods.
+  stratified = rake(svydesign(ids = ~1, strata = ~quarter, weights = ~1, data = d),
+                    list(~quarter + borough, ~quarter + age_sex, ~quarter + ethnic),
+                    lapply(c("borough", "age_sex", "ethnic"), function(m) {
+                      p <- margin(m)
+                      t <- expand.grid(quarter = sort(unique(d$quarter)), category = p[[m]],
+                                       stringsAsFactors = FALSE)
+                      t$Freq <- p$Freq[match(t$category, p[[m]])]
+                      names(t) <- c("quarter", m, "Freq")
+                      t
+                    }),
+                    control = list(maxit = 500, epsilon = 1e-13, verbose = FALSE))
 )
 out <- data.frame(design = character(), term = character(), figure = character(),
                   value = numeric(), stringsAsFactors = FALSE)
