@@ -21,9 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
-from analysis._checks import check_choice
+from analysis._checks import check_choice, scipy_special
 from analysis.coding import Coded, combine, encode
 from analysis.summary import Proportion, _indicator_classes
 from analysis.weighting import RakeResult, rake
@@ -68,11 +67,11 @@ class LogisticFit:
 
     @property
     def p_values(self) -> np.ndarray:
-        return 2 * stats.t.sf(np.abs(self.t), self.df)
+        return 2 * scipy_special().stdtr(self.df, -np.abs(self.t))
 
     def odds_ratios(self, confidence_level: float = 0.95) -> list[tuple[str, float, float, float]]:
         """(term, odds ratio, lower, upper) for every term but the intercept."""
-        q = stats.t.ppf(1 - (1 - confidence_level) / 2, self.df)
+        q = scipy_special().stdtrit(self.df, 1 - (1 - confidence_level) / 2)
         found = []
         for term, b, se in zip(self.terms, self.coefficients, self.standard_errors, strict=True):
             if term.variable is not None:
@@ -111,7 +110,7 @@ class LogisticFit:
         every, weights, inside = self._design
         x, w = every[inside], weights[inside]
         columns = [i for i, t in enumerate(self.terms) if t.variable == variable]
-        q = stats.t.ppf(1 - (1 - confidence_level) / 2, self.df)
+        q = scipy_special().stdtrit(self.df, 1 - (1 - confidence_level) / 2)
         found = []
         for category in self.levels[variable]:
             moved = x.copy()

@@ -31,9 +31,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
 
-from analysis._checks import check_choice
+from analysis._checks import check_choice, scipy_special
 
 METHODS = ("reml", "ml")
 
@@ -56,7 +55,7 @@ class FayHerriot:
 
     def intervals(self, confidence_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """Normal intervals from the MSE: eblup -/+ z * sqrt(mse)."""
-        z = stats.norm.ppf(1 - (1 - confidence_level) / 2)
+        z = scipy_special().ndtri(1 - (1 - confidence_level) / 2)
         half = z * np.sqrt(self.mse)
         return self.eblup - half, self.eblup + half
 
@@ -126,7 +125,9 @@ def fay_herriot(
     upper = max(float(np.var(y, ddof=1)) * 10, float(d.max()) * 10, 1e-6)
     while score(upper) > 0:
         upper *= 10
-    a = 0.0 if score(0.0) <= 0 else optimize.brentq(score, 0.0, upper, xtol=1e-14, rtol=1e-14)
+    from scipy.optimize import brentq  # at first use: the command line never fits this
+
+    a = 0.0 if score(0.0) <= 0 else brentq(score, 0.0, upper, xtol=1e-14, rtol=1e-14)
     v, weights, xtvx, inverse, beta, residual = pieces(a)
     gamma = a / v
     synthetic = x @ beta

@@ -26,9 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
-from analysis._checks import check_choice
+from analysis._checks import check_choice, scipy_special
 from analysis.coding import Coded, combine, encode
 from analysis.intervals import design_proportion_ci
 from analysis.multiplicity import ADJUSTMENTS, adjust_p_values
@@ -572,12 +571,14 @@ class TrendDesign:
         usable = np.where(df > 0, df, np.nan)
 
         def t(probability: float) -> np.ndarray:
-            return stats.t.ppf(probability, usable)
+            return scipy_special().stdtrit(usable, probability)
 
         quantile = t(1 - (1 - confidence_level) / 2)
         detectable = (t(1 - MDC_ALPHA / 2) + t(POWER)) * se
         with np.errstate(divide="ignore", invalid="ignore"):
-            p_values = np.where(se > 0, 2 * stats.t.sf(np.abs(differences / se), usable), np.nan)
+            p_values = np.where(
+                se > 0, 2 * scipy_special().stdtr(usable, -np.abs(differences / se)), np.nan
+            )
         adjusted = adjust_p_values(p_values, method=adjust)
         overlapping = bool(set(start.periods) & set(end.periods))
         found = []
