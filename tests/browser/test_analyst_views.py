@@ -99,3 +99,30 @@ def test_direct_and_modelled_borough_estimates_pass_axe_and_fit_a_phone(analyst_
     page.set_viewport_size({"width": 320, "height": 640})
     problems += problems_on(page, "modelled boroughs at 320 px")
     assert not problems, "\n".join(problems)
+
+
+ANALYST_PAGES = {
+    "trends by quarter": "/staff/analysis/trends?indicator=aware",
+    "trends by age, years": "/staff/analysis/trends?indicator=aware&by=age_band&periods=year",
+    "estimates by age": "/staff/analysis?indicator=aware&by=age_band",
+    "estimates by borough, modelled map": "/staff/analysis?indicator=aware&by=borough&map=modelled",
+    "least reached": "/staff/analysis/least-reached?indicator=aware&allow=borough&allow=age_band"
+    "&allow=sex&allow=ethnic_group",
+}
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_analyst_pages_at_desktop_and_phone_width(browser, live_server, width):
+    """Each analyst page with charts, as an analyst sees it at 1280 and 375 px: axe finds
+    nothing, nothing scrolls sideways, chart text is 12 px or more, no label is cut off."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    sign_in(page, live_server, live_server.credentials["analyst"])
+    problems = []
+    for name, path in ANALYST_PAGES.items():
+        page.goto(live_server + path)
+        assert page.locator("svg.app-chart").count() >= 1, name
+        assert page.evaluate(CLIPPED) == [], name
+        problems += problems_on(page, f"{name} at {width} px")
+    context.close()
+    assert not problems, "\n".join(problems)
