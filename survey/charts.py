@@ -385,7 +385,7 @@ def trend_charts(trend, title: str) -> list[LineChart]:
 
 def _line_chart(trend, group, names, words, axis: Axis, title, small) -> LineChart | None:
     width, height = WIDTH, 220
-    left, right, top, bottom = 44, width - 22, 14, height - 44  # room for the last label
+    left, right, top, bottom = 52, width - 22, 14, height - 44  # room for "47.5%" and 2026
     step = (right - left) / max(len(names) - 1, 1)
     percent = axis.scale(bottom, top - bottom)
 
