@@ -1017,7 +1017,7 @@ TREND_TABLES = {
 def adjusted_words(adjusted: Adjusted, group) -> str:
     """One group's adjusted share in plain words."""
     others = [ADJUSTABLE[v].lower() for v in adjusted.request.variables if v != group.variable]
-    allowing = ", ".join(others[:-1]) + (" and " if len(others) > 1 else "") + others[-1]
+    allowing = _listed(others)
     if group.share is None:
         return f"Not shown: {group.withheld}."
     points = round(group.difference * 100)

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from survey import clock
+from survey.demographics import breakdowns
 from survey.models import Job, Release
 from tests.environment import clean_environ
 from tests.releases import last_quarter, responses_as_real
@@ -104,15 +105,7 @@ def test_a_worker_killed_mid_job_leaves_it_stopped_and_a_retry_finishes_it(
     # Every indicator by every breakdown: several seconds of work at this many responses.
     location = ask_to_prepare(
         analyst,
-        breakdowns=(
-            "borough",
-            "age_band",
-            "sex",
-            "ethnic_group",
-            "religion",
-            "disability",
-            "language",
-        ),
+        breakdowns=tuple(breakdowns()),
         indicators=("aware", "confident_helps", "trusts_fair", "knows_help"),
     )
     job_id = int(location.rsplit("/", 1)[1])
